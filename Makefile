@@ -1,0 +1,79 @@
+# vk-docker — see README.md. Every target is safe to run twice.
+SHELL := /bin/bash
+VERSION ?= 0.1.0
+GO ?= go
+REPO := $(CURDIR)
+BIN := $(REPO)/bin
+CLUSTER_DIR := $(REPO)/.cluster
+APISERVER_PORT ?= 6443
+TEST_TIMEOUT ?= 40m
+TEST_FLAGS ?=
+BENCH_PODS ?= 20
+# Set to the kubeconfig of another cluster to join it instead of starting the
+# local control plane (make run CLUSTER_KUBECONFIG=~/.kube/config).
+CLUSTER_KUBECONFIG ?=
+NODE_NAME ?= vk-docker
+
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build pause images control-plane cluster-up cluster-down run test unit bench lint clean
+
+all: build
+
+# The static pause program is embedded in vk-docker, which builds the pause
+# image from it whenever the engine lacks it.
+pause:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o dockerhost/pausebin/pause ./cmd/pause
+
+build: pause
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/vk-docker ./cmd/vk-docker
+
+images: build
+	$(BIN)/vk-docker pause-image --pause-image vk-docker/pause:$(VERSION)
+	hack/images.sh $(VERSION)
+
+control-plane:
+	hack/build-control-plane.sh
+
+cluster-up: control-plane
+	APISERVER_PORT=$(APISERVER_PORT) hack/cluster-up.sh
+
+cluster-down:
+	hack/cluster-down.sh
+
+# The main job: a local cluster plus the virtual node in the foreground.
+ifeq ($(CLUSTER_KUBECONFIG),)
+run: build images cluster-up
+	@gw=$$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}'); \
+	echo; echo "Node $(NODE_NAME) is starting. In another shell:"; \
+	echo "  export KUBECONFIG=$(CLUSTER_DIR)/kubeconfig PATH=$(BIN):\$$PATH"; \
+	echo "  kubectl apply -f examples/nginx.yaml && kubectl get pod -o wide -w"; echo; \
+	exec $(BIN)/vk-docker --kubeconfig $(CLUSTER_DIR)/kubeconfig --nodename $(NODE_NAME) \
+		--taint none --node-ip 127.0.0.1 --listen-address 127.0.0.1:10250 \
+		--pod-api-address $$gw:$(APISERVER_PORT)
+else
+run: build images
+	exec $(BIN)/vk-docker --kubeconfig $(CLUSTER_KUBECONFIG) --nodename $(NODE_NAME)
+endif
+
+# Unit tests only: no engine or cluster needed.
+unit: pause
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/)
+
+test: build images cluster-up
+	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK_DOCKER_VERSION=$(VERSION) \
+	APISERVER_PORT=$(APISERVER_PORT) \
+		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+
+bench: build images cluster-up
+	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK_DOCKER_VERSION=$(VERSION) \
+	APISERVER_PORT=$(APISERVER_PORT) \
+		$(GO) run ./test/bench -pods $(BENCH_PODS)
+
+lint: pause
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	cd hack/tools && $(GO) vet ./...
+
+clean:
+	rm -rf $(BIN)/vk-docker dockerhost/pausebin/pause .cache

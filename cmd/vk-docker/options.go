@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	v1 "k8s.io/api/core/v1"
+)
+
+// defaultTaint keeps ordinary pods off the virtual node unless they tolerate it.
+const defaultTaint = "virtual-kubelet.io/provider=docker:NoSchedule"
+
+type options struct {
+	kubeconfig    string
+	nodeName      string
+	dockerHost    string
+	pauseImage    string
+	network       string
+	nodeIP        string
+	listenAddress string
+	tlsCertFile   string
+	tlsKeyFile    string
+	clientCAFile  string
+	taints        []string
+	nodeLabels    map[string]string
+	podAPIAddress string
+	maxPods       int
+	logLevel      string
+}
+
+func defaultOptions() *options {
+	return &options{
+		kubeconfig:    os.Getenv("KUBECONFIG"),
+		nodeName:      "vk-docker",
+		dockerHost:    os.Getenv("DOCKER_HOST"),
+		pauseImage:    dockerhost.DefaultPauseImageRepo + ":" + version,
+		network:       "bridge",
+		nodeIP:        "127.0.0.1",
+		listenAddress: ":10250",
+		taints:        []string{defaultTaint},
+		maxPods:       110,
+		logLevel:      "info",
+	}
+}
+
+func (o *options) addFlags(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.StringVar(&o.kubeconfig, "kubeconfig", o.kubeconfig, "kubeconfig of the cluster to join (default $KUBECONFIG)")
+	f.StringVar(&o.nodeName, "nodename", o.nodeName, "name of the virtual node; it also labels every container the node creates")
+	f.StringVar(&o.dockerHost, "docker-host", o.dockerHost, "Docker engine address (default $DOCKER_HOST or the local socket)")
+	f.StringVar(&o.pauseImage, "pause-image", o.pauseImage, "sandbox image; the default is built from vk-docker's own pause program when missing")
+	f.StringVar(&o.network, "docker-network", o.network, "Docker network pod sandboxes join")
+	f.StringVar(&o.nodeIP, "node-ip", o.nodeIP, "InternalIP of the node: the address the API server dials for logs and exec")
+	f.StringVar(&o.listenAddress, "listen-address", o.listenAddress, "address of the kubelet API (TLS)")
+	f.StringVar(&o.tlsCertFile, "tls-cert-file", "", "serving certificate of the kubelet API (default: a self-signed one)")
+	f.StringVar(&o.tlsKeyFile, "tls-private-key-file", "", "key of --tls-cert-file")
+	f.StringVar(&o.clientCAFile, "client-ca-file", "", "CA that signs client certificates of the kubelet API (default: the kubeconfig's cluster CA)")
+	f.StringArrayVar(&o.taints, "taint", o.taints, "taint of the node as key[=value]:Effect, repeatable; \"none\" for no taint")
+	f.StringToStringVar(&o.nodeLabels, "node-labels", nil, "extra labels of the node (k=v,...)")
+	f.StringVar(&o.podAPIAddress, "pod-api-address", "", "host:port of the API server as pods can reach it; replaces the kubernetes Service env vars in containers")
+	f.IntVar(&o.maxPods, "max-pods", o.maxPods, "pods capacity of the node")
+	f.StringVar(&o.logLevel, "log-level", o.logLevel, "log level (debug, info, warn, error)")
+}
+
+// parseTaints reads --taint values; "none" alone means no taint.
+func parseTaints(specs []string) ([]v1.Taint, error) {
+	if len(specs) == 1 && specs[0] == "none" {
+		return nil, nil
+	}
+	var taints []v1.Taint
+	for _, s := range specs {
+		kv, effect, ok := strings.Cut(s, ":")
+		if !ok {
+			return nil, fmt.Errorf("taint %q: want key[=value]:Effect", s)
+		}
+		key, value, _ := strings.Cut(kv, "=")
+		e := v1.TaintEffect(effect)
+		if key == "" || (e != v1.TaintEffectNoSchedule && e != v1.TaintEffectPreferNoSchedule && e != v1.TaintEffectNoExecute) {
+			return nil, fmt.Errorf("taint %q: want key[=value]:NoSchedule|PreferNoSchedule|NoExecute", s)
+		}
+		taints = append(taints, v1.Taint{Key: key, Value: value, Effect: e})
+	}
+	return taints, nil
+}
+
+// parsePodAPIAddress reads --pod-api-address as an IP and a port.
+func parsePodAPIAddress(s string) (string, int, error) {
+	if s == "" {
+		return "", 0, nil
+	}
+	host, portStr, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, fmt.Errorf("--pod-api-address %q: %w", s, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port <= 0 || port > 65535 || net.ParseIP(host) == nil {
+		return "", 0, fmt.Errorf("--pod-api-address %q: want IP:port", s)
+	}
+	return host, port, nil
+}
+
+func listenPort(addr string) (int32, error) {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, fmt.Errorf("--listen-address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port <= 0 || port > 65535 {
+		return 0, fmt.Errorf("--listen-address %q: bad port", addr)
+	}
+	return int32(port), nil
+}

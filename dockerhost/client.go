@@ -1,0 +1,271 @@
+// Package dockerhost is the only place that talks to a Docker engine. It exposes
+// one narrow interface (Client) with exactly the calls vk-docker makes, the
+// naming and labelling scheme of pod containers, and the project's pause image.
+package dockerhost
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+)
+
+// Client is the subset of the Docker Engine API vk-docker uses. Every method
+// takes a context; errors keep the engine's classification so that callers
+// can use github.com/containerd/errdefs (IsNotFound, IsConflict, ...).
+type Client interface {
+	// ContainerCreate creates (but does not start) a container named name.
+	// A name already in use is reported as a Conflict error.
+	ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, name string) (container.CreateResponse, error)
+	// ContainerStart starts a created or exited container.
+	ContainerStart(ctx context.Context, id string) error
+	// ContainerStop sends signal (the image's STOPSIGNAL when empty) and
+	// SIGKILL after timeout. It returns when the container has stopped.
+	ContainerStop(ctx context.Context, id string, signal string, timeout time.Duration) error
+	// ContainerKill sends signal to the container's main process.
+	ContainerKill(ctx context.Context, id, signal string) error
+	// ContainerRemove removes a container and its anonymous volumes, killing
+	// it first if it still runs. Removing a missing container is NotFound.
+	ContainerRemove(ctx context.Context, id string) error
+	// ContainerInspect returns the engine's full view of one container.
+	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
+	// ContainerList lists containers, stopped ones included, matching all labels
+	// given as "key" or "key=value".
+	ContainerList(ctx context.Context, labels ...string) ([]container.Summary, error)
+	// ContainerLogs streams a container's log in Docker's multiplexed format
+	// (raw when the container has a TTY). The stream has no timeout.
+	ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error)
+
+	// ExecCreate prepares a command in a running container.
+	ExecCreate(ctx context.Context, id string, options container.ExecOptions) (string, error)
+	// ExecAttach starts a prepared exec and returns its hijacked stream. The
+	// stream has no timeout.
+	ExecAttach(ctx context.Context, execID string, tty bool) (types.HijackedResponse, error)
+	// ExecInspect reports whether an exec still runs and its exit code.
+	ExecInspect(ctx context.Context, execID string) (container.ExecInspect, error)
+	// ExecResize resizes the TTY of an exec.
+	ExecResize(ctx context.Context, execID string, height, width uint) error
+
+	// ImageInspect returns an image by reference or ID; NotFound when absent.
+	ImageInspect(ctx context.Context, ref string) (image.InspectResponse, error)
+	// ImagePull pulls ref and waits for the pull to end.
+	ImagePull(ctx context.Context, ref string, options image.PullOptions) error
+	// ImageImport creates the image ref from a root filesystem tarball, with
+	// Dockerfile-style changes ("ENTRYPOINT [...]", "LABEL k=v").
+	ImageImport(ctx context.Context, rootfs io.Reader, ref string, changes []string) error
+
+	// VolumeCreate creates a named local volume with labels.
+	VolumeCreate(ctx context.Context, name string, labels map[string]string) error
+	// VolumeRemove removes a named volume; NotFound when absent.
+	VolumeRemove(ctx context.Context, name string) error
+	// VolumeList lists volumes matching all labels ("key" or "key=value").
+	VolumeList(ctx context.Context, labels ...string) ([]*volume.Volume, error)
+
+	// Events streams engine events matching all labels until ctx ends. The
+	// stream has no timeout.
+	Events(ctx context.Context, since time.Time, labels ...string) (<-chan events.Message, <-chan error)
+	// Info describes the engine and its host (CPUs, memory, versions).
+	Info(ctx context.Context) (system.Info, error)
+	// Ping checks that the engine answers.
+	Ping(ctx context.Context) error
+	// NetworkGateway returns the IPv4 gateway of a Docker network ("bridge").
+	NetworkGateway(ctx context.Context, network string) (string, error)
+
+	// Close releases the client's connections.
+	Close() error
+}
+
+// callTimeout bounds short API calls; streams (logs, exec, events) and calls
+// that legitimately wait (stop, pull, import) are not bounded by it.
+const callTimeout = 30 * time.Second
+
+// engine implements Client on top of the official Docker client.
+type engine struct {
+	c *client.Client
+}
+
+var _ Client = (*engine)(nil)
+
+// New connects to the engine at host ("unix:///var/run/docker.sock",
+// "tcp://..."); an empty host means DOCKER_HOST or the local socket. The API
+// version is negotiated so older engines work.
+func New(host string) (Client, error) {
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if host != "" {
+		opts = append(opts, client.WithHost(host))
+	}
+	c, err := client.NewClientWithOpts(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client for %q: %w", host, err)
+	}
+	return &engine{c: c}, nil
+}
+
+func short(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, callTimeout)
+}
+
+func (e *engine) ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, name string) (container.CreateResponse, error) {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	return e.c.ContainerCreate(ctx, config, hostConfig, networkingConfig, nil, name)
+}
+
+func (e *engine) ContainerStart(ctx context.Context, id string) error {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	return e.c.ContainerStart(ctx, id, container.StartOptions{})
+}
+
+func (e *engine) ContainerStop(ctx context.Context, id string, signal string, timeout time.Duration) error {
+	secs := int(timeout.Round(time.Second) / time.Second)
+	// The engine waits up to timeout and then kills; give the HTTP call room
+	// for that plus the kill itself.
+	ctx, cancel := context.WithTimeout(ctx, timeout+callTimeout)
+	defer cancel()
+	return e.c.ContainerStop(ctx, id, container.StopOptions{Signal: signal, Timeout: &secs})
+}
+
+func (e *engine) ContainerKill(ctx context.Context, id, signal string) error {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	return e.c.ContainerKill(ctx, id, signal)
+}
+
+func (e *engine) ContainerRemove(ctx context.Context, id string) error {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	return e.c.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+}
+
+func (e *engine) ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error) {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	return e.c.ContainerInspect(ctx, id)
+}
+
+func (e *engine) ContainerList(ctx context.Context, labels ...string) ([]container.Summary, error) {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	return e.c.ContainerList(ctx, container.ListOptions{All: true, Filters: labelFilter(labels)})
+}
+
+func (e *engine) ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error) {
+	return e.c.ContainerLogs(ctx, id, options)
+}
+
+func (e *engine) ExecCreate(ctx context.Context, id string, options container.ExecOptions) (string, error) {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	resp, err := e.c.ContainerExecCreate(ctx, id, options)
+	return resp.ID, err
+}
+
+func (e *engine) ExecAttach(ctx context.Context, execID string, tty bool) (types.HijackedResponse, error) {
+	return e.c.ContainerExecAttach(ctx, execID, container.ExecAttachOptions{Tty: tty})
+}
+
+func (e *engine) ExecInspect(ctx context.Context, execID string) (container.ExecInspect, error) {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	return e.c.ContainerExecInspect(ctx, execID)
+}
+
+func (e *engine) ExecResize(ctx context.Context, execID string, height, width uint) error {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	return e.c.ContainerExecResize(ctx, execID, container.ResizeOptions{Height: height, Width: width})
+}
+
+func (e *engine) ImageInspect(ctx context.Context, ref string) (image.InspectResponse, error) {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	return e.c.ImageInspect(ctx, ref)
+}
+
+func (e *engine) ImagePull(ctx context.Context, ref string, options image.PullOptions) error {
+	rc, err := e.c.ImagePull(ctx, ref, options)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return drainJSONMessages(rc)
+}
+
+func (e *engine) ImageImport(ctx context.Context, rootfs io.Reader, ref string, changes []string) error {
+	rc, err := e.c.ImageImport(ctx, image.ImportSource{Source: rootfs, SourceName: "-"}, ref, image.ImportOptions{Changes: changes})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return drainJSONMessages(rc)
+}
+
+func (e *engine) VolumeCreate(ctx context.Context, name string, labels map[string]string) error {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	_, err := e.c.VolumeCreate(ctx, volume.CreateOptions{Name: name, Driver: "local", Labels: labels})
+	return err
+}
+
+func (e *engine) VolumeRemove(ctx context.Context, name string) error {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	return e.c.VolumeRemove(ctx, name, true)
+}
+
+func (e *engine) VolumeList(ctx context.Context, labels ...string) ([]*volume.Volume, error) {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	resp, err := e.c.VolumeList(ctx, volume.ListOptions{Filters: labelFilter(labels)})
+	return resp.Volumes, err
+}
+
+func (e *engine) Events(ctx context.Context, since time.Time, labels ...string) (<-chan events.Message, <-chan error) {
+	f := labelFilter(labels)
+	f.Add("type", string(events.ContainerEventType))
+	opts := events.ListOptions{Filters: f}
+	if !since.IsZero() {
+		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
+	}
+	return e.c.Events(ctx, opts)
+}
+
+func (e *engine) Info(ctx context.Context) (system.Info, error) {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	return e.c.Info(ctx)
+}
+
+func (e *engine) Ping(ctx context.Context) error {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	_, err := e.c.Ping(ctx)
+	return err
+}
+
+func (e *engine) NetworkGateway(ctx context.Context, name string) (string, error) {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	n, err := e.c.NetworkInspect(ctx, name, network.InspectOptions{})
+	if err != nil {
+		return "", err
+	}
+	for _, cfg := range n.IPAM.Config {
+		if cfg.Gateway != "" {
+			return cfg.Gateway, nil
+		}
+	}
+	return "", fmt.Errorf("network %s has no gateway", name)
+}
+
+func (e *engine) Close() error { return e.c.Close() }

@@ -1,0 +1,105 @@
+package dockerhost
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/image"
+	"github.com/virtual-kubelet/virtual-kubelet/log"
+)
+
+//go:embed pausebin
+var pauseFS embed.FS
+
+// DefaultPauseImageRepo is the repository of the project's own pause image;
+// its tag is the vk-docker version.
+const DefaultPauseImageRepo = "vk-docker/pause"
+
+// PauseBinary returns the static pause program built into this binary.
+func PauseBinary() ([]byte, error) {
+	b, err := fs.ReadFile(pauseFS, "pausebin/pause")
+	if err != nil {
+		return nil, fmt.Errorf("this vk-docker was built without its pause program (build it with `make build`): %w", err)
+	}
+	return b, nil
+}
+
+// EnsurePauseImage makes sure ref exists on the engine. The project's own
+// image (repository DefaultPauseImageRepo) is built from the embedded pause
+// program when it is missing or was built from a different program, which
+// needs no registry; any other image is pulled when missing.
+func EnsurePauseImage(ctx context.Context, c Client, ref string) error {
+	own := imageRepo(ref) == DefaultPauseImageRepo
+	inspect, inspectErr := c.ImageInspect(ctx, ref)
+	switch {
+	case inspectErr != nil && !cerrdefs.IsNotFound(inspectErr):
+		return fmt.Errorf("inspect pause image %s: %w", ref, inspectErr)
+	case inspectErr == nil && !own:
+		return nil
+	case inspectErr != nil && !own:
+		log.G(ctx).WithField("image", ref).Info("Pulling pause image")
+		if err := c.ImagePull(ctx, ref, image.PullOptions{}); err != nil {
+			return fmt.Errorf("pull pause image %s: %w", ref, err)
+		}
+		return nil
+	}
+
+	bin, err := PauseBinary()
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(bin)
+	digest := hex.EncodeToString(sum[:])
+	if inspectErr == nil && inspect.Config != nil && inspect.Config.Labels[LabelPauseSHA256] == digest {
+		return nil
+	}
+	log.G(ctx).WithField("image", ref).Info("Building pause image from the embedded pause program")
+	rootfs, err := pauseRootFS(bin)
+	if err != nil {
+		return err
+	}
+	changes := []string{
+		`ENTRYPOINT ["/pause"]`,
+		"LABEL " + LabelPauseSHA256 + "=" + digest,
+	}
+	if err := c.ImageImport(ctx, rootfs, ref, changes); err != nil {
+		return fmt.Errorf("import pause image %s: %w", ref, err)
+	}
+	return nil
+}
+
+// pauseRootFS is a tarball holding only /pause.
+func pauseRootFS(bin []byte) (*bytes.Buffer, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "pause", Mode: 0o755, Size: int64(len(bin)), Typeflag: tar.TypeReg}); err != nil {
+		return nil, fmt.Errorf("pause rootfs: %w", err)
+	}
+	if _, err := tw.Write(bin); err != nil {
+		return nil, fmt.Errorf("pause rootfs: %w", err)
+	}
+	if err := tw.Close(); err != nil {
+		return nil, fmt.Errorf("pause rootfs: %w", err)
+	}
+	return &buf, nil
+}
+
+// imageRepo strips the tag or digest from an image reference.
+func imageRepo(ref string) string {
+	if i := strings.IndexByte(ref, '@'); i >= 0 {
+		ref = ref[:i]
+	}
+	slash := strings.LastIndexByte(ref, '/')
+	if i := strings.LastIndexByte(ref, ':'); i > slash {
+		ref = ref[:i]
+	}
+	return ref
+}

@@ -1,0 +1,199 @@
+package lifecycle
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	v1 "k8s.io/api/core/v1"
+)
+
+// createContainer creates a container under its deterministic name. When the
+// name is taken by a container of this pod (an earlier create whose answer was
+// lost) that container is used; anything else holding the name is removed and
+// the create retried once.
+func (w *Worker) createContainer(ctx context.Context, name dockerhost.ContainerName, cfg *container.Config, host *container.HostConfig) (string, error) {
+	resp, err := w.rt.Docker.ContainerCreate(ctx, cfg, host, nil, name.String())
+	if err == nil {
+		return resp.ID, nil
+	}
+	if !cerrdefs.IsConflict(err) {
+		return "", err
+	}
+	existing, ierr := w.rt.Docker.ContainerInspect(ctx, name.String())
+	if ierr != nil {
+		return "", fmt.Errorf("name %s is taken and cannot be inspected: %w (create: %v)", name, ierr, err)
+	}
+	if existing.Config != nil && dockerhost.IsManaged(existing.Config.Labels, w.rt.NodeName) && existing.Config.Labels[dockerhost.LabelPodUID] == name.UID {
+		return existing.ID, nil
+	}
+	if err := w.rt.Docker.ContainerRemove(ctx, existing.ID); err != nil && !cerrdefs.IsNotFound(err) {
+		return "", fmt.Errorf("remove stale container %s: %w", name, err)
+	}
+	resp, err = w.rt.Docker.ContainerCreate(ctx, cfg, host, nil, name.String())
+	if err != nil {
+		return "", err
+	}
+	return resp.ID, nil
+}
+
+// containerHash fingerprints the parts of a container spec that, when changed,
+// need a new container (the kubelet's io.kubernetes.container.hash).
+func containerHash(c *v1.Container) string {
+	h := fnv.New32a()
+	b, _ := json.Marshal(struct {
+		Name, Image     string
+		Command, Args   []string
+		WorkingDir      string
+		Ports           []v1.ContainerPort
+		Env             []v1.EnvVar
+		VolumeMounts    []v1.VolumeMount
+		Stdin, TTY      bool
+		SecurityContext *v1.SecurityContext
+	}{c.Name, c.Image, c.Command, c.Args, c.WorkingDir, c.Ports, c.Env, c.VolumeMounts, c.Stdin, c.TTY, c.SecurityContext})
+	_, _ = h.Write(b)
+	return strconv.FormatUint(uint64(h.Sum32()), 16)
+}
+
+// containerConfig translates one app container of pod into Docker terms,
+// joined to the sandbox's namespaces.
+func (rt *Runtime) containerConfig(pod *v1.Pod, c *v1.Container, index, restartCount int, sandboxID string) (*container.Config, *container.HostConfig) {
+	labels := rt.podLabels(pod)
+	labels[dockerhost.LabelContainerName] = c.Name
+	labels[dockerhost.LabelDockerType] = dockerhost.DockerTypeContainer
+	labels[dockerhost.LabelContainerKind] = dockerhost.KindApp
+	labels[dockerhost.LabelContainerIndex] = strconv.Itoa(index)
+	labels[dockerhost.LabelRestartCount] = strconv.Itoa(restartCount)
+	labels[dockerhost.LabelContainerHash] = containerHash(c)
+	labels[dockerhost.LabelContainerImage] = c.Image
+	if c.TerminationMessagePath != "" {
+		labels[dockerhost.LabelTerminationMessagePath] = c.TerminationMessagePath
+	}
+	if len(c.Ports) > 0 {
+		// Ports cannot be exposed on a container that joins another's network
+		// namespace; they are recorded as the kubelet's dockershim did.
+		if b, err := json.Marshal(c.Ports); err == nil {
+			labels[dockerhost.LabelContainerPorts] = string(b)
+		}
+	}
+	cfg := &container.Config{
+		Image:      c.Image,
+		Entrypoint: c.Command,
+		Cmd:        c.Args,
+		Env:        rt.containerEnv(c.Env),
+		WorkingDir: c.WorkingDir,
+		Labels:     labels,
+		Tty:        c.TTY,
+		OpenStdin:  c.Stdin,
+		StdinOnce:  c.StdinOnce,
+	}
+	if c.Stdin {
+		cfg.AttachStdin = true
+	}
+	ns := container.NetworkMode("container:" + sandboxID)
+	host := &container.HostConfig{
+		NetworkMode: ns,
+		IpcMode:     container.IpcMode("container:" + sandboxID),
+		Mounts:      volumeMounts(pod, c),
+	}
+	if pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace {
+		host.PidMode = container.PidMode("container:" + sandboxID)
+	}
+	return cfg, host
+}
+
+// volumeMounts binds the container's volumeMounts to the pod's Docker volumes.
+// Volumes vk-docker does not materialise (see podVolumes) are left out.
+func volumeMounts(pod *v1.Pod, c *v1.Container) []mount.Mount {
+	backed := map[string]bool{}
+	for _, v := range pod.Spec.Volumes {
+		if v.EmptyDir != nil {
+			backed[v.Name] = true
+		}
+	}
+	var mounts []mount.Mount
+	for _, vm := range c.VolumeMounts {
+		if !backed[vm.Name] {
+			continue
+		}
+		mounts = append(mounts, mount.Mount{
+			Type:     mount.TypeVolume,
+			Source:   dockerhost.VolumeName(string(pod.UID), vm.Name),
+			Target:   vm.MountPath,
+			ReadOnly: vm.ReadOnly,
+		})
+	}
+	return mounts
+}
+
+// pullPolicy is the effective imagePullPolicy with the API's defaulting.
+func pullPolicy(c *v1.Container) v1.PullPolicy {
+	if c.ImagePullPolicy != "" {
+		return c.ImagePullPolicy
+	}
+	return v1.PullIfNotPresent
+}
+
+// ensureImage makes the container's image present according to its pull
+// policy, with the kubelet's events. It returns a waiting reason and message
+// when the container cannot be created.
+func (w *Worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container, ref *v1.ObjectReference) (reason, message string, err error) {
+	_, err = w.rt.Docker.ImageInspect(ctx, c.Image)
+	present := err == nil
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return "", "", fmt.Errorf("inspect image %s: %w", c.Image, err)
+	}
+	policy := pullPolicy(c)
+	if present && policy != v1.PullAlways {
+		w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulled, "Container image %q already present on machine and can be accessed by the pod", c.Image)
+		return "", "", nil
+	}
+	if !present && policy == v1.PullNever {
+		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
+		w.rt.Recorder.Event(ref, v1.EventTypeWarning, EventErrImageNeverPull, msg)
+		return ReasonErrImageNeverPull, msg, nil
+	}
+	w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulling, "Pulling image %q", c.Image)
+	start := w.rt.Clock.Now()
+	if err := w.rt.Docker.ImagePull(ctx, c.Image, image.PullOptions{}); err != nil {
+		msg := fmt.Sprintf("Failed to pull image %q: %v", c.Image, err)
+		w.rt.Recorder.Event(ref, v1.EventTypeWarning, EventFailedPull, msg)
+		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailedPull, "Error: %s", ReasonErrImagePull)
+		return ReasonErrImagePull, msg, nil
+	}
+	w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulled, "Successfully pulled image %q in %v", c.Image, w.rt.Clock.Since(start).Round(time.Millisecond))
+	return "", "", nil
+}
+
+// startContainer pulls, creates and starts one attempt of an app container.
+// A non-empty reason means the container must wait (and why); err is for
+// failures of the engine conversation itself.
+func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, index int, sandbox *instance, attempt int) (reason, message string, err error) {
+	c := &pod.Spec.Containers[index]
+	ref := containerRef(pod, c.Name, false)
+	if reason, message, err := w.ensureImage(ctx, pod, c, ref); err != nil || reason != "" {
+		return reason, message, err
+	}
+	name := dockerhost.ContainerName{Container: c.Name, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}
+	cfg, host := w.rt.containerConfig(pod, c, index, attempt, sandbox.id())
+	id, err := w.createContainer(ctx, name, cfg, host)
+	if err != nil {
+		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
+		return ReasonCreateContainerError, err.Error(), nil
+	}
+	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventCreated, "Container created")
+	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
+		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
+		return "", "", fmt.Errorf("start container %s: %w", name, err)
+	}
+	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventStarted, "Container started")
+	return "", "", nil
+}

@@ -1,0 +1,53 @@
+package lifecycle
+
+import (
+	"fmt"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+// Event reasons, with the kubelet's names (pkg/kubelet/events).
+const (
+	EventPulling           = "Pulling"
+	EventPulled            = "Pulled"
+	EventFailedPull        = "Failed"
+	EventErrImageNeverPull = "ErrImageNeverPull"
+	EventCreated           = "Created"
+	EventStarted           = "Started"
+	EventFailed            = "Failed"
+	EventKilling           = "Killing"
+	EventFailedMount       = "FailedMount"
+	EventSandboxChanged    = "SandboxChanged"
+	EventFailedSandbox     = "FailedCreatePodSandBox"
+)
+
+// Waiting reasons, as the kubelet reports them.
+const (
+	ReasonContainerCreating          = "ContainerCreating"
+	ReasonErrImageNeverPull          = "ErrImageNeverPull"
+	ReasonErrImagePull               = "ErrImagePull"
+	ReasonCreateContainerError       = "CreateContainerError"
+	ReasonCreateContainerConfigError = "CreateContainerConfigError"
+	ReasonStartError                 = "StartError"
+	ReasonCompleted                  = "Completed"
+	ReasonError                      = "Error"
+	ReasonOOMKilled                  = "OOMKilled"
+)
+
+// containerRef is the object reference the kubelet attaches container events
+// to, so that `kubectl describe pod` shows which container an event is about.
+func containerRef(pod *v1.Pod, name string, init bool) *v1.ObjectReference {
+	field := fmt.Sprintf("spec.containers{%s}", name)
+	if init {
+		field = fmt.Sprintf("spec.initContainers{%s}", name)
+	}
+	return &v1.ObjectReference{
+		Kind:            "Pod",
+		APIVersion:      "v1",
+		Namespace:       pod.Namespace,
+		Name:            pod.Name,
+		UID:             pod.UID,
+		ResourceVersion: pod.ResourceVersion,
+		FieldPath:       field,
+	}
+}

@@ -1,0 +1,102 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/vk-docker/vk-docker/dockerhost"
+)
+
+// instance is one Docker container of a pod: one attempt of one container.
+type instance struct {
+	name    dockerhost.ContainerName
+	inspect container.InspectResponse
+}
+
+func (i *instance) id() string    { return i.inspect.ID }
+func (i *instance) running() bool { return i.inspect.State != nil && i.inspect.State.Running }
+func (i *instance) created() bool {
+	return i.inspect.State != nil && i.inspect.State.Status == "created"
+}
+func (i *instance) exited() bool {
+	return i.inspect.State != nil && !i.inspect.State.Running && !i.created()
+}
+func (i *instance) label(k string) string {
+	if i.inspect.Config == nil {
+		return ""
+	}
+	return i.inspect.Config.Labels[k]
+}
+
+// observation is what the engine holds for one pod right now.
+type observation struct {
+	// sandbox is the newest sandbox attempt, nil when there is none.
+	sandbox *instance
+	// containers maps a container name to its attempts, newest first.
+	containers map[string][]*instance
+	// all lists every container of the pod, sandboxes included.
+	all []*instance
+}
+
+func (o *observation) latest(name string) *instance {
+	if l := o.containers[name]; len(l) > 0 {
+		return l[0]
+	}
+	return nil
+}
+
+// observe lists and inspects the pod's containers on the engine. Only the
+// newest two attempts of each container are inspected: the status needs the
+// current one and the last terminated one.
+func observe(ctx context.Context, d dockerhost.Client, node, uid string) (*observation, error) {
+	list, err := d.ContainerList(ctx, dockerhost.NodeSelector(node), dockerhost.PodSelector(uid))
+	if err != nil {
+		return nil, fmt.Errorf("list containers of pod %s: %w", uid, err)
+	}
+	type entry struct {
+		name dockerhost.ContainerName
+		id   string
+	}
+	byName := map[string][]entry{}
+	for _, s := range list {
+		if len(s.Names) == 0 || !dockerhost.IsManaged(s.Labels, node) {
+			continue
+		}
+		n, err := dockerhost.ParseContainerName(s.Names[0])
+		if err != nil || n.UID != uid {
+			continue
+		}
+		byName[n.Container] = append(byName[n.Container], entry{n, s.ID})
+	}
+	o := &observation{containers: map[string][]*instance{}}
+	for cname, entries := range byName {
+		sort.Slice(entries, func(i, j int) bool { return entries[i].name.Attempt > entries[j].name.Attempt })
+		for i, e := range entries {
+			inst := &instance{name: e.name}
+			if i < 2 {
+				in, err := d.ContainerInspect(ctx, e.id)
+				if cerrdefs.IsNotFound(err) {
+					continue // removed between list and inspect
+				}
+				if err != nil {
+					return nil, fmt.Errorf("inspect container %s: %w", e.name, err)
+				}
+				inst.inspect = in
+			} else {
+				inst.inspect.ContainerJSONBase = &container.ContainerJSONBase{ID: e.id}
+			}
+			o.all = append(o.all, inst)
+			if cname == dockerhost.SandboxContainerName {
+				if o.sandbox == nil {
+					o.sandbox = inst
+				}
+				continue
+			}
+			o.containers[cname] = append(o.containers[cname], inst)
+		}
+	}
+	return o, nil
+}

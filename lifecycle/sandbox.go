@@ -1,0 +1,119 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	v1 "k8s.io/api/core/v1"
+)
+
+// sandboxDNS keeps name resolution inside the pod: Docker would otherwise
+// copy the host's resolv.conf or, when that names only loopback servers, put
+// public resolvers in it. Until cluster DNS is configured, queries go to the
+// pod's own loopback, where nothing answers and nothing leaves the machine.
+var sandboxDNS = []string{"127.0.0.1"}
+
+// podLabels are the labels shared by every container of pod.
+func (rt *Runtime) podLabels(pod *v1.Pod) map[string]string {
+	grace := int64(v1.DefaultTerminationGracePeriodSeconds)
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		grace = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	return map[string]string{
+		dockerhost.LabelNode:                   rt.NodeName,
+		dockerhost.LabelPodName:                pod.Name,
+		dockerhost.LabelPodNamespace:           pod.Namespace,
+		dockerhost.LabelPodUID:                 string(pod.UID),
+		dockerhost.LabelTerminationGracePeriod: strconv.FormatInt(grace, 10),
+	}
+}
+
+// hostname is the pod's hostname as the kubelet computes it without
+// spec.hostname: the pod name, cut to 63 characters.
+func hostname(pod *v1.Pod) string {
+	h := pod.Name
+	if pod.Spec.Hostname != "" {
+		h = pod.Spec.Hostname
+	}
+	if len(h) > 63 {
+		h = h[:63]
+	}
+	return h
+}
+
+// sandboxConfig describes the pause container that owns the pod's network
+// and IPC namespaces (and PID namespace with shareProcessNamespace).
+func (rt *Runtime) sandboxConfig(pod *v1.Pod) (*container.Config, *container.HostConfig) {
+	labels := rt.podLabels(pod)
+	labels[dockerhost.LabelContainerName] = dockerhost.SandboxContainerName
+	labels[dockerhost.LabelDockerType] = dockerhost.DockerTypeSandbox
+	cfg := &container.Config{
+		Image:    rt.PauseImage,
+		Hostname: hostname(pod),
+		Labels:   labels,
+	}
+	host := &container.HostConfig{
+		NetworkMode: container.NetworkMode(rt.network()),
+		IpcMode:     container.IPCModeShareable,
+		DNS:         sandboxDNS,
+	}
+	return cfg, host
+}
+
+// ensureSandbox makes sure the pod has a running sandbox and returns it.
+func (w *Worker) ensureSandbox(ctx context.Context, pod *v1.Pod, obs *observation) (*instance, error) {
+	sb := obs.sandbox
+	if sb != nil && sb.running() {
+		return sb, nil
+	}
+	attempt := 0
+	if sb != nil {
+		if sb.created() {
+			if err := w.rt.Docker.ContainerStart(ctx, sb.id()); err != nil {
+				return nil, fmt.Errorf("start sandbox %s: %w", sb.name, err)
+			}
+			return w.reinspect(ctx, sb)
+		}
+		// The sandbox died: the kubelet makes a new one. Containers joined to
+		// the old one lost their network and are restarted with the new one.
+		attempt = sb.name.Attempt + 1
+		w.rt.Recorder.Event(pod, v1.EventTypeNormal, EventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
+	}
+	name := dockerhost.ContainerName{Container: dockerhost.SandboxContainerName, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}
+	cfg, host := w.rt.sandboxConfig(pod)
+	id, err := w.createContainer(ctx, name, cfg, host)
+	if err != nil {
+		return nil, fmt.Errorf("create sandbox %s: %w", name, err)
+	}
+	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
+		return nil, fmt.Errorf("start sandbox %s: %w", name, err)
+	}
+	return w.reinspect(ctx, &instance{name: name, inspect: container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{ID: id}}})
+}
+
+func (w *Worker) reinspect(ctx context.Context, inst *instance) (*instance, error) {
+	in, err := w.rt.Docker.ContainerInspect(ctx, inst.id())
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", inst.name, err)
+	}
+	return &instance{name: inst.name, inspect: in}, nil
+}
+
+// sandboxIP is the pod IP: the sandbox's address on its network.
+func (rt *Runtime) sandboxIP(sb *instance) string {
+	if sb == nil || sb.inspect.NetworkSettings == nil {
+		return ""
+	}
+	if n, ok := sb.inspect.NetworkSettings.Networks[rt.network()]; ok && n != nil && n.IPAddress != "" {
+		return n.IPAddress
+	}
+	for _, n := range sb.inspect.NetworkSettings.Networks {
+		if n != nil && n.IPAddress != "" {
+			return n.IPAddress
+		}
+	}
+	return ""
+}

@@ -1,0 +1,120 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	v1 "k8s.io/api/core/v1"
+)
+
+// sandboxStopTimeout is how long the pause process gets to exit on SIGTERM
+// (it exits at once) before it is killed.
+const sandboxStopTimeout = 2 * time.Second
+
+// terminate is one step of a pod's termination, as the kubelet does it:
+// every running container gets its stop signal (the image's STOPSIGNAL, or
+// SIGTERM) with a Killing event; whatever still runs at the deadline gets
+// SIGKILL; then the sandbox stops; then the terminal status is reported, and
+// only then are containers and volumes removed. Docker's die events wake
+// the worker between steps.
+func (w *Worker) terminate(ctx context.Context, pod *v1.Pod, obs *observation, deadline time.Time) time.Duration {
+	now := w.rt.Clock.Now()
+	var running []*instance
+	for _, insts := range obs.containers {
+		for _, inst := range insts {
+			if inst.running() {
+				running = append(running, inst)
+			}
+		}
+	}
+	if len(running) > 0 {
+		for _, inst := range running {
+			w.stopInstance(ctx, pod, inst, !now.Before(deadline))
+		}
+		if now.Before(deadline) {
+			return deadline.Sub(now)
+		}
+		return retryAfterError
+	}
+	if sb := obs.sandbox; sb != nil && sb.running() {
+		w.stopSandbox(ctx, sb, now)
+		return sandboxStopTimeout
+	}
+
+	w.report(ctx, pod, obs, true)
+	if err := w.removeAll(ctx, obs); err != nil {
+		log.G(ctx).WithError(err).Warn("Cannot remove pod from the engine")
+		return retryAfterError
+	}
+	w.mu.Lock()
+	w.removed = true
+	w.mu.Unlock()
+	log.G(ctx).Info("Pod removed from the engine")
+	return 0
+}
+
+// stopInstance sends the container's stop signal once, and SIGKILL once when
+// its grace period is over.
+func (w *Worker) stopInstance(ctx context.Context, pod *v1.Pod, inst *instance, graceOver bool) {
+	id := inst.id()
+	logger := log.G(ctx).WithFields(log.Fields{"container": inst.name.Container, "containerID": id})
+	if !w.signalled[id] {
+		w.signalled[id] = true
+		w.rt.Recorder.Eventf(containerRef(pod, inst.name.Container, inst.label(dockerhost.LabelContainerKind) == dockerhost.KindInit),
+			v1.EventTypeNormal, EventKilling, "Stopping container %s", inst.name.Container)
+		sig := stopSignal(inst)
+		if !graceOver {
+			if err := w.rt.Docker.ContainerKill(ctx, id, sig); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+				logger.WithError(err).Warn("Cannot send stop signal")
+			}
+			return
+		}
+	}
+	if graceOver && !w.killed[id] {
+		w.killed[id] = true
+		if err := w.rt.Docker.ContainerKill(ctx, id, "SIGKILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+			logger.WithError(err).Warn("Cannot kill container")
+		}
+	}
+}
+
+func (w *Worker) stopSandbox(ctx context.Context, sb *instance, now time.Time) {
+	id := sb.id()
+	if !w.signalled[id] {
+		w.signalled[id] = true
+		w.sandboxSignalledAt = now
+		if err := w.rt.Docker.ContainerKill(ctx, id, "SIGTERM"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+			log.G(ctx).WithError(err).Warn("Cannot stop sandbox")
+		}
+		return
+	}
+	if now.Sub(w.sandboxSignalledAt) >= sandboxStopTimeout && !w.killed[id] {
+		w.killed[id] = true
+		if err := w.rt.Docker.ContainerKill(ctx, id, "SIGKILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+			log.G(ctx).WithError(err).Warn("Cannot kill sandbox")
+		}
+	}
+}
+
+// stopSignal is the signal Docker would send on `docker stop`: the
+// container's configured STOPSIGNAL (from its image), else SIGTERM.
+func stopSignal(inst *instance) string {
+	if inst.inspect.Config != nil && inst.inspect.Config.StopSignal != "" {
+		return inst.inspect.Config.StopSignal
+	}
+	return "SIGTERM"
+}
+
+// removeAll removes every container of the pod, then its volumes.
+func (w *Worker) removeAll(ctx context.Context, obs *observation) error {
+	for _, inst := range obs.all {
+		if err := w.rt.Docker.ContainerRemove(ctx, inst.id()); err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("remove container %s: %w", inst.name, err)
+		}
+	}
+	return w.removeVolumes(ctx)
+}

@@ -1,0 +1,287 @@
+package lifecycle
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/virtual-kubelet/virtual-kubelet/log"
+	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// retryAfterError is how long a worker waits before retrying a step whose
+// engine call failed; Docker events wake it sooner when something changes.
+const retryAfterError = 2 * time.Second
+
+// waiting is why a container has no running instance, as the kubelet puts it.
+type waiting struct {
+	reason, message string
+}
+
+// Worker owns one pod: its goroutine (Run) is the only one that changes the
+// pod's containers and volumes. Other goroutines hand it work through Update,
+// Delete and Wake, and read its last status through Pod.
+type Worker struct {
+	rt   *Runtime
+	uid  types.UID
+	wake chan struct{}
+	done chan struct{}
+
+	mu        sync.Mutex
+	pod       *v1.Pod       // newest pod object; its status is the last reported
+	specKnown bool          // false while a pod rebuilt from labels awaits its API object
+	deadline  time.Time     // set once the pod is being terminated
+	reported  *v1.PodStatus // last status handed to Notify
+	removed   bool          // every container and volume is gone
+
+	// Owned by the Run goroutine.
+	startTime            metav1.Time
+	waiting              map[string]waiting
+	signalled            map[string]bool // instance IDs sent their stop signal
+	killed               map[string]bool // instance IDs sent SIGKILL
+	sandboxSignalledAt   time.Time
+	loggedSkippedVolumes bool
+	reportedVolumes      bool
+}
+
+// NewWorker returns a worker for pod. specKnown is false for a pod rebuilt
+// from container labels after a restart: such a worker only reports what it
+// sees until Update gives it the API's spec, or Delete ends it.
+func NewWorker(rt *Runtime, pod *v1.Pod, specKnown bool) *Worker {
+	w := &Worker{
+		rt:        rt,
+		uid:       pod.UID,
+		wake:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		pod:       pod.DeepCopy(),
+		specKnown: specKnown,
+		waiting:   map[string]waiting{},
+		signalled: map[string]bool{},
+		killed:    map[string]bool{},
+	}
+	if pod.Status.StartTime != nil {
+		w.startTime = *pod.Status.StartTime
+	}
+	return w
+}
+
+// Wake asks the worker to look at the engine again; it never blocks.
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Done is closed when Run has returned.
+func (w *Worker) Done() <-chan struct{} { return w.done }
+
+// Update hands the worker the newest pod object from the API.
+func (w *Worker) Update(pod *v1.Pod) {
+	w.mu.Lock()
+	status := w.pod.Status
+	w.pod = pod.DeepCopy()
+	if w.reported != nil {
+		// The API may lag behind what was reported; keep the newer view.
+		w.pod.Status = status
+	}
+	w.specKnown = true
+	w.mu.Unlock()
+	w.Wake()
+}
+
+// Delete starts the pod's termination with the grace period the API asks
+// for: deletionGracePeriodSeconds when set, else the spec's
+// terminationGracePeriodSeconds. A later call may shorten it, never extend it.
+func (w *Worker) Delete(pod *v1.Pod) {
+	grace := int64(v1.DefaultTerminationGracePeriodSeconds)
+	switch {
+	case pod.DeletionGracePeriodSeconds != nil:
+		grace = *pod.DeletionGracePeriodSeconds
+	case pod.Spec.TerminationGracePeriodSeconds != nil:
+		grace = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	if grace < 0 {
+		grace = 0
+	}
+	deadline := w.rt.Clock.Now().Add(time.Duration(grace) * time.Second)
+	w.mu.Lock()
+	if w.deadline.IsZero() || deadline.Before(w.deadline) {
+		w.deadline = deadline
+	}
+	if pod.DeletionTimestamp != nil {
+		w.pod.DeletionTimestamp = pod.DeletionTimestamp
+		w.pod.DeletionGracePeriodSeconds = pod.DeletionGracePeriodSeconds
+	}
+	w.mu.Unlock()
+	w.Wake()
+}
+
+// Pod returns a copy of the pod with the last status the worker computed,
+// or nil once the pod has been removed from the engine.
+func (w *Worker) Pod() *v1.Pod {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.removed {
+		return nil
+	}
+	return w.pod.DeepCopy()
+}
+
+// Terminating reports whether Delete has been called.
+func (w *Worker) Terminating() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return !w.deadline.IsZero()
+}
+
+// Run drives the pod until its containers are removed after Delete, or ctx
+// ends (then the containers stay, to be adopted by the next provider run).
+func (w *Worker) Run(ctx context.Context) {
+	defer close(w.done)
+	w.mu.Lock()
+	pod := w.pod
+	w.mu.Unlock()
+	ctx = log.WithLogger(ctx, log.G(ctx).WithFields(log.Fields{
+		"namespace": pod.Namespace, "pod": pod.Name, "uid": string(pod.UID),
+	}))
+	for {
+		next := w.sync(ctx)
+		w.mu.Lock()
+		removed := w.removed
+		w.mu.Unlock()
+		if removed {
+			w.rt.Removed(w.uid)
+			return
+		}
+		if !w.wait(ctx, next) {
+			return
+		}
+	}
+}
+
+// sync does one step towards the desired state and returns when to look
+// again (0: only when woken).
+func (w *Worker) sync(ctx context.Context) time.Duration {
+	w.mu.Lock()
+	pod := w.pod.DeepCopy()
+	specKnown, deadline := w.specKnown, w.deadline
+	w.mu.Unlock()
+
+	if w.startTime.IsZero() {
+		w.startTime = metav1.NewTime(w.rt.Clock.Now())
+	}
+	obs, err := observe(ctx, w.rt.Docker, w.rt.NodeName, string(w.uid))
+	if err != nil {
+		log.G(ctx).WithError(err).Warn("Cannot observe pod containers")
+		return retryAfterError
+	}
+	if !deadline.IsZero() {
+		return w.terminate(ctx, pod, obs, deadline)
+	}
+	if !specKnown {
+		w.report(ctx, pod, obs, false)
+		return 0
+	}
+	next := w.converge(ctx, pod, obs)
+	if obs, err = observe(ctx, w.rt.Docker, w.rt.NodeName, string(w.uid)); err != nil {
+		log.G(ctx).WithError(err).Warn("Cannot observe pod containers")
+		return retryAfterError
+	}
+	w.report(ctx, pod, obs, false)
+	return next
+}
+
+// converge creates what the pod lacks: volumes, sandbox, containers in order.
+func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) time.Duration {
+	plan := planVolumes(pod)
+	if len(plan.unsupported) > 0 {
+		if !w.reportedVolumes {
+			w.reportedVolumes = true
+			for name, why := range plan.unsupported {
+				w.rt.Recorder.Eventf(pod, v1.EventTypeWarning, EventFailedMount, "MountVolume.SetUp failed for volume %q : %s", name, why)
+				log.G(ctx).WithField("volume", name).Warn(why)
+			}
+		}
+		return 0
+	}
+	if err := w.ensureVolumes(ctx, pod, plan); err != nil {
+		log.G(ctx).WithError(err).Warn("Cannot create pod volumes")
+		w.rt.Recorder.Eventf(pod, v1.EventTypeWarning, EventFailedMount, "MountVolume.SetUp failed: %v", err)
+		return retryAfterError
+	}
+	sb, err := w.ensureSandbox(ctx, pod, obs)
+	if err != nil {
+		log.G(ctx).WithError(err).Warn("Cannot run pod sandbox")
+		w.rt.Recorder.Eventf(pod, v1.EventTypeWarning, EventFailedSandbox, "Failed to create pod sandbox: %v", err)
+		return retryAfterError
+	}
+	next := time.Duration(0)
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		cur := obs.latest(c.Name)
+		switch {
+		case cur == nil:
+			reason, msg, err := w.startContainer(ctx, pod, i, sb, 0)
+			if err != nil {
+				log.G(ctx).WithError(err).WithField("container", c.Name).Warn("Cannot start container")
+				reason, msg = ReasonCreateContainerError, err.Error()
+			}
+			if reason != "" {
+				w.waiting[c.Name] = waiting{reason, msg}
+				next = retryAfterError
+				continue
+			}
+			delete(w.waiting, c.Name)
+		case cur.created():
+			if err := w.rt.Docker.ContainerStart(ctx, cur.id()); err != nil {
+				log.G(ctx).WithError(err).WithField("container", c.Name).Warn("Cannot start container")
+				w.waiting[c.Name] = waiting{ReasonCreateContainerError, err.Error()}
+				next = retryAfterError
+				continue
+			}
+			w.rt.Recorder.Event(containerRef(pod, c.Name, false), v1.EventTypeNormal, EventStarted, "Container started")
+			delete(w.waiting, c.Name)
+		}
+	}
+	return next
+}
+
+// report computes the pod's status and hands it to Notify when it changed.
+func (w *Worker) report(ctx context.Context, pod *v1.Pod, obs *observation, terminal bool) {
+	w.mu.Lock()
+	prev := w.reported
+	w.mu.Unlock()
+	status := w.buildStatus(pod, obs, prev, terminal)
+	if prev != nil && apiequality.Semantic.DeepEqual(*prev, status) {
+		return
+	}
+	w.mu.Lock()
+	w.reported = status.DeepCopy()
+	w.pod.Status = *status.DeepCopy()
+	out := w.pod.DeepCopy()
+	w.mu.Unlock()
+	log.G(ctx).WithField("phase", status.Phase).Debug("Pod status changed")
+	w.rt.Notify(out)
+}
+
+// wait blocks until the worker is woken, d has passed (when d > 0), or ctx
+// ends; it reports false in the last case.
+func (w *Worker) wait(ctx context.Context, d time.Duration) bool {
+	var timeout <-chan time.Time
+	if d > 0 {
+		t := w.rt.Clock.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C()
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-w.wake:
+	case <-timeout:
+	}
+	return true
+}

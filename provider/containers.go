@@ -1,0 +1,60 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
+	"github.com/vk-docker/vk-docker/dockerhost"
+)
+
+// findContainer returns the newest instance of a pod's container, or the one
+// before it when previous is set (kubectl logs --previous).
+func (p *Provider) findContainer(ctx context.Context, namespace, podName, containerName string, previous bool) (container.Summary, error) {
+	p.mu.Lock()
+	w := p.byNameLocked(namespace, podName)
+	p.mu.Unlock()
+	if w == nil {
+		return container.Summary{}, errdefs.NotFoundf("pod %s/%s is not on node %s", namespace, podName, p.cfg.NodeName)
+	}
+	pod := w.Pod()
+	if pod == nil {
+		return container.Summary{}, errdefs.NotFoundf("pod %s/%s is not on node %s", namespace, podName, p.cfg.NodeName)
+	}
+	list, err := p.cfg.Docker.ContainerList(ctx,
+		dockerhost.NodeSelector(p.cfg.NodeName),
+		dockerhost.PodSelector(string(pod.UID)),
+		dockerhost.LabelContainerName+"="+containerName)
+	if err != nil {
+		return container.Summary{}, fmt.Errorf("list containers of %s/%s: %w", namespace, podName, err)
+	}
+	type attempt struct {
+		n int
+		c container.Summary
+	}
+	var attempts []attempt
+	for _, c := range list {
+		if len(c.Names) == 0 {
+			continue
+		}
+		name, err := dockerhost.ParseContainerName(c.Names[0])
+		if err != nil || name.Container != containerName || name.Container == dockerhost.SandboxContainerName {
+			continue
+		}
+		attempts = append(attempts, attempt{name.Attempt, c})
+	}
+	sort.Slice(attempts, func(i, j int) bool { return attempts[i].n > attempts[j].n })
+	i := 0
+	if previous {
+		i = 1
+	}
+	if len(attempts) <= i {
+		if previous {
+			return container.Summary{}, errdefs.InvalidInputf("previous terminated container %q in pod %q not found", containerName, podName)
+		}
+		return container.Summary{}, errdefs.NotFoundf("container %q in pod %q is not available", containerName, podName)
+	}
+	return attempts[i].c, nil
+}

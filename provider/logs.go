@@ -1,0 +1,60 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/virtual-kubelet/virtual-kubelet/node/api"
+)
+
+// GetContainerLogs streams a container's log (kubectl logs): stdout and
+// stderr interleaved as written, with tail, since, timestamps, follow,
+// previous and limit-bytes honoured.
+func (p *Provider) GetContainerLogs(ctx context.Context, namespace, podName, containerName string, opts api.ContainerLogOpts) (io.ReadCloser, error) {
+	c, err := p.findContainer(ctx, namespace, podName, containerName, opts.Previous)
+	if err != nil {
+		return nil, err
+	}
+	lo := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Timestamps: opts.Timestamps, Tail: "all"}
+	if opts.Tail > 0 {
+		lo.Tail = strconv.Itoa(opts.Tail)
+	}
+	switch {
+	case !opts.SinceTime.IsZero():
+		lo.Since = strconv.FormatInt(opts.SinceTime.Unix(), 10)
+	case opts.SinceSeconds > 0:
+		lo.Since = strconv.FormatInt(p.cfg.Clock.Now().Unix()-int64(opts.SinceSeconds), 10)
+	}
+	inspect, err := p.cfg.Docker.ContainerInspect(ctx, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", containerName, err)
+	}
+	rc, err := p.cfg.Docker.ContainerLogs(ctx, c.ID, lo)
+	if err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", containerName, err)
+	}
+	var out io.ReadCloser = rc
+	if inspect.Config == nil || !inspect.Config.Tty {
+		// Docker multiplexes stdout and stderr; kubectl wants the plain bytes.
+		pr, pw := io.Pipe()
+		go func() {
+			_, err := stdcopy.StdCopy(pw, pw, rc)
+			_ = rc.Close()
+			_ = pw.CloseWithError(err)
+		}()
+		out = pr
+	}
+	if opts.LimitBytes > 0 {
+		out = limitedReadCloser{io.LimitReader(out, int64(opts.LimitBytes)), out}
+	}
+	return out, nil
+}
+
+type limitedReadCloser struct {
+	io.Reader
+	io.Closer
+}

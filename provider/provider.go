@@ -1,0 +1,309 @@
+// Package provider is vk-docker's virtual-kubelet provider: it maps the pod
+// controller's calls onto one lifecycle.Worker per pod, rebuilds its pods from
+// container labels when it starts, and turns the engine's event stream into
+// status updates pushed through NotifyPods.
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
+	"github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/virtual-kubelet/virtual-kubelet/node"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/lifecycle"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+)
+
+// Config configures a Provider.
+type Config struct {
+	// Docker is the engine pods run on.
+	Docker dockerhost.Client
+	// NodeName is the virtual node's name; it labels everything the provider
+	// creates, and only what carries it is ever touched.
+	NodeName string
+	// HostIP is reported as every pod's status.hostIP.
+	HostIP string
+	// PauseImage is the sandbox image (see dockerhost.EnsurePauseImage).
+	PauseImage string
+	// Network is the Docker network of sandboxes; empty means "bridge".
+	Network string
+	// PodAPIHost and PodAPIPort, when set, are the API server address given to
+	// containers in KUBERNETES_SERVICE_HOST/PORT and KUBERNETES_PORT*.
+	PodAPIHost string
+	PodAPIPort int
+	// Recorder records the kubelet-style events of pods.
+	Recorder record.EventRecorder
+	// Clock defaults to the real clock.
+	Clock clock.WithTicker
+}
+
+// Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
+// (and the node API entry points in exec.go and logs.go).
+type Provider struct {
+	cfg Config
+	rt  *lifecycle.Runtime
+
+	running chan struct{} // closed once Run has recovered pods
+	runCtx  context.Context
+	wg      sync.WaitGroup
+
+	mu      sync.Mutex
+	workers map[types.UID]*lifecycle.Worker
+	byName  map[string]types.UID // namespace/name → UID of the newest pod of that name
+	notify  func(*v1.Pod)
+}
+
+var (
+	_ node.PodLifecycleHandler = (*Provider)(nil)
+	_ node.PodNotifier         = (*Provider)(nil)
+)
+
+// New returns a provider; it manages pods once Run is called.
+func New(cfg Config) (*Provider, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	p := &Provider{
+		cfg:     cfg,
+		running: make(chan struct{}),
+		workers: map[types.UID]*lifecycle.Worker{},
+		byName:  map[string]types.UID{},
+	}
+	p.rt = &lifecycle.Runtime{
+		Docker:     cfg.Docker,
+		NodeName:   cfg.NodeName,
+		HostIP:     cfg.HostIP,
+		PauseImage: cfg.PauseImage,
+		Network:    cfg.Network,
+		PodAPIHost: cfg.PodAPIHost,
+		PodAPIPort: cfg.PodAPIPort,
+		Recorder:   cfg.Recorder,
+		Clock:      cfg.Clock,
+		Notify:     p.notifyPod,
+		Removed:    p.removed,
+	}
+	if err := p.rt.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Run recovers the node's pods from the engine, then follows the engine's
+// events until ctx ends. Pod workers stop with ctx; their containers stay on
+// the engine for the next run to adopt.
+func (p *Provider) Run(ctx context.Context) error {
+	p.runCtx = ctx
+	if err := p.recover(ctx); err != nil {
+		return err
+	}
+	close(p.running)
+	err := p.followEvents(ctx)
+	p.wg.Wait()
+	return err
+}
+
+// waitRunning blocks calls that arrive before Run has recovered existing pods,
+// so that a pod is never created twice.
+func (p *Provider) waitRunning(ctx context.Context) error {
+	select {
+	case <-p.running:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func podKey(namespace, name string) string { return namespace + "/" + name }
+
+// startWorker registers and starts a worker; p.mu must be held.
+func (p *Provider) startWorker(pod *v1.Pod, specKnown bool) *lifecycle.Worker {
+	w := lifecycle.NewWorker(p.rt, pod, specKnown)
+	p.workers[pod.UID] = w
+	p.byName[podKey(pod.Namespace, pod.Name)] = pod.UID
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		w.Run(p.runCtx)
+	}()
+	return w
+}
+
+// CreatePod starts the pod's worker and returns at once: pulling, creating
+// and starting happen in the worker. Calling it again for a known pod
+// updates it.
+func (p *Provider) CreatePod(ctx context.Context, pod *v1.Pod) error {
+	if err := p.waitRunning(ctx); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w := p.workers[pod.UID]; w != nil {
+		w.Update(pod)
+		return nil
+	}
+	// A pod of the same name but another UID is a deleted predecessor whose
+	// termination may not have been requested (a force delete while we were
+	// down): it must not outlive its replacement.
+	if old, ok := p.byName[podKey(pod.Namespace, pod.Name)]; ok && old != pod.UID {
+		if w := p.workers[old]; w != nil && !w.Terminating() {
+			if prev := w.Pod(); prev != nil {
+				w.Delete(prev)
+			}
+		}
+	}
+	log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).Info("Creating pod")
+	p.startWorker(pod, true)
+	return nil
+}
+
+// UpdatePod hands a changed pod to its worker.
+func (p *Provider) UpdatePod(ctx context.Context, pod *v1.Pod) error {
+	return p.CreatePod(ctx, pod)
+}
+
+// DeletePod starts the pod's termination and returns at once; the worker
+// reports the terminal status through NotifyPods and then removes the pod's
+// containers and volumes. It may be called many times.
+func (p *Provider) DeletePod(ctx context.Context, pod *v1.Pod) error {
+	if err := p.waitRunning(ctx); err != nil {
+		return err
+	}
+	w := p.lookup(pod)
+	if w == nil {
+		return errdefs.NotFoundf("pod %s/%s is not on node %s", pod.Namespace, pod.Name, p.cfg.NodeName)
+	}
+	log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).Info("Deleting pod")
+	w.Delete(pod)
+	return nil
+}
+
+// PodDeletedFromAPI handles a pod object that vanished from the API server
+// (a forced delete): its containers must stop with the grace the deletion
+// carried, which the pod controller does not pass on in that case.
+func (p *Provider) PodDeletedFromAPI(pod *v1.Pod) {
+	if w := p.lookup(pod); w != nil {
+		w.Delete(pod)
+	}
+}
+
+func (p *Provider) lookup(pod *v1.Pod) *lifecycle.Worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pod.UID != "" {
+		return p.workers[pod.UID]
+	}
+	return p.workers[p.byName[podKey(pod.Namespace, pod.Name)]]
+}
+
+func (p *Provider) byNameLocked(namespace, name string) *lifecycle.Worker {
+	return p.workers[p.byName[podKey(namespace, name)]]
+}
+
+// GetPod returns the newest pod of that name known to the provider, with its
+// last status; nil (and a NotFound error) when there is none.
+func (p *Provider) GetPod(ctx context.Context, namespace, name string) (*v1.Pod, error) {
+	p.mu.Lock()
+	w := p.byNameLocked(namespace, name)
+	p.mu.Unlock()
+	if w != nil {
+		if pod := w.Pod(); pod != nil {
+			return pod, nil
+		}
+	}
+	return nil, errdefs.NotFoundf("pod %s/%s is not on node %s", namespace, name, p.cfg.NodeName)
+}
+
+// GetPodStatus returns the pod's last status.
+func (p *Provider) GetPodStatus(ctx context.Context, namespace, name string) (*v1.PodStatus, error) {
+	pod, err := p.GetPod(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	return &pod.Status, nil
+}
+
+// GetPods lists every pod that still has containers or volumes on the engine.
+func (p *Provider) GetPods(ctx context.Context) ([]*v1.Pod, error) {
+	p.mu.Lock()
+	workers := make([]*lifecycle.Worker, 0, len(p.workers))
+	for _, w := range p.workers {
+		workers = append(workers, w)
+	}
+	p.mu.Unlock()
+	pods := make([]*v1.Pod, 0, len(workers))
+	for _, w := range workers {
+		if pod := w.Pod(); pod != nil {
+			pods = append(pods, pod)
+		}
+	}
+	return pods, nil
+}
+
+// NotifyPods registers the pod controller's status callback and replays the
+// current status of every pod, since workers may have reported before it.
+func (p *Provider) NotifyPods(ctx context.Context, cb func(*v1.Pod)) {
+	p.mu.Lock()
+	p.notify = cb
+	p.mu.Unlock()
+	go func() {
+		if p.waitRunning(ctx) != nil {
+			return
+		}
+		pods, _ := p.GetPods(ctx)
+		for _, pod := range pods {
+			cb(pod)
+		}
+	}()
+}
+
+func (p *Provider) notifyPod(pod *v1.Pod) {
+	p.mu.Lock()
+	cb := p.notify
+	p.mu.Unlock()
+	if cb != nil {
+		cb(pod)
+	}
+}
+
+func (p *Provider) removed(uid types.UID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w := p.workers[uid]
+	delete(p.workers, uid)
+	if w == nil {
+		return
+	}
+	for k, u := range p.byName {
+		if u == uid {
+			delete(p.byName, k)
+		}
+	}
+}
+
+// wakeAll asks every worker to look at the engine again.
+func (p *Provider) wakeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.workers {
+		w.Wake()
+	}
+}
+
+func (p *Provider) wake(uid types.UID) {
+	p.mu.Lock()
+	w := p.workers[uid]
+	p.mu.Unlock()
+	if w != nil {
+		w.Wake()
+	}
+}
+
+func (p *Provider) String() string {
+	return fmt.Sprintf("vk-docker provider for node %s", p.cfg.NodeName)
+}

@@ -1,0 +1,81 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// recover rebuilds a worker for every pod that has containers of this node
+// on the engine. Such a worker knows only what the labels say until the pod
+// controller hands it the API's pod (it then adopts the running containers
+// without restarting them), or deletes it when the API no longer has it.
+func (p *Provider) recover(ctx context.Context) error {
+	list, err := p.cfg.Docker.ContainerList(ctx, dockerhost.NodeSelector(p.cfg.NodeName))
+	if err != nil {
+		return fmt.Errorf("list containers of node %s: %w", p.cfg.NodeName, err)
+	}
+	byUID := map[string][]container.Summary{}
+	for _, c := range list {
+		if dockerhost.IsManaged(c.Labels, p.cfg.NodeName) {
+			uid := c.Labels[dockerhost.LabelPodUID]
+			byUID[uid] = append(byUID[uid], c)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for uid, containers := range byUID {
+		pod := podFromLabels(types.UID(uid), containers)
+		if pod == nil {
+			continue
+		}
+		log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name, "uid": uid}).Info("Recovered pod from the engine")
+		p.startWorker(pod, false)
+	}
+	return nil
+}
+
+// podFromLabels rebuilds the skeleton of a pod from its containers' labels:
+// identity, containers (name, image, in spec order) and grace period.
+func podFromLabels(uid types.UID, containers []container.Summary) *v1.Pod {
+	pod := &v1.Pod{}
+	type indexed struct {
+		index int
+		c     v1.Container
+	}
+	seen := map[string]indexed{}
+	for _, c := range containers {
+		l := c.Labels
+		pod.Name, pod.Namespace, pod.UID = l[dockerhost.LabelPodName], l[dockerhost.LabelPodNamespace], uid
+		if g, err := strconv.ParseInt(l[dockerhost.LabelTerminationGracePeriod], 10, 64); err == nil {
+			pod.Spec.TerminationGracePeriodSeconds = &g
+		}
+		name := l[dockerhost.LabelContainerName]
+		if l[dockerhost.LabelDockerType] != dockerhost.DockerTypeContainer || l[dockerhost.LabelContainerKind] != dockerhost.KindApp {
+			continue
+		}
+		idx, _ := strconv.Atoi(l[dockerhost.LabelContainerIndex])
+		seen[name] = indexed{idx, v1.Container{Name: name, Image: l[dockerhost.LabelContainerImage]}}
+	}
+	if pod.Name == "" || pod.Namespace == "" {
+		return nil
+	}
+	list := make([]indexed, 0, len(seen))
+	for _, c := range seen {
+		list = append(list, c)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].index < list[j].index })
+	for _, c := range list {
+		pod.Spec.Containers = append(pod.Spec.Containers, c.c)
+	}
+	pod.ObjectMeta = metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: uid}
+	return pod
+}
