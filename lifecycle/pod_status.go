@@ -28,7 +28,9 @@ func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, 
 	s := v1.PodStatus{
 		QOSClass:          pod.Status.QOSClass,
 		NominatedNodeName: pod.Status.NominatedNodeName,
-		StartTime:         w.startTime.DeepCopy(),
+	}
+	if !w.startTime.IsZero() {
+		s.StartTime = w.startTime.DeepCopy()
 	}
 	if w.rt.HostIP != "" {
 		s.HostIP = w.rt.HostIP

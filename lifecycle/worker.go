@@ -131,6 +131,25 @@ func (w *Worker) Pod() *v1.Pod {
 	return w.pod.DeepCopy()
 }
 
+// ReportedPod returns a copy of the pod as last handed to Notify, or nil
+// when nothing has been reported yet.
+func (w *Worker) ReportedPod() *v1.Pod {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.reported == nil || w.removed {
+		return nil
+	}
+	return w.pod.DeepCopy()
+}
+
+// LastPod returns a copy of the pod with its last status, also after the
+// pod has been removed from the engine.
+func (w *Worker) LastPod() *v1.Pod {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pod.DeepCopy()
+}
+
 // Terminating reports whether Delete has been called.
 func (w *Worker) Terminating() bool {
 	w.mu.Lock()
@@ -171,8 +190,14 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 	specKnown, deadline := w.specKnown, w.deadline
 	w.mu.Unlock()
 
-	if w.startTime.IsZero() {
-		w.startTime = metav1.NewTime(w.rt.Clock.Now())
+	// The API's startTime wins, so that it survives a provider restart; a
+	// pod rebuilt from labels has none until its API object arrives.
+	if w.startTime.IsZero() && specKnown {
+		if pod.Status.StartTime != nil {
+			w.startTime = *pod.Status.StartTime
+		} else {
+			w.startTime = metav1.NewTime(w.rt.Clock.Now())
+		}
 	}
 	obs, err := observe(ctx, w.rt.Docker, w.rt.NodeName, string(w.uid))
 	if err != nil {
@@ -255,13 +280,23 @@ func (w *Worker) report(ctx context.Context, pod *v1.Pod, obs *observation, term
 	w.mu.Lock()
 	prev := w.reported
 	w.mu.Unlock()
-	status := w.buildStatus(pod, obs, prev, terminal)
+	since := prev
+	if since == nil {
+		since = &pod.Status // conditions' transition times from the API
+	}
+	status := w.buildStatus(pod, obs, since, terminal)
 	if prev != nil && apiequality.Semantic.DeepEqual(*prev, status) {
 		return
 	}
 	w.mu.Lock()
-	w.reported = status.DeepCopy()
 	w.pod.Status = *status.DeepCopy()
+	if !w.specKnown {
+		// A pod rebuilt from labels lacks what the API's status holds
+		// (conditions of others, startTime); reporting it would erase that.
+		w.mu.Unlock()
+		return
+	}
+	w.reported = status.DeepCopy()
 	out := w.pod.DeepCopy()
 	w.mu.Unlock()
 	log.G(ctx).WithField("phase", status.Phase).Debug("Pod status changed")

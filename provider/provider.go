@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
@@ -15,7 +16,10 @@ import (
 	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/lifecycle"
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 )
@@ -41,6 +45,10 @@ type Config struct {
 	Recorder record.EventRecorder
 	// Clock defaults to the real clock.
 	Clock clock.WithTicker
+	// Pods, when set, is used as the kubelet uses it: once a deleted pod's
+	// containers are all gone, its API object is deleted at once instead of
+	// when its grace period ends.
+	Pods corev1client.PodsGetter
 }
 
 // Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
@@ -245,19 +253,24 @@ func (p *Provider) GetPods(ctx context.Context) ([]*v1.Pod, error) {
 	return pods, nil
 }
 
-// NotifyPods registers the pod controller's status callback and replays the
-// current status of every pod, since workers may have reported before it.
+// NotifyPods registers the pod controller's status callback and replays
+// what workers reported before it was registered.
 func (p *Provider) NotifyPods(ctx context.Context, cb func(*v1.Pod)) {
 	p.mu.Lock()
 	p.notify = cb
+	workers := make([]*lifecycle.Worker, 0, len(p.workers))
+	for _, w := range p.workers {
+		workers = append(workers, w)
+	}
 	p.mu.Unlock()
+	// The callback may block; NotifyPods must not.
+	p.wg.Add(1)
 	go func() {
-		if p.waitRunning(ctx) != nil {
-			return
-		}
-		pods, _ := p.GetPods(ctx)
-		for _, pod := range pods {
-			cb(pod)
+		defer p.wg.Done()
+		for _, w := range workers {
+			if pod := w.ReportedPod(); pod != nil {
+				cb(pod)
+			}
 		}
 	}()
 }
@@ -271,18 +284,32 @@ func (p *Provider) notifyPod(pod *v1.Pod) {
 	}
 }
 
+// removed forgets a pod whose containers and volumes are gone, and finishes
+// its deletion in the API the way the kubelet's status manager does.
 func (p *Provider) removed(uid types.UID) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	w := p.workers[uid]
 	delete(p.workers, uid)
-	if w == nil {
-		return
-	}
 	for k, u := range p.byName {
 		if u == uid {
 			delete(p.byName, k)
 		}
+	}
+	p.mu.Unlock()
+	if w == nil || p.cfg.Pods == nil {
+		return
+	}
+	pod := w.LastPod()
+	if pod.DeletionTimestamp == nil {
+		return // not deleted through the API (a dangling pod)
+	}
+	ctx, cancel := context.WithTimeout(p.runCtx, 10*time.Second)
+	defer cancel()
+	opts := metav1.NewDeleteOptions(0)
+	opts.Preconditions = metav1.NewUIDPreconditions(string(uid))
+	err := p.cfg.Pods.Pods(pod.Namespace).Delete(ctx, pod.Name, *opts)
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		log.G(ctx).WithError(err).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).Warn("Cannot delete terminated pod from the API; the pod controller will after its grace period")
 	}
 }
 

@@ -117,6 +117,7 @@ func runNode(ctx context.Context, o *options) error {
 				PodAPIHost: apiHost,
 				PodAPIPort: apiPort,
 				Recorder:   recorder,
+				Pods:       client.CoreV1(),
 			})
 			if err != nil {
 				return nil, nil, err
