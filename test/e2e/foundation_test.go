@@ -1,0 +1,271 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/test/e2e/framework"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// Seed section 3.2: the nginx pod runs, gets an IP that serves its page, and
+// `kubectl get pod -o wide` shows the IP and the node.
+func TestSeedNginxPodServesItsPage(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	manifest, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "examples", "nginx.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := framework.PodFromYAML(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createPod(t, ns, framework.OnNode(p, node.Name))
+	p = waitRunning(t, ns, "nginx")
+
+	if p.Status.HostIP != "127.0.0.1" {
+		t.Errorf("hostIP = %q, want the node IP 127.0.0.1", p.Status.HostIP)
+	}
+	cs := p.Status.ContainerStatuses
+	if len(cs) != 1 || !strings.HasPrefix(cs[0].ContainerID, "docker://") || cs[0].RestartCount != 0 || cs[0].State.Running == nil {
+		t.Errorf("container status = %+v, want one running docker:// container without restarts", cs)
+	}
+
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + p.Status.PodIP + ":80/")
+	if err != nil {
+		t.Fatalf("GET the pod IP: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Welcome to nginx!") {
+		t.Errorf("GET http://%s/ = %d %q, want 200 with the welcome page", p.Status.PodIP, resp.StatusCode, body)
+	}
+
+	wide, err := env.Kubectl(context.Background(), "-n", ns, "get", "pod", "nginx", "-o", "wide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(wide, p.Status.PodIP) || !strings.Contains(wide, node.Name) || !strings.Contains(wide, "Running") {
+		t.Errorf("kubectl get pod -o wide does not show Running, IP %s and node %s:\n%s", p.Status.PodIP, node.Name, wide)
+	}
+}
+
+// Containers of a pod share the sandbox's network and IPC namespaces; the PID
+// namespace only with shareProcessNamespace.
+func TestPodContainersShareNamespaces(t *testing.T) {
+	t.Parallel()
+	for _, share := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shareProcessNamespace=%v", share), func(t *testing.T) {
+			t.Parallel()
+			ns := namespace(t)
+			p := pod("two-containers",
+				busybox("web", "exec httpd -f -p 8080 -h /usr/share/nginx/html"),
+				sleeper("client"))
+			p.Spec.ShareProcessNamespace = &share
+			createPod(t, ns, p)
+			waitRunning(t, ns, p.Name)
+
+			page := mustExec(t, ns, p.Name, "client", "wget", "-qO-", "http://localhost:8080/")
+			if !strings.Contains(page, "Welcome to nginx!") {
+				t.Errorf("client got %q from localhost:8080, want web's page", page)
+			}
+			nsOf := func(container, link string) string {
+				return strings.TrimSpace(mustExec(t, ns, p.Name, container, "readlink", link))
+			}
+			for _, link := range []string{"/proc/1/ns/ipc", "/proc/self/ns/net"} {
+				if a, b := nsOf("web", link), nsOf("client", link); a != b || a == "" {
+					t.Errorf("%s: web %q, client %q; want the same namespace", link, a, b)
+				}
+			}
+			a, b := nsOf("web", "/proc/self/ns/pid"), nsOf("client", "/proc/self/ns/pid")
+			if (a == b) != share {
+				t.Errorf("/proc/self/ns/pid: web %q, client %q; shared = %v, want %v", a, b, a == b, share)
+			}
+		})
+	}
+}
+
+// The default taint keeps pods that do not tolerate it away; --taint none
+// lets them in.
+func TestDefaultTaintKeepsIntolerantPodsAway(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t)
+
+	intolerant := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "intolerant"},
+		Spec: v1.PodSpec{
+			NodeSelector: map[string]string{"kubernetes.io/hostname": node.Name},
+			Containers:   []v1.Container{sleeper("app")},
+		},
+	}
+	createPod(t, ns, intolerant)
+	p, err := framework.WaitForPod(ctx, env, ns, "intolerant", 30*time.Second, "reported unschedulable", func(p *v1.Pod) bool {
+		for _, c := range p.Status.Conditions {
+			if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse && c.Reason == v1.PodReasonUnschedulable {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Spec.NodeName != "" || p.Status.Phase != v1.PodPending {
+		t.Errorf("pod without toleration: nodeName %q phase %s, want unscheduled and Pending", p.Spec.NodeName, p.Status.Phase)
+	}
+
+	open, err := framework.StartNode(ctx, env, framework.NodeOptions{Name: "e2e-open-" + framework.RandomSuffix(), Taints: []string{"none"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := open.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	welcome := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "welcome"},
+		Spec: v1.PodSpec{
+			NodeSelector: map[string]string{"kubernetes.io/hostname": open.Name},
+			Containers:   []v1.Container{sleeper("app")},
+		},
+	}
+	createPod(t, ns, welcome)
+	if p := waitRunning(t, ns, "welcome"); p.Spec.NodeName != open.Name {
+		t.Errorf("pod runs on %q, want %q", p.Spec.NodeName, open.Name)
+	}
+	// Delete it here: the node is closed before the namespace.
+	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, "welcome", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.WaitForPodGone(ctx, env, ns, "welcome", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Deleting a pod removes it from the API, and nothing labelled with its UID
+// stays on the engine: containers and the emptyDir volume its containers
+// shared are gone.
+func TestDeletedPodLeavesNothingBehind(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t)
+	p := pod("shared-dir",
+		busybox("writer", "echo written-by-writer > /data/message; trap 'exit 0' TERM; while true; do sleep 1; done"),
+		sleeper("reader"))
+	p.Spec.Volumes = []v1.Volume{{Name: "data", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}}}
+	for i := range p.Spec.Containers {
+		p.Spec.Containers[i].VolumeMounts = []v1.VolumeMount{{Name: "data", MountPath: "/data"}}
+	}
+	created := createPod(t, ns, p)
+	waitRunning(t, ns, p.Name)
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		out, err := env.Exec(ctx, ns, p.Name, "reader", "cat", "/data/message")
+		return err == nil && strings.TrimSpace(out) == "written-by-writer", nil
+	})
+	if err != nil {
+		t.Fatalf("reader never saw the writer's file in the shared emptyDir: %v", err)
+	}
+
+	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.WaitForPodGone(ctx, env, ns, p.Name, 30*time.Second); err != nil {
+		t.Fatalf("pod still in the API: %v", err)
+	}
+	var left []string
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		left = nil
+		cs, err := env.Docker.ContainerList(ctx, dockerhost.PodSelector(string(created.UID)))
+		if err != nil {
+			return false, err
+		}
+		for _, c := range cs {
+			left = append(left, strings.Join(c.Names, ","))
+		}
+		vs, err := env.Docker.VolumeList(ctx, dockerhost.PodSelector(string(created.UID)))
+		if err != nil {
+			return false, err
+		}
+		for _, v := range vs {
+			left = append(left, "volume "+v.Name)
+		}
+		return len(left) == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("left on the engine after delete: %v (%v)", left, err)
+	}
+}
+
+// A container reaches the API server through KUBERNETES_SERVICE_HOST/PORT,
+// which point at an address that works from a container.
+func TestContainerReachesAPIServer(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	p := pod("api-client", sleeper("app"))
+	createPod(t, ns, p)
+	waitRunning(t, ns, p.Name)
+	host := strings.TrimSpace(mustExec(t, ns, p.Name, "app", "sh", "-c", "echo $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT"))
+	if host != env.PodAPIAddress() {
+		t.Errorf("KUBERNETES_SERVICE_HOST:PORT = %q, want %q", host, env.PodAPIAddress())
+	}
+	version := mustExec(t, ns, p.Name, "app", "sh", "-c",
+		"wget -qO- --no-check-certificate https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/version")
+	if !strings.Contains(version, `"gitVersion"`) {
+		t.Errorf("GET /version from the pod = %q, want the API server's version", version)
+	}
+}
+
+// A node whose pause image is missing builds it from its embedded pause
+// program, and pods run on it.
+func TestNodeBuildsMissingPauseImage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	image := dockerhost.DefaultPauseImageRepo + ":e2e-" + framework.RandomSuffix()
+	if _, err := env.Docker.ImageInspect(ctx, image); err == nil {
+		t.Fatalf("image %s exists before the test", image)
+	}
+	n, err := framework.StartNode(ctx, env, framework.NodeOptions{Name: "e2e-pause-" + framework.RandomSuffix(), PauseImage: image})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := namespace(t)
+	t.Cleanup(func() {
+		if err := n.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+		if out, err := exec.Command("docker", "rmi", image).CombinedOutput(); err != nil {
+			t.Errorf("docker rmi %s: %v: %s", image, err, out)
+		}
+	})
+	p := framework.OnNode(&v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "on-own-pause"}, Spec: v1.PodSpec{Containers: []v1.Container{sleeper("app")}}}, n.Name)
+	created := createPod(t, ns, p)
+	waitRunning(t, ns, p.Name)
+	cs, err := env.Docker.ContainerList(ctx, dockerhost.PodSelector(string(created.UID)), dockerhost.LabelDockerType+"="+dockerhost.DockerTypeSandbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].Image != image {
+		t.Errorf("sandboxes of the pod = %+v, want one running %s", cs, image)
+	}
+	zero := int64(0)
+	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.WaitForPodGone(ctx, env, ns, p.Name, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

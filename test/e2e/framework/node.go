@@ -1,0 +1,223 @@
+package framework
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vk-docker/vk-docker/dockerhost"
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// NodeOptions configures one vk-docker process.
+type NodeOptions struct {
+	// Name of the node; required and unique per run.
+	Name string
+	// Taints as given to --taint; nil keeps the default taint.
+	Taints []string
+	// PauseImage overrides --pause-image.
+	PauseImage string
+	// Args are extra flags.
+	Args []string
+}
+
+// Node is a running bin/vk-docker process and the node it registered.
+type Node struct {
+	Name    string
+	Port    int
+	LogPath string
+	env     *Env
+	args    []string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+}
+
+// StartNode starts a vk-docker node and waits until the API shows it Ready.
+func StartNode(ctx context.Context, env *Env, o NodeOptions) (*Node, error) {
+	if o.Name == "" {
+		return nil, fmt.Errorf("node name is required")
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(os.TempDir(), "vk-docker-e2e")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	args := []string{
+		"--kubeconfig", env.Kubeconfig,
+		"--nodename", o.Name,
+		"--node-ip", "127.0.0.1",
+		"--listen-address", fmt.Sprintf("127.0.0.1:%d", port),
+		"--pod-api-address", env.PodAPIAddress(),
+		"--log-level", "debug",
+	}
+	for _, t := range o.Taints {
+		args = append(args, "--taint", t)
+	}
+	if o.PauseImage != "" {
+		args = append(args, "--pause-image", o.PauseImage)
+	}
+	args = append(args, o.Args...)
+	n := &Node{Name: o.Name, Port: port, LogPath: filepath.Join(dir, o.Name+".log"), env: env, args: args}
+	if err := n.Start(ctx); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Start (re)starts the node's process with its original flags and waits for
+// the node to be Ready.
+func (n *Node) Start(ctx context.Context) error {
+	logf, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(n.env.Bin, n.args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", n.env.Bin, err)
+	}
+	n.cmd, n.exited = cmd, make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(n.exited)
+	}()
+	start := time.Now()
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+		select {
+		case <-n.exited:
+			return false, fmt.Errorf("vk-docker exited: %s", n.LogTail(20))
+		default:
+		}
+		node, err := n.env.Client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, c := range node.Status.Conditions {
+			// A restarted node may still show the old Ready heartbeat; only
+			// count a heartbeat from this process.
+			if c.Type == v1.NodeReady && c.Status == v1.ConditionTrue && !c.LastHeartbeatTime.Time.Before(start.Add(-time.Second)) {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		n.Kill()
+		return fmt.Errorf("node %s not Ready: %w\n%s", n.Name, err, n.LogTail(30))
+	}
+	return nil
+}
+
+// Kill ends the process with SIGKILL, as a crash would.
+func (n *Node) Kill() {
+	if n.cmd == nil || n.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
+	<-n.exited
+}
+
+// Stop ends the process with SIGTERM and waits for it.
+func (n *Node) Stop() {
+	if n.cmd == nil || n.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-n.exited:
+	case <-time.After(15 * time.Second):
+		n.Kill()
+	}
+}
+
+// Leftovers lists the containers and volumes of this node still on the engine.
+func (n *Node) Leftovers(ctx context.Context) ([]string, error) {
+	var out []string
+	cs, err := n.env.Docker.ContainerList(ctx, dockerhost.NodeSelector(n.Name))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		out = append(out, "container "+strings.Join(c.Names, ","))
+	}
+	vs, err := n.env.Docker.VolumeList(ctx, dockerhost.NodeSelector(n.Name))
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		out = append(out, "volume "+v.Name)
+	}
+	return out, nil
+}
+
+// Close waits (up to a minute) for the node's pods to be gone from the
+// engine, stops the process and deletes the Node object. Whatever was still
+// on the engine is returned as an error, after being removed.
+func (n *Node) Close(ctx context.Context) error {
+	var left []string
+	_ = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		var err error
+		left, err = n.Leftovers(ctx)
+		return err == nil && len(left) == 0, nil
+	})
+	n.Stop()
+	if err := n.env.Client.CoreV1().Nodes().Delete(ctx, n.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete node %s: %w", n.Name, err)
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	n.forceClean(ctx)
+	return fmt.Errorf("node %s left behind on the engine: %s", n.Name, strings.Join(left, "; "))
+}
+
+func (n *Node) forceClean(ctx context.Context) {
+	if cs, err := n.env.Docker.ContainerList(ctx, dockerhost.NodeSelector(n.Name)); err == nil {
+		for _, c := range cs {
+			_ = n.env.Docker.ContainerRemove(ctx, c.ID)
+		}
+	}
+	if vs, err := n.env.Docker.VolumeList(ctx, dockerhost.NodeSelector(n.Name)); err == nil {
+		for _, v := range vs {
+			_ = n.env.Docker.VolumeRemove(ctx, v.Name)
+		}
+	}
+}
+
+// LogTail returns the last lines of the node's log.
+func (n *Node) LogTail(lines int) string {
+	b, err := os.ReadFile(n.LogPath)
+	if err != nil {
+		return err.Error()
+	}
+	all := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return string(bytes.Join(all, []byte("\n")))
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

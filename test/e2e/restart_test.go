@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/test/e2e/framework"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// State lives on the engine: a provider killed with SIGKILL and started again
+// adopts its running pods without restarting a container, and cleans up the
+// pods deleted while it was down — force-deleted ones and gracefully deleted
+// ones alike.
+func TestProviderRestartKeepsRunningPods(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	n, err := framework.StartNode(ctx, env, framework.NodeOptions{Name: "e2e-restart-" + framework.RandomSuffix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := namespace(t)
+	t.Cleanup(func() {
+		if err := n.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	onNode := func(name string) *v1.Pod {
+		grace := int64(2)
+		return framework.OnNode(&v1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       v1.PodSpec{Containers: []v1.Container{sleeper("app"), sleeper("sidecar")}, TerminationGracePeriodSeconds: &grace},
+		}, n.Name)
+	}
+	uids := map[string]types.UID{}
+	for _, name := range []string{"survivor", "force-deleted", "gracefully-deleted"} {
+		uids[name] = createPod(t, ns, onNode(name)).UID
+	}
+	before := map[string]*v1.Pod{}
+	for name := range uids {
+		before[name] = waitRunning(t, ns, name)
+	}
+	sandboxBefore := containerIDs(t, uids["survivor"])
+
+	n.Kill()
+	zero := int64(0)
+	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, "force-deleted", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, "gracefully-deleted", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, name := range []string{"force-deleted", "gracefully-deleted"} {
+		if err := waitNoContainers(ctx, uids[name], 30*time.Second); err != nil {
+			t.Errorf("pod %s deleted while the provider was down: %v", name, err)
+		}
+	}
+	if err := framework.WaitForPodGone(ctx, env, ns, "gracefully-deleted", 30*time.Second); err != nil {
+		t.Errorf("gracefully deleted pod still in the API: %v", err)
+	}
+
+	// Give the restarted provider time to resync, then compare.
+	time.Sleep(3 * time.Second)
+	after := waitRunning(t, ns, "survivor")
+	if got := containerIDs(t, uids["survivor"]); !equalSets(got, sandboxBefore) {
+		t.Errorf("containers of the surviving pod changed across the restart: before %v, after %v", sandboxBefore, got)
+	}
+	for i, cs := range after.Status.ContainerStatuses {
+		old := before["survivor"].Status.ContainerStatuses[i]
+		if cs.ContainerID != old.ContainerID || cs.RestartCount != 0 || cs.State.Running == nil ||
+			!cs.State.Running.StartedAt.Equal(&old.State.Running.StartedAt) {
+			t.Errorf("container %s: before %+v, after %+v; want the same running container", cs.Name, old, cs)
+		}
+	}
+	if !after.Status.StartTime.Equal(before["survivor"].Status.StartTime) {
+		t.Errorf("startTime changed across the restart: %v → %v", before["survivor"].Status.StartTime, after.Status.StartTime)
+	}
+	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, "survivor", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitNoContainers(ctx, uids["survivor"], 30*time.Second); err != nil {
+		t.Error(err)
+	}
+}
+
+func containerIDs(t *testing.T, uid types.UID) []string {
+	t.Helper()
+	cs, err := env.Docker.ContainerList(context.Background(), dockerhost.PodSelector(string(uid)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 0, len(cs))
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+func waitNoContainers(ctx context.Context, uid types.UID, timeout time.Duration) error {
+	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		cs, err := env.Docker.ContainerList(ctx, dockerhost.PodSelector(string(uid)))
+		return err == nil && len(cs) == 0, nil
+	})
+}
+
+func equalSets(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[string]int{}
+	for _, s := range a {
+		seen[s]++
+	}
+	for _, s := range b {
+		if seen[s] == 0 {
+			return false
+		}
+		seen[s]--
+	}
+	return true
+}
