@@ -45,6 +45,7 @@ type Worker struct {
 	sandboxSignalledAt   time.Time
 	loggedSkippedVolumes bool
 	reportedVolumes      bool
+	reportedUnsupported  bool
 }
 
 // NewWorker returns a worker for pod. specKnown is false for a pod rebuilt
@@ -222,6 +223,17 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 
 // converge creates what the pod lacks: volumes, sandbox, containers in order.
 func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) time.Duration {
+	blocking, ignored := unsupportedFields(pod)
+	if !w.reportedUnsupported {
+		w.reportedUnsupported = true
+		for _, msg := range append(blocking, ignored...) {
+			w.rt.Recorder.Event(pod, v1.EventTypeWarning, EventUnsupported, msg)
+			log.G(ctx).Warn(msg)
+		}
+	}
+	if len(blocking) > 0 {
+		return 0
+	}
 	plan := planVolumes(pod)
 	if len(plan.unsupported) > 0 {
 		if !w.reportedVolumes {

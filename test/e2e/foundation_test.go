@@ -269,3 +269,83 @@ func TestNodeBuildsMissingPauseImage(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Every example manifest passes the API server's validation.
+func TestExamplesPassAPIValidation(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join(framework.RepoRoot(), "examples", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples found: %v", err)
+	}
+	for _, f := range files {
+		if _, err := env.Kubectl(context.Background(), "apply", "--dry-run=server", "-n", "default", "-f", f); err != nil {
+			t.Errorf("%s: %v", filepath.Base(f), err)
+		}
+	}
+}
+
+// What vk-docker cannot do yet keeps the pod Pending with a Warning event
+// that says what and why, instead of running it differently.
+func TestUnsupportedPodsWaitWithAReason(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		mutate func(*v1.Pod)
+		reason string
+		want   string
+	}{
+		{
+			name:   "init-containers",
+			mutate: func(p *v1.Pod) { p.Spec.InitContainers = []v1.Container{busybox("init", "true")} },
+			reason: "Unsupported",
+			want:   "initContainers are not supported",
+		},
+		{
+			name: "configmap-volume",
+			mutate: func(p *v1.Pod) {
+				p.Spec.Volumes = []v1.Volume{{Name: "config", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{
+					LocalObjectReference: v1.LocalObjectReference{Name: "settings"}}}}}
+			},
+			reason: "FailedMount",
+			want:   `volume "config" : volume type configMap is not supported`,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			ns := namespace(t)
+			p := pod(c.name, sleeper("app"))
+			c.mutate(p)
+			created := createPod(t, ns, p)
+			var events []string
+			err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+				list, err := env.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + p.Name})
+				if err != nil {
+					return false, nil
+				}
+				events = events[:0]
+				for _, e := range list.Items {
+					events = append(events, e.Type+" "+e.Reason+": "+e.Message)
+					if e.Type == v1.EventTypeWarning && e.Reason == c.reason && strings.Contains(e.Message, c.want) {
+						return true, nil
+					}
+				}
+				return false, nil
+			})
+			if err != nil {
+				t.Fatalf("no Warning %s event containing %q; events: %q", c.reason, c.want, events)
+			}
+			got, err := env.Client.CoreV1().Pods(ns).Get(ctx, p.Name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status.Phase != v1.PodPending {
+				t.Errorf("phase = %s, want Pending", got.Status.Phase)
+			}
+			if cs, err := env.Docker.ContainerList(ctx, dockerhost.PodSelector(string(created.UID))); err != nil || len(cs) != 0 {
+				t.Errorf("containers of the pod on the engine: %d (%v), want none", len(cs), err)
+			}
+		})
+	}
+}

@@ -1,0 +1,35 @@
+package lifecycle
+
+import (
+	"fmt"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+// Event reason for pod fields vk-docker does not implement yet.
+const EventUnsupported = "Unsupported"
+
+// unsupportedFields lists what the pod asks for that vk-docker cannot do yet.
+// blocking ones would change what the pod does if ignored (init containers
+// must run first), so the pod waits; the others are ignored with a warning,
+// never silently.
+func unsupportedFields(pod *v1.Pod) (blocking, ignored []string) {
+	if len(pod.Spec.InitContainers) > 0 {
+		blocking = append(blocking, "initContainers are not supported by vk-docker yet")
+	}
+	for _, c := range pod.Spec.Containers {
+		probes := []struct {
+			kind  string
+			probe *v1.Probe
+		}{{"startupProbe", c.StartupProbe}, {"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}}
+		for _, p := range probes {
+			if p.probe != nil {
+				ignored = append(ignored, fmt.Sprintf("%s of container %s is not supported by vk-docker yet and is ignored", p.kind, c.Name))
+			}
+		}
+		if c.Lifecycle != nil && (c.Lifecycle.PostStart != nil || c.Lifecycle.PreStop != nil) {
+			ignored = append(ignored, fmt.Sprintf("lifecycle hooks of container %s are not supported by vk-docker yet and are ignored", c.Name))
+		}
+	}
+	return blocking, ignored
+}
