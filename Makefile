@@ -30,16 +30,16 @@ build: pause
 
 images: build
 	$(BIN)/vk-docker pause-image --pause-image vk-docker/pause:$(VERSION)
-	hack/images.sh $(VERSION)
+	bash hack/images.sh $(VERSION)
 
 control-plane:
-	hack/build-control-plane.sh
+	bash hack/build-control-plane.sh
 
 cluster-up: control-plane
-	APISERVER_PORT=$(APISERVER_PORT) hack/cluster-up.sh
+	APISERVER_PORT=$(APISERVER_PORT) bash hack/cluster-up.sh
 
 cluster-down:
-	hack/cluster-down.sh
+	bash hack/cluster-down.sh
 
 # The main job: a local cluster plus the virtual node in the foreground.
 ifeq ($(CLUSTER_KUBECONFIG),)
