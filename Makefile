@@ -56,7 +56,7 @@ run: build images
 	exec $(BIN)/vk-docker --kubeconfig $(CLUSTER_KUBECONFIG) --nodename $(NODE_NAME)
 endif
 
-# Unit tests only: no engine or cluster needed.
+# Unit tests and Docker engine integration tests: no cluster needed.
 unit: pause
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/)
 

@@ -220,7 +220,7 @@ func (e *engine) VolumeCreate(ctx context.Context, name string, labels map[strin
 func (e *engine) VolumeRemove(ctx context.Context, name string) error {
 	ctx, cancel := short(ctx)
 	defer cancel()
-	return e.c.VolumeRemove(ctx, name, true)
+	return e.c.VolumeRemove(ctx, name, false)
 }
 
 func (e *engine) VolumeList(ctx context.Context, labels ...string) ([]*volume.Volume, error) {

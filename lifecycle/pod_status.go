@@ -44,6 +44,11 @@ func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, 
 		s.ContainerStatuses = append(s.ContainerStatuses, w.containerStatus(c, obs))
 	}
 	s.Phase = podPhase(pod, s.ContainerStatuses, terminal)
+	if terminal && s.Phase != v1.PodSucceeded && s.Phase != v1.PodFailed {
+		// A pod stopped before its containers finished (some never started)
+		// is Failed, as the kubelet's status manager marks it (TerminatePod).
+		s.Phase = v1.PodFailed
+	}
 
 	for _, c := range pod.Status.Conditions {
 		if !kubeletConditions[c.Type] {

@@ -1,0 +1,501 @@
+package lifecycle
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+)
+
+func TestConvergeRunsATwoContainerPodInOneSandbox(t *testing.T) {
+	h := newHarness(t)
+	pod := twoContainerPod()
+	w := NewWorker(h.rt, pod, true)
+
+	if next := h.sync(w); next != 0 {
+		t.Errorf("a converged pod asks to be looked at again in %v, want only when woken", next)
+	}
+
+	sbName := dockerName(pod, "POD", 0)
+	sb := h.inspect(sbName)
+	t.Run("one sandbox owns the pod's namespaces", func(t *testing.T) {
+		if sb.Config.Image != pauseImage || !sb.State.Running {
+			t.Errorf("sandbox image %s running %v, want %s running", sb.Config.Image, sb.State.Running, pauseImage)
+		}
+		if sb.HostConfig.IpcMode != container.IPCModeShareable {
+			t.Errorf("sandbox IpcMode = %q, want shareable", sb.HostConfig.IpcMode)
+		}
+		if sb.HostConfig.NetworkMode != "bridge" {
+			t.Errorf("sandbox NetworkMode = %q, want bridge", sb.HostConfig.NetworkMode)
+		}
+		if !slices.Equal(sb.HostConfig.DNS, []string{"127.0.0.1"}) {
+			t.Errorf("sandbox DNS = %q, want [127.0.0.1]", sb.HostConfig.DNS)
+		}
+		if sb.Config.Hostname != "web" {
+			t.Errorf("sandbox hostname = %q, want the pod name", sb.Config.Hostname)
+		}
+		wantLabels := map[string]string{
+			dockerhost.LabelPodName: "web", dockerhost.LabelPodNamespace: "default", dockerhost.LabelPodUID: string(testUID),
+			dockerhost.LabelContainerName: "POD", dockerhost.LabelDockerType: "podsandbox", dockerhost.LabelNode: testNode,
+			dockerhost.LabelTerminationGracePeriod: "30",
+		}
+		for k, v := range wantLabels {
+			if sb.Config.Labels[k] != v {
+				t.Errorf("sandbox label %s = %q, want %q", k, sb.Config.Labels[k], v)
+			}
+		}
+	})
+
+	app, side := h.inspect(dockerName(pod, "app", 0)), h.inspect(dockerName(pod, "sidecar", 0))
+	t.Run("containers are created and started in spec order after the sandbox", func(t *testing.T) {
+		got := h.calls("ContainerCreate", "ContainerStart")
+		want := []string{
+			"ContainerCreate " + sbName, "ContainerStart " + sb.ID,
+			"ContainerCreate " + dockerName(pod, "app", 0), "ContainerStart " + app.ID,
+			"ContainerCreate " + dockerName(pod, "sidecar", 0), "ContainerStart " + side.ID,
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("engine calls\n%q\nwant\n%q", got, want)
+		}
+		if len(h.podContainers(testUID)) != 3 {
+			t.Errorf("the engine holds %d containers of the pod, want 3", len(h.podContainers(testUID)))
+		}
+	})
+
+	t.Run("each container joins the sandbox and carries the dockershim labels", func(t *testing.T) {
+		for i, c := range []container.InspectResponse{app, side} {
+			spec := pod.Spec.Containers[i]
+			if !c.State.Running {
+				t.Errorf("%s is %s, want running", spec.Name, c.State.Status)
+			}
+			join := "container:" + sb.ID
+			if string(c.HostConfig.NetworkMode) != join || string(c.HostConfig.IpcMode) != join {
+				t.Errorf("%s NetworkMode %q IpcMode %q, want %q", spec.Name, c.HostConfig.NetworkMode, c.HostConfig.IpcMode, join)
+			}
+			if c.HostConfig.PidMode != "" {
+				t.Errorf("%s PidMode = %q without shareProcessNamespace", spec.Name, c.HostConfig.PidMode)
+			}
+			want := map[string]string{
+				dockerhost.LabelPodName: "web", dockerhost.LabelPodNamespace: "default", dockerhost.LabelPodUID: string(testUID),
+				dockerhost.LabelContainerName: spec.Name, dockerhost.LabelDockerType: "container",
+				dockerhost.LabelRestartCount: "0", dockerhost.LabelNode: testNode,
+				dockerhost.LabelContainerIndex: fmt.Sprint(i), dockerhost.LabelContainerImage: spec.Image,
+			}
+			for k, v := range want {
+				if c.Config.Labels[k] != v {
+					t.Errorf("%s label %s = %q, want %q", spec.Name, k, c.Config.Labels[k], v)
+				}
+			}
+		}
+		if app.Config.Labels[dockerhost.LabelContainerPorts] != `[{"containerPort":8080,"protocol":"TCP"}]` {
+			t.Errorf("app ports label = %q", app.Config.Labels[dockerhost.LabelContainerPorts])
+		}
+	})
+
+	t.Run("command, args, env and workingDir become the container's process", func(t *testing.T) {
+		if !slices.Equal(app.Config.Entrypoint, []string{"/bin/app", "--serve"}) || !slices.Equal(app.Config.Cmd, []string{"--port", "8080"}) {
+			t.Errorf("app Entrypoint %q Cmd %q, want command and args", app.Config.Entrypoint, app.Config.Cmd)
+		}
+		if !slices.Contains(app.Config.Env, "MODE=test") || app.Config.WorkingDir != "/srv" {
+			t.Errorf("app Env %q WorkingDir %q", app.Config.Env, app.Config.WorkingDir)
+		}
+		// Args without a command keep the image's entrypoint (none here).
+		if len(side.Config.Entrypoint) != 0 || !slices.Equal(side.Config.Cmd, []string{"sleep", "3600"}) {
+			t.Errorf("sidecar Entrypoint %q Cmd %q", side.Config.Entrypoint, side.Config.Cmd)
+		}
+	})
+
+	t.Run("the emptyDir is a labelled volume mounted where the spec says", func(t *testing.T) {
+		vol := dockerhost.VolumeName(string(testUID), "cache")
+		if got := h.podVolumes(testUID); !slices.Equal(got, []string{vol}) {
+			t.Fatalf("pod volumes = %q, want [%s]", got, vol)
+		}
+		vols, _ := h.docker.VolumeList(h.ctx, dockerhost.NodeSelector(testNode), dockerhost.LabelVolumeName+"=cache")
+		if len(vols) != 1 {
+			t.Fatalf("the volume lacks the node or volume-name label")
+		}
+		wantApp := []mount.Mount{{Type: mount.TypeVolume, Source: vol, Target: "/cache"}}
+		wantSide := []mount.Mount{{Type: mount.TypeVolume, Source: vol, Target: "/data", ReadOnly: true}}
+		if !slices.Equal(app.HostConfig.Mounts, wantApp) || !slices.Equal(side.HostConfig.Mounts, wantSide) {
+			t.Errorf("mounts: app %+v sidecar %+v", app.HostConfig.Mounts, side.HostConfig.Mounts)
+		}
+	})
+
+	t.Run("status reports a running, ready pod", func(t *testing.T) {
+		s := h.status()
+		ip := sb.NetworkSettings.Networks["bridge"].IPAddress
+		if s.Phase != v1.PodRunning || s.PodIP != ip || ip == "" || len(s.PodIPs) != 1 || s.PodIPs[0].IP != ip {
+			t.Errorf("phase %s podIP %q podIPs %v, want Running with the sandbox IP %q", s.Phase, s.PodIP, s.PodIPs, ip)
+		}
+		if s.HostIP != testHostIP || s.StartTime == nil || !s.StartTime.Time.Equal(t0) {
+			t.Errorf("hostIP %q startTime %v", s.HostIP, s.StartTime)
+		}
+		for i, id := range []string{app.ID, side.ID} {
+			cs := s.ContainerStatuses[i]
+			if cs.Name != pod.Spec.Containers[i].Name || cs.ContainerID != "docker://"+id || !cs.Ready || cs.Started == nil || !*cs.Started ||
+				cs.State.Running == nil || !cs.State.Running.StartedAt.Time.Equal(t0) || cs.RestartCount != 0 || cs.Image != pod.Spec.Containers[i].Image {
+				t.Errorf("container status %d = %+v", i, cs)
+			}
+		}
+		for _, ct := range []v1.PodConditionType{v1.PodReadyToStartContainers, v1.PodInitialized, v1.ContainersReady, v1.PodReady} {
+			if c := podCondition(s, ct); c == nil || c.Status != v1.ConditionTrue || !c.LastTransitionTime.Time.Equal(t0) {
+				t.Errorf("condition %s = %+v, want True since %v", ct, c, t0)
+			}
+		}
+		if c := podCondition(s, v1.PodScheduled); c == nil || c.Status != v1.ConditionTrue {
+			t.Errorf("the scheduler's PodScheduled condition was not passed through: %+v", s.Conditions)
+		}
+	})
+
+	t.Run("the kubelet's events are recorded", func(t *testing.T) {
+		got := h.events()
+		want := []string{
+			`Normal Pulled Container image "example.com/app:1" already present on machine and can be accessed by the pod`,
+			"Normal Created Container created", "Normal Started Container started",
+			`Normal Pulled Container image "example.com/sidecar:1" already present on machine and can be accessed by the pod`,
+			"Normal Created Container created", "Normal Started Container started",
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("events\n%q\nwant\n%q", got, want)
+		}
+	})
+}
+
+func TestConvergeSharesThePIDNamespaceOnlyWhenAsked(t *testing.T) {
+	for _, share := range []*bool{nil, ptr.To(false), ptr.To(true)} {
+		t.Run(fmt.Sprintf("shareProcessNamespace=%v", ptr.Deref(share, false)), func(t *testing.T) {
+			h := newHarness(t)
+			pod := newPod(appContainer())
+			pod.Spec.ShareProcessNamespace = share
+			h.running(pod)
+			sb := h.inspect(dockerName(pod, "POD", 0))
+			want := container.PidMode("")
+			if ptr.Deref(share, false) {
+				want = container.PidMode("container:" + sb.ID)
+			}
+			if got := h.inspect(dockerName(pod, "app", 0)).HostConfig.PidMode; got != want {
+				t.Errorf("PidMode = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestConvergeIsIdempotent(t *testing.T) {
+	h := newHarness(t)
+	pod := twoContainerPod()
+	w := h.running(pod)
+	before := h.podContainers(testUID)
+	h.events()
+	h.docker.ResetCalls()
+	notified := len(h.notifications())
+
+	for range 3 {
+		h.clock.Step(time.Minute)
+		h.sync(w)
+	}
+
+	if got := h.calls("ContainerCreate", "ContainerStart", "ContainerRemove", "ContainerKill", "ImagePull"); len(got) != 0 {
+		t.Errorf("later syncs changed containers: %q", got)
+	}
+	if after := h.podContainers(testUID); !maps.EqualFunc(before, after, func(a, b container.Summary) bool { return a.ID == b.ID && a.State == b.State }) {
+		t.Errorf("containers changed from %v to %v", before, after)
+	}
+	if got := h.podVolumes(testUID); len(got) != 1 {
+		t.Errorf("volumes = %q, want the one emptyDir", got)
+	}
+	if got := h.events(); len(got) != 0 {
+		t.Errorf("later syncs recorded events %q", got)
+	}
+	if got := len(h.notifications()); got != notified {
+		t.Errorf("an unchanged pod was reported %d more times", got-notified)
+	}
+}
+
+func TestConvergeNameConflicts(t *testing.T) {
+	t.Run("a container of this pod holding the name is reused", func(t *testing.T) {
+		h := newHarness(t)
+		pod := newPod(appContainer())
+		w := NewWorker(h.rt, pod, true)
+		name := dockerName(pod, "app", 0)
+		// The container appears between the worker's look at the engine and
+		// its create, as when an earlier create's answer was lost.
+		var earlier string
+		h.docker.SetHook(func(op string, args []string) error {
+			if op != "ContainerCreate" || args[0] != name || earlier != "" {
+				return nil
+			}
+			earlier = "creating"
+			sbID := h.inspect(dockerName(pod, "POD", 0)).ID
+			cfg, host := h.rt.containerConfig(pod, &pod.Spec.Containers[0], 0, 0, sbID)
+			resp, err := h.docker.ContainerCreate(h.ctx, cfg, host, nil, name)
+			earlier = resp.ID
+			return err
+		})
+		h.sync(w)
+
+		got := h.podContainers(testUID)
+		if len(got) != 2 || got[name].ID != earlier || got[name].State != "running" {
+			t.Fatalf("containers = %+v, want the earlier %s running", got, earlier)
+		}
+		if cs := containerStatus(t, h.status(), "app"); cs.ContainerID != "docker://"+earlier || !cs.Ready {
+			t.Errorf("status = %+v", cs)
+		}
+		if got := h.calls("ContainerRemove"); len(got) != 0 {
+			t.Errorf("the pod's own container was removed: %q", got)
+		}
+	})
+
+	t.Run("a foreign container holding the name is removed and the create retried", func(t *testing.T) {
+		h := newHarness(t)
+		pod := newPod(appContainer())
+		name := dockerName(pod, "app", 0)
+		// Another node on the same engine, or a hand-made container.
+		foreign, err := h.docker.ContainerCreate(h.ctx, &container.Config{Image: appImage, Labels: map[string]string{
+			dockerhost.LabelNode: "other-node", dockerhost.LabelPodUID: string(testUID),
+		}}, nil, nil, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.docker.ContainerStart(h.ctx, foreign.ID); err != nil {
+			t.Fatal(err)
+		}
+		h.docker.ResetCalls()
+		h.running(pod)
+
+		if want := []string{"ContainerRemove " + foreign.ID}; !slices.Equal(h.calls("ContainerRemove"), want) {
+			t.Errorf("removals = %q, want %q", h.calls("ContainerRemove"), want)
+		}
+		now := h.inspect(name)
+		if now.ID == foreign.ID || now.Config.Labels[dockerhost.LabelNode] != testNode || !now.State.Running {
+			t.Errorf("container %s = %s labels %v, want a new running container of this node", name, now.ID, now.Config.Labels)
+		}
+		if got := h.calls("ContainerCreate"); len(got) != 3 { // sandbox, conflict, retry
+			t.Errorf("creates = %q", got)
+		}
+	})
+}
+
+func TestConvergeWaitsOnVolumesItCannotProvide(t *testing.T) {
+	cases := []struct {
+		name   string
+		source v1.VolumeSource
+		why    string
+	}{
+		{"configMap", v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{LocalObjectReference: v1.LocalObjectReference{Name: "cfg"}}}, "volume type configMap is not supported by vk-docker yet"},
+		{"secret", v1.VolumeSource{Secret: &v1.SecretVolumeSource{SecretName: "s"}}, "volume type secret is not supported by vk-docker yet"},
+		{"hostPath", v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/etc"}}, "volume type hostPath is not supported by vk-docker yet"},
+		{"pvc", v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "c"}}, "volume type persistentVolumeClaim is not supported by vk-docker yet"},
+		{"memory emptyDir", v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumMemory}}, `emptyDir medium "Memory" is not supported by vk-docker yet`},
+		{"projected, not the service account's", v1.VolumeSource{Projected: &v1.ProjectedVolumeSource{}}, "volume type projected is not supported by vk-docker yet"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			pod := twoContainerPod()
+			pod.Spec.Volumes = append(pod.Spec.Volumes, v1.Volume{Name: "extra", VolumeSource: c.source})
+			w := NewWorker(h.rt, pod, true)
+			h.sync(w)
+			h.clock.Step(time.Minute)
+			h.sync(w)
+
+			if got := h.calls(mutations...); len(got) != 0 {
+				t.Errorf("the engine was changed: %q", got)
+			}
+			want := []string{`Warning FailedMount MountVolume.SetUp failed for volume "extra" : ` + c.why}
+			if got := h.events(); !slices.Equal(got, want) {
+				t.Errorf("events = %q, want %q once", got, want)
+			}
+			s := h.status()
+			if s.Phase != v1.PodPending || s.PodIP != "" {
+				t.Errorf("phase %s podIP %q, want Pending without an IP", s.Phase, s.PodIP)
+			}
+			for _, cs := range s.ContainerStatuses {
+				if cs.State.Waiting == nil || cs.State.Waiting.Reason != ReasonContainerCreating || cs.Ready {
+					t.Errorf("container %s state %+v, want waiting ContainerCreating", cs.Name, cs.State)
+				}
+			}
+			if c := podCondition(s, v1.ContainersReady); c == nil || c.Status != v1.ConditionFalse || c.Reason != "ContainersNotReady" ||
+				c.Message != "containers with unready status: [app sidecar]" {
+				t.Errorf("ContainersReady = %+v", c)
+			}
+			if c := podCondition(s, v1.PodReadyToStartContainers); c == nil || c.Status != v1.ConditionFalse {
+				t.Errorf("PodReadyToStartContainers = %+v", c)
+			}
+		})
+	}
+}
+
+func TestConvergeIgnoresTheServiceAccountVolume(t *testing.T) {
+	h := newHarness(t)
+	app := appContainer()
+	app.VolumeMounts = []v1.VolumeMount{{Name: "kube-api-access-x7k2p", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true}}
+	pod := newPod(app)
+	pod.Spec.Volumes = []v1.Volume{{Name: "kube-api-access-x7k2p", VolumeSource: v1.VolumeSource{Projected: &v1.ProjectedVolumeSource{
+		Sources: []v1.VolumeProjection{{ServiceAccountToken: &v1.ServiceAccountTokenProjection{Path: "token"}}},
+	}}}}
+	h.running(pod)
+
+	if got := h.inspect(dockerName(pod, "app", 0)).HostConfig.Mounts; len(got) != 0 {
+		t.Errorf("mounts = %+v, want none", got)
+	}
+	if got := h.podVolumes(testUID); len(got) != 0 {
+		t.Errorf("volumes = %q, want none", got)
+	}
+	for _, e := range h.events() {
+		if strings.Contains(e, "FailedMount") {
+			t.Errorf("unexpected event %q", e)
+		}
+	}
+}
+
+func TestConvergeFollowsThePullPolicy(t *testing.T) {
+	const missing = "example.com/missing:2"
+	cases := []struct {
+		name        string
+		image       string
+		policy      v1.PullPolicy
+		pullErr     error
+		wantPull    bool
+		wantWaiting string
+		wantMessage string
+		wantEvents  []string
+	}{
+		{
+			name: "Never with the image missing waits with the kubelet's reason", image: missing, policy: v1.PullNever,
+			wantWaiting: ReasonErrImageNeverPull,
+			wantMessage: `Container image "example.com/missing:2" is not present with pull policy of Never`,
+			wantEvents:  []string{`Warning ErrImageNeverPull Container image "example.com/missing:2" is not present with pull policy of Never`},
+		},
+		{
+			name: "Never with the image present runs", image: appImage, policy: v1.PullNever,
+			wantEvents: []string{`Normal Pulled Container image "example.com/app:1" already present on machine and can be accessed by the pod`, "Normal Created Container created", "Normal Started Container started"},
+		},
+		{
+			name: "IfNotPresent with the image missing pulls it", image: missing, policy: v1.PullIfNotPresent, wantPull: true,
+			wantEvents: []string{`Normal Pulling Pulling image "example.com/missing:2"`, `Normal Pulled Successfully pulled image "example.com/missing:2" in 0s`, "Normal Created Container created", "Normal Started Container started"},
+		},
+		{
+			name: "an empty policy means IfNotPresent", image: missing, wantPull: true,
+			wantEvents: []string{`Normal Pulling Pulling image "example.com/missing:2"`, `Normal Pulled Successfully pulled image "example.com/missing:2" in 0s`, "Normal Created Container created", "Normal Started Container started"},
+		},
+		{
+			name: "Always pulls a present image", image: appImage, policy: v1.PullAlways, wantPull: true,
+			wantEvents: []string{`Normal Pulling Pulling image "example.com/app:1"`, `Normal Pulled Successfully pulled image "example.com/app:1" in 0s`, "Normal Created Container created", "Normal Started Container started"},
+		},
+		{
+			name: "a failed pull waits with ErrImagePull", image: missing, policy: v1.PullIfNotPresent, pullErr: errors.New("manifest unknown"), wantPull: true,
+			wantWaiting: ReasonErrImagePull,
+			wantMessage: `Failed to pull image "example.com/missing:2": manifest unknown`,
+			wantEvents: []string{`Normal Pulling Pulling image "example.com/missing:2"`, `Warning Failed Failed to pull image "example.com/missing:2": manifest unknown`,
+				"Warning Failed Error: ErrImagePull"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			app := appContainer()
+			app.Image, app.ImagePullPolicy = c.image, c.policy
+			pod := newPod(app)
+			h.docker.InjectError("ImagePull", c.pullErr)
+			w := NewWorker(h.rt, pod, true)
+			next := h.sync(w)
+
+			pulls := h.calls("ImagePull")
+			if c.wantPull != (len(pulls) == 1) || len(pulls) > 1 {
+				t.Errorf("pulls = %q, want a pull: %v", pulls, c.wantPull)
+			}
+			if got := h.events(); !slices.Equal(got, c.wantEvents) {
+				t.Errorf("events\n%q\nwant\n%q", got, c.wantEvents)
+			}
+			s := h.status()
+			cs := containerStatus(t, s, "app")
+			if c.wantWaiting == "" {
+				if cs.State.Running == nil || s.Phase != v1.PodRunning {
+					t.Errorf("phase %s state %+v, want running", s.Phase, cs.State)
+				}
+				return
+			}
+			if cs.State.Waiting == nil || cs.State.Waiting.Reason != c.wantWaiting || cs.State.Waiting.Message != c.wantMessage {
+				t.Errorf("state = %+v, want waiting %s: %s", cs.State, c.wantWaiting, c.wantMessage)
+			}
+			if s.Phase != v1.PodPending || next != retryAfterError {
+				t.Errorf("phase %s, next look in %v; want Pending and a retry in %v", s.Phase, next, retryAfterError)
+			}
+			if _, ok := h.podContainers(testUID)[dockerName(pod, "app", 0)]; ok {
+				t.Errorf("a container was created without its image")
+			}
+		})
+	}
+}
+
+func TestConvergeReportsSandboxFailures(t *testing.T) {
+	h := newHarness(t)
+	pod := newPod(appContainer())
+	h.docker.InjectError("ContainerStart", errors.New("OCI runtime create failed"))
+	w := NewWorker(h.rt, pod, true)
+	if next := h.sync(w); next != retryAfterError {
+		t.Errorf("next look in %v, want %v", next, retryAfterError)
+	}
+	sbName := dockerName(pod, "POD", 0)
+	want := []string{"Warning FailedCreatePodSandBox Failed to create pod sandbox: start sandbox " + sbName + ": OCI runtime create failed"}
+	if got := h.events(); !slices.Equal(got, want) {
+		t.Errorf("events = %q, want %q", got, want)
+	}
+	if cs := containerStatus(t, h.status(), "app"); cs.State.Waiting == nil || cs.State.Waiting.Reason != ReasonContainerCreating {
+		t.Errorf("app state = %+v", cs.State)
+	}
+
+	// The engine recovers: the created sandbox is started, not made again.
+	h.docker.InjectError("ContainerStart", nil)
+	h.clock.Step(retryAfterError)
+	h.sync(w)
+	if got := h.calls("ContainerCreate"); !slices.Equal(got, []string{"ContainerCreate " + sbName, "ContainerCreate " + dockerName(pod, "app", 0)}) {
+		t.Errorf("creates = %q", got)
+	}
+	if s := h.status(); s.Phase != v1.PodRunning || s.PodIP == "" {
+		t.Errorf("phase %s podIP %q after recovery", s.Phase, s.PodIP)
+	}
+}
+
+func TestConvergeSaysWhatItDoesNotSupport(t *testing.T) {
+	t.Run("init containers keep the pod waiting", func(t *testing.T) {
+		h := newHarness(t)
+		pod := newPod(appContainer())
+		pod.Spec.InitContainers = []v1.Container{{Name: "setup", Image: sidecarImage}}
+		w := NewWorker(h.rt, pod, true)
+		h.sync(w)
+		h.sync(w)
+		if got := h.calls(mutations...); len(got) != 0 {
+			t.Errorf("the engine was changed: %q", got)
+		}
+		if got, want := h.events(), []string{"Warning Unsupported initContainers are not supported by vk-docker yet"}; !slices.Equal(got, want) {
+			t.Errorf("events = %q, want %q once", got, want)
+		}
+		if s := h.status(); s.Phase != v1.PodPending {
+			t.Errorf("phase = %s, want Pending", s.Phase)
+		}
+	})
+	t.Run("probes and hooks are ignored with a warning", func(t *testing.T) {
+		h := newHarness(t)
+		app := appContainer()
+		app.ReadinessProbe = &v1.Probe{ProbeHandler: v1.ProbeHandler{TCPSocket: &v1.TCPSocketAction{}}}
+		app.Lifecycle = &v1.Lifecycle{PreStop: &v1.LifecycleHandler{Sleep: &v1.SleepAction{Seconds: 1}}}
+		h.running(newPod(app))
+		want := []string{
+			"Warning Unsupported readinessProbe of container app is not supported by vk-docker yet and is ignored",
+			"Warning Unsupported lifecycle hooks of container app are not supported by vk-docker yet and are ignored",
+		}
+		if got := h.events(); len(got) < 2 || !slices.Equal(got[:2], want) {
+			t.Errorf("events = %q, want first %q", got, want)
+		}
+	})
+}
