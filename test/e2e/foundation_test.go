@@ -229,6 +229,26 @@ func TestContainerReachesAPIServer(t *testing.T) {
 	}
 }
 
+// Until cluster DNS is configured, a pod's resolv.conf names no nameserver
+// outside the pod: nothing it resolves leaves the machine.
+func TestPodResolvConfStaysLocal(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	p := pod("resolv", sleeper("app"))
+	createPod(t, ns, p)
+	waitRunning(t, ns, p.Name)
+	conf := mustExec(t, ns, p.Name, "app", "cat", "/etc/resolv.conf")
+	var servers []string
+	for _, line := range strings.Split(conf, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "nameserver" {
+			servers = append(servers, f[1])
+		}
+	}
+	if len(servers) != 1 || servers[0] != "127.0.0.1" {
+		t.Errorf("nameservers %q in resolv.conf:\n%s\nwant only 127.0.0.1", servers, conf)
+	}
+}
+
 // A node whose pause image is missing builds it from its embedded pause
 // program, and pods run on it.
 func TestNodeBuildsMissingPauseImage(t *testing.T) {
