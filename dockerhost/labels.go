@@ -20,11 +20,20 @@ const (
 	LabelContainerIndex         = "io.vk-docker.container.index"
 	LabelVolumeName             = "io.vk-docker.volume.name"
 	LabelPauseSHA256            = "io.vk-docker.pause.sha256"
-	DockerTypeSandbox           = "podsandbox"
-	DockerTypeContainer         = "container"
-	SandboxContainerName        = "POD"
-	KindInit                    = "init"
-	KindApp                     = "app"
+)
+
+// Label values.
+const (
+	// DockerTypeSandbox and DockerTypeContainer are the values of
+	// LabelDockerType.
+	DockerTypeSandbox   = "podsandbox"
+	DockerTypeContainer = "container"
+	// SandboxContainerName is the container name of sandboxes, in
+	// LabelContainerName and in container names.
+	SandboxContainerName = "POD"
+	// KindInit and KindApp are the values of LabelContainerKind.
+	KindInit = "init"
+	KindApp  = "app"
 )
 
 // IsManaged reports whether a container or volume with these labels belongs
