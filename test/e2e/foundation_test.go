@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -367,5 +368,30 @@ func TestUnsupportedPodsWaitWithAReason(t *testing.T) {
 				t.Errorf("containers of the pod on the engine: %d (%v), want none", len(cs), err)
 			}
 		})
+	}
+}
+
+// `kubectl logs` shows what a container wrote to stdout and stderr, and
+// `kubectl exec` passes the command's exit code back.
+func TestKubectlLogsAndExec(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t)
+	p := pod("chatty", busybox("app", "echo to-stdout; echo to-stderr >&2; trap 'exit 0' TERM; while true; do sleep 1; done"))
+	createPod(t, ns, p)
+	waitRunning(t, ns, p.Name)
+	var logs string
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		var err error
+		logs, err = env.Kubectl(ctx, "-n", ns, "logs", p.Name)
+		return err == nil && strings.Contains(logs, "to-stdout") && strings.Contains(logs, "to-stderr"), nil
+	})
+	if err != nil {
+		t.Errorf("kubectl logs = %q, want both to-stdout and to-stderr", logs)
+	}
+	_, err = env.Exec(ctx, ns, p.Name, "app", "sh", "-c", "exit 3")
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 3 {
+		t.Errorf("kubectl exec of `exit 3`: %v, want kubectl to exit 3", err)
 	}
 }
