@@ -63,15 +63,19 @@ func containerHash(c *v1.Container) string {
 	return strconv.FormatUint(uint64(h.Sum32()), 16)
 }
 
-// containerConfig translates one app container of pod into Docker terms,
-// joined to the sandbox's namespaces.
-func (rt *Runtime) containerConfig(pod *v1.Pod, c *v1.Container, index, restartCount int, sandboxID string) (*container.Config, *container.HostConfig) {
+// containerConfig translates one container of pod into Docker terms, joined
+// to the sandbox's namespaces. Attempt n of a container is its n-th restart.
+func (rt *Runtime) containerConfig(pod *v1.Pod, s slot, attempt int, sandboxID string) (*container.Config, *container.HostConfig) {
+	c := s.c
 	labels := rt.podLabels(pod)
 	labels[dockerhost.LabelContainerName] = c.Name
 	labels[dockerhost.LabelDockerType] = dockerhost.DockerTypeContainer
 	labels[dockerhost.LabelContainerKind] = dockerhost.KindApp
-	labels[dockerhost.LabelContainerIndex] = strconv.Itoa(index)
-	labels[dockerhost.LabelRestartCount] = strconv.Itoa(restartCount)
+	if s.init {
+		labels[dockerhost.LabelContainerKind] = dockerhost.KindInit
+	}
+	labels[dockerhost.LabelContainerIndex] = strconv.Itoa(s.index)
+	labels[dockerhost.LabelRestartCount] = strconv.Itoa(attempt)
 	labels[dockerhost.LabelContainerHash] = containerHash(c)
 	labels[dockerhost.LabelContainerImage] = c.Image
 	if c.TerminationMessagePath != "" {
@@ -173,17 +177,16 @@ func (w *Worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container, 
 	return "", "", nil
 }
 
-// startContainer pulls, creates and starts one attempt of an app container.
-// A non-empty reason means the container must wait (and why); err is for
-// failures of the engine conversation itself.
-func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, index int, sandbox *instance, attempt int) (reason, message string, err error) {
-	c := &pod.Spec.Containers[index]
-	ref := containerRef(pod, c.Name, false)
-	if reason, message, err := w.ensureImage(ctx, pod, c, ref); err != nil || reason != "" {
+// startContainer pulls, creates and starts one attempt of a container (app
+// or init). A non-empty reason means the container must wait (and why); err
+// is for failures of the engine conversation itself.
+func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbox *instance, attempt int) (reason, message string, err error) {
+	ref := containerRef(pod, s.c.Name, s.init)
+	if reason, message, err := w.ensureImage(ctx, pod, s.c, ref); err != nil || reason != "" {
 		return reason, message, err
 	}
-	name := dockerhost.ContainerName{Container: c.Name, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}
-	cfg, host := w.rt.containerConfig(pod, c, index, attempt, sandbox.id())
+	name := dockerhost.ContainerName{Container: s.c.Name, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}
+	cfg, host := w.rt.containerConfig(pod, s, attempt, sandbox.id())
 	id, err := w.createContainer(ctx, name, cfg, host)
 	if err != nil {
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
@@ -191,8 +194,10 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, index int, san
 	}
 	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventCreated, "Container created")
 	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
+		// The engine keeps the container, created and carrying the error: it
+		// is reported as terminated with StartError and restarted per policy.
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
-		return "", "", fmt.Errorf("start container %s: %w", name, err)
+		return "", "", nil
 	}
 	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventStarted, "Container started")
 	return "", "", nil

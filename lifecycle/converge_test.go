@@ -235,7 +235,7 @@ func TestConvergeNameConflicts(t *testing.T) {
 			}
 			earlier = "creating"
 			sbID := h.inspect(dockerName(pod, "POD", 0)).ID
-			cfg, host := h.rt.containerConfig(pod, &pod.Spec.Containers[0], 0, 0, sbID)
+			cfg, host := h.rt.containerConfig(pod, appSlots(pod)[0], 0, sbID)
 			resp, err := h.docker.ContainerCreate(h.ctx, cfg, host, nil, name)
 			earlier = resp.ID
 			return err
@@ -467,23 +467,6 @@ func TestConvergeReportsSandboxFailures(t *testing.T) {
 }
 
 func TestConvergeSaysWhatItDoesNotSupport(t *testing.T) {
-	t.Run("init containers keep the pod waiting", func(t *testing.T) {
-		h := newHarness(t)
-		pod := newPod(appContainer())
-		pod.Spec.InitContainers = []v1.Container{{Name: "setup", Image: sidecarImage}}
-		w := NewWorker(h.rt, pod, true)
-		h.sync(w)
-		h.sync(w)
-		if got := h.calls(mutations...); len(got) != 0 {
-			t.Errorf("the engine was changed: %q", got)
-		}
-		if got, want := h.events(), []string{"Warning Unsupported initContainers are not supported by vk-docker yet"}; !slices.Equal(got, want) {
-			t.Errorf("events = %q, want %q once", got, want)
-		}
-		if s := h.status(); s.Phase != v1.PodPending {
-			t.Errorf("phase = %s, want Pending", s.Phase)
-		}
-	})
 	t.Run("probes and hooks are ignored with a warning", func(t *testing.T) {
 		h := newHarness(t)
 		app := appContainer()

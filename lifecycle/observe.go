@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -23,6 +24,30 @@ func (i *instance) created() bool {
 }
 func (i *instance) exited() bool {
 	return i.inspect.State != nil && !i.inspect.State.Running && !i.created()
+}
+
+// startFailed: the engine created the container but could not start it (a
+// missing executable...); the kubelet reports that as terminated, StartError.
+func (i *instance) startFailed() bool { return i.created() && i.inspect.State.Error != "" }
+
+// finished: the instance will not run again.
+func (i *instance) finished() bool { return i.exited() || i.startFailed() }
+
+// exitCode of a finished instance; 128 for one that never started, as the
+// kubelet reports a StartError.
+func (i *instance) exitCode() int {
+	if i.startFailed() && i.inspect.State.ExitCode == 0 {
+		return 128
+	}
+	return i.inspect.State.ExitCode
+}
+
+// finishedAt is when the instance stopped, or was created if it never ran.
+func (i *instance) finishedAt() time.Time {
+	if t := dockerTime(i.inspect.State.FinishedAt); !t.IsZero() {
+		return t.Time
+	}
+	return dockerTime(i.inspect.Created).Time
 }
 func (i *instance) label(k string) string {
 	if i.inspect.Config == nil {

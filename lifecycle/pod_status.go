@@ -26,8 +26,9 @@ var kubeletConditions = map[v1.PodConditionType]bool{
 // pod has been stopped for deletion: its containers will not run again.
 func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, terminal bool) v1.PodStatus {
 	s := v1.PodStatus{
-		QOSClass:          pod.Status.QOSClass,
-		NominatedNodeName: pod.Status.NominatedNodeName,
+		QOSClass:           pod.Status.QOSClass,
+		NominatedNodeName:  pod.Status.NominatedNodeName,
+		ObservedGeneration: pod.Generation,
 	}
 	if !w.startTime.IsZero() {
 		s.StartTime = w.startTime.DeepCopy()
@@ -40,14 +41,28 @@ func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, 
 		s.PodIP = ip
 		s.PodIPs = []v1.PodIP{{IP: ip}}
 	}
-	for _, c := range pod.Spec.Containers {
-		s.ContainerStatuses = append(s.ContainerStatuses, w.containerStatus(c, obs))
+	initialized := anyAppContainerCreated(pod, obs)
+	for _, sl := range initSlots(pod) {
+		s.InitContainerStatuses = append(s.InitContainerStatuses, w.containerStatus(sl, obs, ReasonPodInitializing))
 	}
-	s.Phase = podPhase(pod, s.ContainerStatuses, terminal)
+	appWaiting := ReasonContainerCreating
+	if !initialized && len(pod.Spec.InitContainers) > 0 {
+		appWaiting = ReasonPodInitializing
+	}
+	for _, sl := range appSlots(pod) {
+		s.ContainerStatuses = append(s.ContainerStatuses, w.containerStatus(sl, obs, appWaiting))
+	}
+	s.Phase = podPhase(pod, s.InitContainerStatuses, s.ContainerStatuses, terminal, initialized)
 	if terminal && s.Phase != v1.PodSucceeded && s.Phase != v1.PodFailed {
 		// A pod stopped before its containers finished (some never started)
 		// is Failed, as the kubelet's status manager marks it (TerminatePod).
 		s.Phase = v1.PodFailed
+	}
+	if w.podReason != "" && !anyRunning(obs) {
+		// Reported once every container stopped: the pod controller writes
+		// no status after a terminal phase, so the final container states
+		// must come with it.
+		s.Phase, s.Reason, s.Message = v1.PodFailed, w.podReason, w.podMessage
 	}
 
 	for _, c := range pod.Status.Conditions {
@@ -56,27 +71,66 @@ func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, 
 		}
 	}
 	sandboxReady := obs.sandbox != nil && obs.sandbox.running() && s.PodIP != ""
-	var notReady []string
-	for _, cs := range s.ContainerStatuses {
-		if !cs.Ready {
-			notReady = append(notReady, cs.Name)
-		}
-	}
-	containersReady := condition(v1.ContainersReady, len(notReady) == 0, "ContainersNotReady",
-		fmt.Sprintf("containers with unready status: [%s]", strings.Join(notReady, " ")))
-	if s.Phase == v1.PodSucceeded || s.Phase == v1.PodFailed {
-		containersReady = condition(v1.ContainersReady, false, "PodCompleted", "")
-	}
+	containersReady := containersReadyCondition(pod, s.InitContainerStatuses, s.ContainerStatuses, s.Phase)
 	ready := containersReady
 	ready.Type = v1.PodReady
 	s.Conditions = append(s.Conditions,
-		condition(v1.PodReadyToStartContainers, sandboxReady && !terminal, "", ""),
-		condition(v1.PodInitialized, true, "", ""),
+		condition(v1.PodReadyToStartContainers, sandboxReady && !terminal && s.Phase != v1.PodSucceeded && s.Phase != v1.PodFailed, "", ""),
+		initializedCondition(pod, s.InitContainerStatuses, s.Phase, initialized),
 		containersReady,
 		ready,
 	)
+	for i := range s.Conditions {
+		if kubeletConditions[s.Conditions[i].Type] {
+			s.Conditions[i].ObservedGeneration = pod.Generation
+		}
+	}
 	keepTransitionTimes(&s, prev, w.rt.Clock.Now())
 	return s
+}
+
+// containersReadyCondition is the kubelet's GenerateContainersReadyCondition:
+// every app container and sidecar ready.
+func containersReadyCondition(pod *v1.Pod, initStatuses, statuses []v1.ContainerStatus, phase v1.PodPhase) v1.PodCondition {
+	switch phase {
+	case v1.PodSucceeded:
+		return condition(v1.ContainersReady, false, "PodCompleted", "")
+	case v1.PodFailed:
+		return condition(v1.ContainersReady, false, "PodFailed", "")
+	}
+	var unready []string
+	for i, sl := range initSlots(pod) {
+		if sl.sidecar && !initStatuses[i].Ready {
+			unready = append(unready, sl.c.Name)
+		}
+	}
+	for _, cs := range statuses {
+		if !cs.Ready {
+			unready = append(unready, cs.Name)
+		}
+	}
+	return condition(v1.ContainersReady, len(unready) == 0, "ContainersNotReady",
+		fmt.Sprintf("containers with unready status: [%s]", strings.Join(unready, " ")))
+}
+
+// initializedCondition is the kubelet's GeneratePodInitializedCondition.
+func initializedCondition(pod *v1.Pod, initStatuses []v1.ContainerStatus, phase v1.PodPhase, appsStarted bool) v1.PodCondition {
+	if phase == v1.PodSucceeded {
+		c := condition(v1.PodInitialized, true, "", "")
+		c.Reason = "PodCompleted"
+		return c
+	}
+	var incomplete []string
+	for i, sl := range initSlots(pod) {
+		cs := initStatuses[i]
+		done := (sl.sidecar && cs.Started != nil && *cs.Started) ||
+			(!sl.sidecar && cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0)
+		if !done {
+			incomplete = append(incomplete, sl.c.Name)
+		}
+	}
+	return condition(v1.PodInitialized, appsStarted || len(incomplete) == 0, "ContainersNotInitialized",
+		fmt.Sprintf("containers with incomplete status: [%s]", strings.Join(incomplete, " ")))
 }
 
 func condition(t v1.PodConditionType, ok bool, reason, message string) v1.PodCondition {
@@ -108,14 +162,16 @@ func keepTransitionTimes(s *v1.PodStatus, prev *v1.PodStatus, now time.Time) {
 	}
 }
 
-// containerStatus reports one app container from its newest instance.
-func (w *Worker) containerStatus(c v1.Container, obs *observation) v1.ContainerStatus {
+// containerStatus reports one container from its newest instance. notRun is
+// the waiting reason of a container that has no instance yet.
+func (w *Worker) containerStatus(sl slot, obs *observation, notRun string) v1.ContainerStatus {
+	c := sl.c
 	cs := v1.ContainerStatus{Name: c.Name, Image: c.Image, Started: new(bool)}
 	insts := obs.containers[c.Name]
+	wt, hasWaiting := w.waiting[c.Name]
 	if len(insts) == 0 {
-		wt, ok := w.waiting[c.Name]
-		if !ok {
-			wt = waiting{reason: ReasonContainerCreating}
+		if !hasWaiting {
+			wt = waiting{reason: notRun}
 		}
 		cs.State.Waiting = &v1.ContainerStateWaiting{Reason: wt.reason, Message: wt.message}
 		return cs
@@ -126,36 +182,48 @@ func (w *Worker) containerStatus(c v1.Container, obs *observation) v1.ContainerS
 	if n, err := strconv.Atoi(cur.label(dockerhost.LabelRestartCount)); err == nil {
 		cs.RestartCount = int32(n)
 	}
+	if len(insts) > 1 && insts[1].finished() {
+		cs.LastTerminationState.Terminated = w.terminatedState(insts[1])
+	}
 	switch {
 	case cur.running():
 		cs.State.Running = &v1.ContainerStateRunning{StartedAt: dockerTime(cur.inspect.State.StartedAt)}
 		cs.Ready = true
 		*cs.Started = true
-	case cur.created():
-		wt, ok := w.waiting[c.Name]
-		if !ok {
+	case cur.created() && !cur.startFailed():
+		if !hasWaiting {
 			wt = waiting{reason: ReasonContainerCreating}
 		}
 		cs.State.Waiting = &v1.ContainerStateWaiting{Reason: wt.reason, Message: wt.message}
+	case hasWaiting:
+		// Exited and held back (CrashLoopBackOff) or failing to restart:
+		// the kubelet shows why it waits, and the exit as the last state.
+		cs.State.Waiting = &v1.ContainerStateWaiting{Reason: wt.reason, Message: wt.message}
+		cs.LastTerminationState.Terminated = w.terminatedState(cur)
 	default:
-		cs.State.Terminated = terminatedState(cur)
-	}
-	if len(insts) > 1 && insts[1].exited() {
-		cs.LastTerminationState.Terminated = terminatedState(insts[1])
+		cs.State.Terminated = w.terminatedState(cur)
+		// A regular init container that completed is ready, as in the kubelet.
+		cs.Ready = sl.init && !sl.sidecar && cur.exitCode() == 0
 	}
 	return cs
 }
 
 // terminatedState describes an exited instance with the kubelet's reasons.
-func terminatedState(inst *instance) *v1.ContainerStateTerminated {
+func (w *Worker) terminatedState(inst *instance) *v1.ContainerStateTerminated {
 	st := inst.inspect.State
+	if st == nil {
+		return &v1.ContainerStateTerminated{ContainerID: "docker://" + inst.id(), Reason: ReasonError}
+	}
 	t := &v1.ContainerStateTerminated{
-		ExitCode:    int32(st.ExitCode),
+		ExitCode:    int32(inst.exitCode()),
 		StartedAt:   dockerTime(st.StartedAt),
 		FinishedAt:  dockerTime(st.FinishedAt),
 		ContainerID: "docker://" + inst.id(),
 	}
 	switch {
+	case inst.startFailed():
+		t.Reason = ReasonStartError
+		t.FinishedAt = t.StartedAt
 	case st.OOMKilled:
 		t.Reason = ReasonOOMKilled
 	case st.ExitCode == 0:
@@ -179,21 +247,49 @@ func dockerTime(s string) metav1.Time {
 	return metav1.NewTime(t)
 }
 
-// podPhase is the kubelet's getPhase for app containers: Pending while any
-// container waits to start for the first time, Running while any runs,
-// Succeeded or Failed once all have stopped for good.
-func podPhase(pod *v1.Pod, statuses []v1.ContainerStatus, terminal bool) v1.PodPhase {
+// podPhase is the kubelet's getPhase (without the ContainerRestartRules
+// alpha feature): Pending until initialized and every container has started
+// once, Running while any runs or will be restarted, Succeeded or Failed once
+// all have stopped for good.
+func podPhase(pod *v1.Pod, initStatuses, statuses []v1.ContainerStatus, terminal, initialized bool) v1.PodPhase {
+	pendingInit, failedInit, pendingSidecars := 0, 0, 0
 	var unknown, running, waitingN, stopped, succeeded int
-	for _, c := range pod.Spec.Containers {
-		var cs *v1.ContainerStatus
-		for j := range statuses {
-			if statuses[j].Name == c.Name {
-				cs = &statuses[j]
-				break
+	for i, sl := range initSlots(pod) {
+		cs := initStatuses[i]
+		if sl.sidecar {
+			switch {
+			case cs.State.Running != nil:
+				if cs.Started == nil || !*cs.Started {
+					pendingSidecars++
+				}
+				running++
+			case cs.State.Terminated != nil, cs.LastTerminationState.Terminated != nil:
+				// Stopped sidecars do not count.
+			default:
+				pendingSidecars++
+				waitingN++
 			}
+			continue
 		}
 		switch {
-		case cs == nil:
+		case cs.State.Running != nil:
+			pendingInit++
+		case cs.State.Terminated != nil:
+			if cs.State.Terminated.ExitCode != 0 {
+				failedInit++
+			}
+		case cs.State.Waiting != nil && cs.LastTerminationState.Terminated != nil:
+			if cs.LastTerminationState.Terminated.ExitCode != 0 {
+				failedInit++
+			}
+		default:
+			pendingInit++
+		}
+	}
+	for _, c := range pod.Spec.Containers {
+		cs, ok := statusOf(statuses, c.Name)
+		switch {
+		case !ok:
 			unknown++
 		case cs.State.Running != nil:
 			running++
@@ -210,8 +306,11 @@ func podPhase(pod *v1.Pod, statuses []v1.ContainerStatus, terminal bool) v1.PodP
 			unknown++
 		}
 	}
+	if failedInit > 0 && pod.Spec.RestartPolicy == v1.RestartPolicyNever {
+		return v1.PodFailed
+	}
 	switch {
-	case waitingN > 0:
+	case pendingInit > 0 || (pendingSidecars > 0 && !initialized), waitingN > 0:
 		return v1.PodPending
 	case running > 0 && unknown == 0:
 		return v1.PodRunning
@@ -235,4 +334,24 @@ func podPhase(pod *v1.Pod, statuses []v1.ContainerStatus, terminal bool) v1.PodP
 	default:
 		return v1.PodPending
 	}
+}
+
+func anyRunning(obs *observation) bool {
+	for _, insts := range obs.containers {
+		for _, inst := range insts {
+			if inst.running() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func statusOf(statuses []v1.ContainerStatus, name string) (v1.ContainerStatus, bool) {
+	for _, cs := range statuses {
+		if cs.Name == name {
+			return cs, true
+		}
+	}
+	return v1.ContainerStatus{}, false
 }

@@ -51,7 +51,7 @@ func TestPodPhase(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			pod := newPod(v1.Container{Name: "a"}, v1.Container{Name: "b"})
 			pod.Spec.RestartPolicy = c.policy
-			if got := podPhase(pod, c.statuses, c.terminal); got != c.want {
+			if got := podPhase(pod, nil, c.statuses, c.terminal, true); got != c.want {
 				t.Errorf("podPhase = %s, want %s", got, c.want)
 			}
 		})
@@ -98,8 +98,11 @@ func TestExitedContainersAreReportedWithTheKubeletsReasons(t *testing.T) {
 			if cs.Ready || s.Phase != c.wantPhase {
 				t.Errorf("ready %v phase %s, want not ready and %s", cs.Ready, s.Phase, c.wantPhase)
 			}
-			if cr := podCondition(s, v1.ContainersReady); cr == nil || cr.Status != v1.ConditionFalse || cr.Reason != "PodCompleted" {
-				t.Errorf("ContainersReady = %+v, want False/PodCompleted", cr)
+			// The kubelet's reason for a terminal pod: PodCompleted when it
+			// succeeded, PodFailed when it failed (status/generate.go).
+			wantReason := map[v1.PodPhase]string{v1.PodSucceeded: "PodCompleted", v1.PodFailed: "PodFailed"}[c.wantPhase]
+			if cr := podCondition(s, v1.ContainersReady); cr == nil || cr.Status != v1.ConditionFalse || cr.Reason != wantReason {
+				t.Errorf("ContainersReady = %+v, want False/%s", cr, wantReason)
 			}
 			if got := h.calls("ContainerCreate", "ContainerStart"); len(got) != 4 {
 				t.Errorf("restartPolicy Never, yet the engine saw %q", got)
@@ -111,6 +114,7 @@ func TestExitedContainersAreReportedWithTheKubeletsReasons(t *testing.T) {
 func TestConditionsKeepTheirTransitionTimeWhileUnchanged(t *testing.T) {
 	h := newHarness(t)
 	pod := twoContainerPod()
+	pod.Spec.RestartPolicy = v1.RestartPolicyNever // the exit below is final
 	w := h.running(pod)
 	first := len(h.notifications())
 
@@ -146,6 +150,6 @@ func TestConditionsKeepTheirTransitionTimeWhileUnchanged(t *testing.T) {
 		t.Errorf("ContainersReady reason %q message %q", c.Reason, c.Message)
 	}
 	if s.Phase != v1.PodRunning {
-		t.Errorf("phase = %s, want Running (restartPolicy Always)", s.Phase)
+		t.Errorf("phase = %s, want Running (one container still runs)", s.Phase)
 	}
 }

@@ -16,30 +16,16 @@ import (
 const sandboxStopTimeout = 2 * time.Second
 
 // terminate is one step of a pod's termination, as the kubelet does it:
-// every running container gets its stop signal (the image's STOPSIGNAL, or
-// SIGTERM) with a Killing event; whatever still runs at the deadline gets
-// SIGKILL; then the sandbox stops; then the terminal status is reported, and
-// only then are containers and volumes removed. Docker's die events wake
-// the worker between steps.
+// containers get their stop signal (the image's STOPSIGNAL, or SIGTERM) with
+// a Killing event, in order (see stopContainers); whatever still runs at the
+// deadline gets SIGKILL; then the sandbox stops; then the terminal status is
+// reported, and only then are containers and volumes removed. Docker's die
+// events wake the worker between steps.
 func (w *Worker) terminate(ctx context.Context, pod *v1.Pod, obs *observation, deadline time.Time) time.Duration {
+	if next, stopping := w.stopContainers(ctx, pod, obs, deadline); stopping {
+		return next
+	}
 	now := w.rt.Clock.Now()
-	var running []*instance
-	for _, insts := range obs.containers {
-		for _, inst := range insts {
-			if inst.running() {
-				running = append(running, inst)
-			}
-		}
-	}
-	if len(running) > 0 {
-		for _, inst := range running {
-			w.stopInstance(ctx, pod, inst, !now.Before(deadline))
-		}
-		if now.Before(deadline) {
-			return deadline.Sub(now)
-		}
-		return retryAfterError
-	}
 	if sb := obs.sandbox; sb != nil && sb.running() {
 		w.stopSandbox(ctx, sb, now)
 		return sandboxStopTimeout
@@ -55,6 +41,60 @@ func (w *Worker) terminate(ctx context.Context, pod *v1.Pod, obs *observation, d
 	w.mu.Unlock()
 	log.G(ctx).Info("Pod removed from the engine")
 	return 0
+}
+
+// stopContainers is one step of stopping every container of the pod in the
+// kubelet's order: app containers (and a running regular init container)
+// first, then sidecars, the last declared first, each only once the ones
+// before it are gone. Whatever still runs at the deadline gets SIGKILL. It
+// reports whether containers are still running, and when to look again.
+func (w *Worker) stopContainers(ctx context.Context, pod *v1.Pod, obs *observation, deadline time.Time) (time.Duration, bool) {
+	now := w.rt.Clock.Now()
+	graceOver := !now.Before(deadline)
+	wait := func() (time.Duration, bool) {
+		if graceOver {
+			return retryAfterError, true
+		}
+		return deadline.Sub(now), true
+	}
+	sidecars := map[string]bool{}
+	var order []string
+	for _, sl := range initSlots(pod) {
+		if sl.sidecar {
+			sidecars[sl.c.Name] = true
+			order = append(order, sl.c.Name)
+		}
+	}
+	var first []*instance
+	for name, insts := range obs.containers {
+		for _, inst := range insts {
+			if inst.running() && !sidecars[name] {
+				first = append(first, inst)
+			}
+		}
+	}
+	if len(first) > 0 {
+		for _, inst := range first {
+			w.stopInstance(ctx, pod, inst, graceOver)
+		}
+		return wait()
+	}
+	for i := len(order) - 1; i >= 0; i-- {
+		var running []*instance
+		for _, inst := range obs.containers[order[i]] {
+			if inst.running() {
+				running = append(running, inst)
+			}
+		}
+		if len(running) == 0 {
+			continue
+		}
+		for _, inst := range running {
+			w.stopInstance(ctx, pod, inst, graceOver)
+		}
+		return wait()
+	}
+	return 0, false
 }
 
 // stopInstance sends the container's stop signal once, and SIGKILL once when

@@ -14,10 +14,7 @@ const EventUnsupported = "Unsupported"
 // must run first), so the pod waits; the others are ignored with a warning,
 // never silently.
 func unsupportedFields(pod *v1.Pod) (blocking, ignored []string) {
-	if len(pod.Spec.InitContainers) > 0 {
-		blocking = append(blocking, "initContainers are not supported by vk-docker yet")
-	}
-	for _, c := range pod.Spec.Containers {
+	for _, c := range append(append([]v1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
 		probes := []struct {
 			kind  string
 			probe *v1.Probe

@@ -10,6 +10,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/flowcontrol"
 )
 
 // retryAfterError is how long a worker waits before retrying a step whose
@@ -46,6 +47,12 @@ type Worker struct {
 	loggedSkippedVolumes bool
 	reportedVolumes      bool
 	reportedUnsupported  bool
+	backOff              *flowcontrol.Backoff
+	backOffEvents        map[string]string // container → instance ID its BackOff event was for
+	finishedAt           time.Time         // when the pod's containers were done (0 while not)
+	podReason            string            // set when the pod failed as a whole (DeadlineExceeded)
+	podMessage           string
+	failDeadline         time.Time // when containers stopped for podReason get SIGKILL
 }
 
 // NewWorker returns a worker for pod. specKnown is false for a pod rebuilt
@@ -53,15 +60,17 @@ type Worker struct {
 // sees until Update gives it the API's spec, or Delete ends it.
 func NewWorker(rt *Runtime, pod *v1.Pod, specKnown bool) *Worker {
 	w := &Worker{
-		rt:        rt,
-		uid:       pod.UID,
-		wake:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
-		pod:       pod.DeepCopy(),
-		specKnown: specKnown,
-		waiting:   map[string]waiting{},
-		signalled: map[string]bool{},
-		killed:    map[string]bool{},
+		rt:            rt,
+		uid:           pod.UID,
+		wake:          make(chan struct{}, 1),
+		done:          make(chan struct{}),
+		pod:           pod.DeepCopy(),
+		specKnown:     specKnown,
+		waiting:       map[string]waiting{},
+		signalled:     map[string]bool{},
+		killed:        map[string]bool{},
+		backOffEvents: map[string]string{},
+		backOff:       newBackOff(rt),
 	}
 	if pod.Status.StartTime != nil {
 		w.startTime = *pod.Status.StartTime
@@ -98,17 +107,8 @@ func (w *Worker) Update(pod *v1.Pod) {
 // for: deletionGracePeriodSeconds when set, else the spec's
 // terminationGracePeriodSeconds. A later call may shorten it, never extend it.
 func (w *Worker) Delete(pod *v1.Pod) {
-	grace := int64(v1.DefaultTerminationGracePeriodSeconds)
-	switch {
-	case pod.DeletionGracePeriodSeconds != nil:
-		grace = *pod.DeletionGracePeriodSeconds
-	case pod.Spec.TerminationGracePeriodSeconds != nil:
-		grace = *pod.Spec.TerminationGracePeriodSeconds
-	}
-	if grace < 0 {
-		grace = 0
-	}
-	deadline := w.rt.Clock.Now().Add(time.Duration(grace) * time.Second)
+	grace := gracePeriod(pod, pod.DeletionGracePeriodSeconds)
+	deadline := w.rt.Clock.Now().Add(grace)
 	w.mu.Lock()
 	if w.deadline.IsZero() || deadline.Before(w.deadline) {
 		w.deadline = deadline
@@ -119,6 +119,20 @@ func (w *Worker) Delete(pod *v1.Pod) {
 	}
 	w.mu.Unlock()
 	w.Wake()
+}
+
+// gracePeriod is how long a pod's containers get to stop: the deletion's
+// grace period when there is one, else the spec's
+// terminationGracePeriodSeconds (default 30 s).
+func gracePeriod(pod *v1.Pod, deletionGrace *int64) time.Duration {
+	grace := int64(v1.DefaultTerminationGracePeriodSeconds)
+	switch {
+	case deletionGrace != nil:
+		grace = *deletionGrace
+	case pod.Spec.TerminationGracePeriodSeconds != nil:
+		grace = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	return time.Duration(max(grace, 0)) * time.Second
 }
 
 // Pod returns a copy of the pod with the last status the worker computed,
@@ -212,13 +226,48 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 		w.report(ctx, pod, obs, false)
 		return 0
 	}
-	next := w.converge(ctx, pod, obs)
+	var next time.Duration
+	if w.podReason == "" {
+		next = w.checkActiveDeadline(ctx, pod)
+	}
+	if w.podReason != "" {
+		// The pod failed as a whole: stop everything, start nothing.
+		next, _ = w.stopContainers(ctx, pod, obs, w.failDeadline)
+	} else if d := w.converge(ctx, pod, obs); d > 0 && (next == 0 || d < next) {
+		next = d
+	}
 	if obs, err = observe(ctx, w.rt.Docker, w.rt.NodeName, string(w.uid)); err != nil {
 		log.G(ctx).WithError(err).Warn("Cannot observe pod containers")
 		return retryAfterError
 	}
 	w.report(ctx, pod, obs, false)
 	return next
+}
+
+// Pod-level failure of activeDeadlineSeconds, with the kubelet's words.
+const (
+	ReasonDeadlineExceeded  = "DeadlineExceeded"
+	messageDeadlineExceeded = "Pod was active on the node longer than the specified deadline"
+)
+
+// checkActiveDeadline fails the pod once it has been active longer than
+// spec.activeDeadlineSeconds (counted from startTime), and otherwise returns
+// when to check again.
+func (w *Worker) checkActiveDeadline(ctx context.Context, pod *v1.Pod) time.Duration {
+	ads := pod.Spec.ActiveDeadlineSeconds
+	if ads == nil || w.startTime.IsZero() {
+		return 0
+	}
+	now := w.rt.Clock.Now()
+	end := w.startTime.Add(time.Duration(*ads) * time.Second)
+	if now.Before(end) {
+		return end.Sub(now)
+	}
+	w.podReason, w.podMessage = ReasonDeadlineExceeded, messageDeadlineExceeded
+	w.failDeadline = now.Add(gracePeriod(pod, nil))
+	w.rt.Recorder.Event(pod, v1.EventTypeWarning, ReasonDeadlineExceeded, messageDeadlineExceeded)
+	log.G(ctx).Info("Pod exceeded its active deadline; stopping its containers")
+	return 0
 }
 
 // converge creates what the pod lacks: volumes, sandbox, containers in order.
@@ -256,35 +305,7 @@ func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) ti
 		w.rt.Recorder.Eventf(pod, v1.EventTypeWarning, EventFailedSandbox, "Failed to create pod sandbox: %v", err)
 		return retryAfterError
 	}
-	next := time.Duration(0)
-	for i := range pod.Spec.Containers {
-		c := &pod.Spec.Containers[i]
-		cur := obs.latest(c.Name)
-		switch {
-		case cur == nil:
-			reason, msg, err := w.startContainer(ctx, pod, i, sb, 0)
-			if err != nil {
-				log.G(ctx).WithError(err).WithField("container", c.Name).Warn("Cannot start container")
-				reason, msg = ReasonCreateContainerError, err.Error()
-			}
-			if reason != "" {
-				w.waiting[c.Name] = waiting{reason, msg}
-				next = retryAfterError
-				continue
-			}
-			delete(w.waiting, c.Name)
-		case cur.created():
-			if err := w.rt.Docker.ContainerStart(ctx, cur.id()); err != nil {
-				log.G(ctx).WithError(err).WithField("container", c.Name).Warn("Cannot start container")
-				w.waiting[c.Name] = waiting{ReasonCreateContainerError, err.Error()}
-				next = retryAfterError
-				continue
-			}
-			w.rt.Recorder.Event(containerRef(pod, c.Name, false), v1.EventTypeNormal, EventStarted, "Container started")
-			delete(w.waiting, c.Name)
-		}
-	}
-	return next
+	return w.convergeContainers(ctx, pod, obs, sb)
 }
 
 // report computes the pod's status and hands it to Notify when it changed.

@@ -316,10 +316,12 @@ func TestUnsupportedPodsWaitWithAReason(t *testing.T) {
 		want   string
 	}{
 		{
-			name:   "init-containers",
-			mutate: func(p *v1.Pod) { p.Spec.InitContainers = []v1.Container{busybox("init", "true")} },
-			reason: "Unsupported",
-			want:   "initContainers are not supported",
+			name: "memory-emptydir",
+			mutate: func(p *v1.Pod) {
+				p.Spec.Volumes = []v1.Volume{{Name: "scratch", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumMemory}}}}
+			},
+			reason: "FailedMount",
+			want:   `volume "scratch" : emptyDir medium "Memory" is not supported`,
 		},
 		{
 			name: "configmap-volume",
