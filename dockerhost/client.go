@@ -44,6 +44,11 @@ type Client interface {
 	// ContainerLogs streams a container's log in Docker's multiplexed format
 	// (raw when the container has a TTY). The stream has no timeout.
 	ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error)
+	// CopyFromContainer returns a tar stream of the file or directory at path
+	// inside the container, created, running or exited: its first entry is
+	// path itself, named by its base name (a symlink at path is not followed).
+	// A missing container or path is NotFound. The stream has no timeout.
+	CopyFromContainer(ctx context.Context, id, path string) (io.ReadCloser, error)
 
 	// ExecCreate prepares a command in a running container.
 	ExecCreate(ctx context.Context, id string, options container.ExecOptions) (string, error)
@@ -84,7 +89,7 @@ type Client interface {
 	Close() error
 }
 
-// callTimeout bounds short API calls; streams (logs, exec, events) and calls
+// callTimeout bounds short API calls; streams (logs, copies, exec, events) and calls
 // that legitimately wait (stop, pull, import) are not bounded by it.
 const callTimeout = 30 * time.Second
 
@@ -161,6 +166,17 @@ func (e *engine) ContainerList(ctx context.Context, labels ...string) ([]contain
 
 func (e *engine) ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error) {
 	return e.c.ContainerLogs(ctx, id, options)
+}
+
+func (e *engine) CopyFromContainer(ctx context.Context, id, path string) (io.ReadCloser, error) {
+	rc, _, err := e.c.CopyFromContainer(ctx, id, path)
+	if err != nil {
+		if rc != nil { // an undecodable stat header still returns the body
+			_ = rc.Close()
+		}
+		return nil, err
+	}
+	return rc, nil
 }
 
 func (e *engine) ExecCreate(ctx context.Context, id string, options container.ExecOptions) (string, error) {

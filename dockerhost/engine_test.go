@@ -11,6 +11,7 @@ package dockerhost
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"maps"
 	"slices"
@@ -357,6 +358,69 @@ func TestEngineEventsCarryTheContainersLabels(t *testing.T) {
 	}
 	if want := []string{"create", "start", "die"}; !slices.Equal(got, want) {
 		t.Errorf("events = %q, want %q", got, want)
+	}
+}
+
+// CopyFromContainer reads the files of a container that has exited, its
+// first tar entry being the path itself (a symlink not followed); a missing
+// path is NotFound. A file written to /dev is gone with the process: the
+// engine mounts a tmpfs there, so a termination message at the default
+// /dev/termination-log is only found when something is mounted at it. The log
+// of a container without TTY is multiplexed and cut by Tail.
+func TestEngineCopyFromAnExitedContainer(t *testing.T) {
+	it := newITest(t)
+	script := "echo bye > /tmp/msg && echo bye > /dev/termination-log && ln -s msg /tmp/link && mkdir /tmp/d && " +
+		"seq 1 60 && seq 61 100 >&2; exit 3"
+	id := it.create(it.name("app", 0).String(),
+		&container.Config{Image: itestBusybox, Entrypoint: []string{"sh", "-c", script}, Labels: it.labels()}, nil)
+	it.start(id)
+	if st := it.waitExited(id); st.ExitCode != 3 {
+		t.Fatalf("the container exited %d, want 3", st.ExitCode)
+	}
+
+	for path, want := range map[string][]string{
+		"/tmp/msg":  {"msg=bye\n"},
+		"/tmp/link": {"link->msg"},
+		"/tmp/d":    {"d/"},
+	} {
+		rc, err := it.c.CopyFromContainer(it.ctx, id, path)
+		if err != nil {
+			t.Errorf("copy %s: %v", path, err)
+			continue
+		}
+		if got := tarEntries(t, rc); !slices.Equal(got, want) {
+			t.Errorf("copy %s = %q, want %q", path, got, want)
+		}
+	}
+	for _, c := range []struct{ id, path string }{
+		{id, "/dev/termination-log"},
+		{id, "/nope"},
+		{"itest-missing-" + it.suffix, "/tmp/msg"},
+	} {
+		rc, err := it.c.CopyFromContainer(it.ctx, c.id, c.path)
+		if err == nil {
+			t.Errorf("copy %s from %s: %q, want NotFound", c.path, c.id, tarEntries(t, rc))
+		} else if !cerrdefs.IsNotFound(err) {
+			t.Errorf("copy %s from %s: %v (%T), want NotFound", c.path, c.id, err, err)
+		}
+	}
+
+	rc, err := it.c.ContainerLogs(it.ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: "80"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	_, err = stdcopy.StdCopy(&stdout, &stderr, rc)
+	rc.Close()
+	seq := func(from, to int) string {
+		var b strings.Builder
+		for i := from; i <= to; i++ {
+			fmt.Fprintf(&b, "%d\n", i)
+		}
+		return b.String()
+	}
+	if err != nil || stdout.String() != seq(21, 60) || stderr.String() != seq(61, 100) {
+		t.Errorf("the last 80 log lines: stdout %q stderr %q (%v), want 21-60 and 61-100", stdout.String(), stderr.String(), err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package dockerhost
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"path"
 	"regexp"
 	"slices"
 	"sort"
@@ -28,6 +30,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/pkg/stdcopy"
 	"k8s.io/utils/clock"
 )
 
@@ -50,12 +53,17 @@ import (
 //     128+signo unless the test said the container ignores them
 //     (IgnoreSignal) or installed its own policy (SetSignalHandler);
 //   - create, start, kill, oom, die and destroy events are published to
-//     Events subscribers with the container's labels as Actor.Attributes.
+//     Events subscribers with the container's labels as Actor.Attributes;
+//   - a container's log (AppendLog) comes back multiplexed by stdcopy unless
+//     the container has a TTY, filtered by stream and cut by Tail as the
+//     engine does; its files (SetFile, SetSymlink) outlive its exit and come
+//     back from CopyFromContainer as the engine's tar stream.
 //
 // Nothing ever runs: a container stays running until a signal, a removal or
 // SetExited ends it. Every method is safe for concurrent use. Tests inspect
 // what happened with Calls, Signals and the ordinary read methods, and steer
-// it with InjectError, SetHook, SetExited, AddImage, SetInfo and SetLogs.
+// it with InjectError, SetHook, SetExited, AddImage, SetInfo, SetLogs,
+// AppendLog, SetFile and SetSymlink.
 type FakeClient struct {
 	mu         sync.Mutex
 	clock      clock.PassiveClock
@@ -64,8 +72,10 @@ type FakeClient struct {
 	images     map[string]*FakeImage     // by normalised reference and by ID
 	volumes    map[string]*volume.Volume
 	execs      map[string]*fakeExec
-	logs       map[string][]byte // container ID → log stream
-	errs       map[string]error  // operation → injected error
+	logs       map[string][]byte              // container ID → raw log stream (SetLogs)
+	logLines   map[string][]fakeLogLine       // container ID → log lines (AppendLog)
+	files      map[string]map[string]fakeFile // container ID → clean absolute path → file
+	errs       map[string]error               // operation → injected error
 	hook       func(op string, args []string) error
 	calls      []string
 	ignored    map[string]map[string]bool // container ID or name → ignored signals
@@ -111,6 +121,20 @@ type fakeContainer struct {
 	signals    []string
 }
 
+// fakeLogLine is one entry of a container's log: a line with its "\n", or a
+// last line without one.
+type fakeLogLine struct {
+	stderr bool
+	text   string
+}
+
+// fakeFile is a regular file, or a symlink when link is set.
+type fakeFile struct {
+	content []byte
+	link    string
+	modTime time.Time
+}
+
 type fakeExec struct {
 	id, containerID string
 	options         container.ExecOptions
@@ -133,6 +157,8 @@ func NewFake() *FakeClient {
 		volumes:    map[string]*volume.Volume{},
 		execs:      map[string]*fakeExec{},
 		logs:       map[string][]byte{},
+		logLines:   map[string][]fakeLogLine{},
+		files:      map[string]map[string]fakeFile{},
 		errs:       map[string]error{},
 		ignored:    map[string]map[string]bool{},
 		subs:       map[*fakeSub]bool{},
@@ -280,7 +306,8 @@ func (f *FakeClient) SetExited(ref string, exitCode int, oom bool) error {
 }
 
 // SetLogs sets what ContainerLogs returns for the container ref (as is:
-// multiplexed or raw, as the test needs).
+// multiplexed or raw, as the test needs), whatever the options. It overrides
+// the lines AppendLog wrote.
 func (f *FakeClient) SetLogs(ref string, log []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -289,6 +316,57 @@ func (f *FakeClient) SetLogs(ref string, log []byte) error {
 		return notFound("container", ref)
 	}
 	f.logs[c.id] = slices.Clone(log)
+	return nil
+}
+
+// AppendLog adds text to the log of the container ref, on stderr or stdout,
+// as the engine's log driver records it: one entry per line, a last line
+// without "\n" making an entry of its own. ContainerLogs then returns the
+// entries (those of the streams asked for, the last Tail of them) multiplexed
+// in stdcopy frames, or raw when the container has a TTY.
+func (f *FakeClient) AppendLog(ref string, stderr bool, text string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.lookupLocked(ref)
+	if c == nil {
+		return notFound("container", ref)
+	}
+	for text != "" {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line = text[:i+1]
+		}
+		text = text[len(line):]
+		f.logLines[c.id] = append(f.logLines[c.id], fakeLogLine{stderr: stderr, text: line})
+	}
+	return nil
+}
+
+// SetFile puts a regular file with content at the absolute path p inside the
+// container ref (replacing what was there), for CopyFromContainer. Files
+// survive the container's exit, as its writable layer does, and go with it.
+func (f *FakeClient) SetFile(ref, p string, content []byte) error {
+	return f.setFile(ref, p, fakeFile{content: slices.Clone(content)})
+}
+
+// SetSymlink puts a symbolic link to target at the absolute path p inside the
+// container ref; CopyFromContainer returns the link itself, as the engine does.
+func (f *FakeClient) SetSymlink(ref, p, target string) error {
+	return f.setFile(ref, p, fakeFile{link: target})
+}
+
+func (f *FakeClient) setFile(ref, p string, file fakeFile) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.lookupLocked(ref)
+	if c == nil {
+		return notFound("container", ref)
+	}
+	if f.files[c.id] == nil {
+		f.files[c.id] = map[string]fakeFile{}
+	}
+	file.modTime = f.clock.Now()
+	f.files[c.id][containerPath(p)] = file
 	return nil
 }
 
@@ -512,6 +590,8 @@ func (f *FakeClient) ContainerRemove(ctx context.Context, id string) error {
 	delete(f.containers, c.id)
 	delete(f.names, c.name)
 	delete(f.logs, c.id)
+	delete(f.logLines, c.id)
+	delete(f.files, c.id)
 	for id, e := range f.execs {
 		if e.containerID == c.id {
 			delete(f.execs, id)
@@ -572,12 +652,117 @@ func (f *FakeClient) ContainerLogs(ctx context.Context, id string, options conta
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !options.ShowStdout && !options.ShowStderr {
+		return nil, fmt.Errorf("you must choose at least one stream: %w", cerrdefs.ErrInvalidArgument)
+	}
 	c := f.lookupLocked(id)
 	if c == nil {
 		return nil, notFound("container", id)
 	}
-	return io.NopCloser(bytes.NewReader(slices.Clone(f.logs[c.id]))), nil
+	if raw, ok := f.logs[c.id]; ok {
+		return io.NopCloser(bytes.NewReader(slices.Clone(raw))), nil
+	}
+	var lines []fakeLogLine
+	for _, l := range f.logLines[c.id] {
+		if (l.stderr && options.ShowStderr) || (!l.stderr && options.ShowStdout) {
+			lines = append(lines, l)
+		}
+	}
+	// The engine reads "all", "" and anything not a number as all lines.
+	if n, err := strconv.Atoi(options.Tail); err == nil && n >= 0 && n < len(lines) {
+		lines = lines[len(lines)-n:]
+	}
+	var buf bytes.Buffer
+	stdout, stderr := io.Writer(&buf), io.Writer(&buf)
+	if !c.config.Tty {
+		stdout, stderr = stdcopy.NewStdWriter(&buf, stdcopy.Stdout), stdcopy.NewStdWriter(&buf, stdcopy.Stderr)
+	}
+	for _, l := range lines {
+		w := stdout
+		if l.stderr {
+			w = stderr
+		}
+		_, _ = io.WriteString(w, l.text)
+	}
+	return io.NopCloser(&buf), nil
 }
+
+// CopyFromContainer returns the file, symlink or directory (the files below
+// it) at path in a tar stream, as the engine does: the first entry is named
+// by path's base name. A missing container or path is NotFound.
+func (f *FakeClient) CopyFromContainer(ctx context.Context, id, p string) (io.ReadCloser, error) {
+	if err := f.call("CopyFromContainer", id, p); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.lookupLocked(id)
+	if c == nil {
+		return nil, notFound("container", id)
+	}
+	clean := containerPath(p)
+	base := path.Base(clean)
+	if clean == "/" {
+		base = "."
+	}
+	files := f.files[c.id]
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if file, ok := files[clean]; ok {
+		if err := writeTarEntry(tw, base, file); err != nil {
+			return nil, err
+		}
+	} else {
+		prefix := strings.TrimSuffix(clean, "/") + "/"
+		var below []string
+		for fp := range files {
+			if strings.HasPrefix(fp, prefix) {
+				below = append(below, fp)
+			}
+		}
+		if len(below) == 0 {
+			return nil, fmt.Errorf("Could not find the file %s in container %s: %w", p, id, cerrdefs.ErrNotFound)
+		}
+		sort.Strings(below)
+		dirs := map[string]bool{}
+		for _, fp := range below {
+			rel := base + "/" + strings.TrimPrefix(fp, prefix)
+			// The directory itself, then each directory on the way down.
+			for i := range len(rel) {
+				if rel[i] == '/' && !dirs[rel[:i+1]] {
+					dirs[rel[:i+1]] = true
+					hdr := &tar.Header{Typeflag: tar.TypeDir, Name: rel[:i+1], Mode: 0o755, ModTime: files[fp].modTime}
+					if err := tw.WriteHeader(hdr); err != nil {
+						return nil, err
+					}
+				}
+			}
+			if err := writeTarEntry(tw, rel, files[fp]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return io.NopCloser(&buf), nil
+}
+
+func writeTarEntry(tw *tar.Writer, name string, file fakeFile) error {
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(file.content)), ModTime: file.modTime}
+	if file.link != "" {
+		hdr = &tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: file.link, Mode: 0o777, ModTime: file.modTime}
+	}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	_, err := tw.Write(file.content)
+	return err
+}
+
+// containerPath makes p absolute and clean: the engine reads paths inside a
+// container from its root.
+func containerPath(p string) string { return path.Clean("/" + p) }
 
 // ---------------------------------------------------------------------------
 // Exec: a fake exec runs nothing; its stream ends at once and it exits 0.

@@ -1,9 +1,12 @@
 package dockerhost
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/pkg/stdcopy"
 )
 
 func newFakeWithImages(t *testing.T) *FakeClient {
@@ -258,5 +262,162 @@ func TestFakeEventsCarryLabelsAndFilter(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the stream did not end with its context")
+	}
+}
+
+// tarEntries reads a tar stream into "name" (directories end with "/"),
+// "name=content" (regular files) or "name->target" (symlinks), and closes it.
+func tarEntries(t *testing.T, rc io.ReadCloser) []string {
+	t.Helper()
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	var out []string
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("tar: %v", err)
+		}
+		switch hdr.Typeflag {
+		case tar.TypeReg:
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatalf("tar entry %s: %v", hdr.Name, err)
+			}
+			out = append(out, hdr.Name+"="+string(b))
+		case tar.TypeSymlink:
+			out = append(out, hdr.Name+"->"+hdr.Linkname)
+		case tar.TypeDir:
+			out = append(out, hdr.Name)
+		default:
+			out = append(out, fmt.Sprintf("%s (type %c)", hdr.Name, hdr.Typeflag))
+		}
+	}
+}
+
+func TestFakeCopyFromContainer(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeWithImages(t)
+	id := mustCreate(t, f, "app", container.Config{Image: "busybox:1"}, container.HostConfig{})
+	if err := f.SetFile("missing", "/x", nil); !cerrdefs.IsNotFound(err) {
+		t.Errorf("SetFile on a missing container: %v, want NotFound", err)
+	}
+	if err := f.ContainerStart(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(f.SetFile(id, "/dev/termination-log", []byte("bye\n")))
+	must(f.SetFile("app", "tmp/d/f", []byte("1")))
+	must(f.SetFile(id, "/tmp/d/sub/g", nil))
+	must(f.SetSymlink(id, "/tmp/link", "d/f"))
+	must(f.SetExited(id, 3, false))
+
+	cases := []struct {
+		path string
+		want []string
+	}{
+		{"/dev/termination-log", []string{"termination-log=bye\n"}},
+		{"dev/../dev/termination-log", []string{"termination-log=bye\n"}},
+		{"/tmp/link", []string{"link->d/f"}},
+		{"/tmp/d", []string{"d/", "d/f=1", "d/sub/", "d/sub/g="}},
+		{"/tmp/d/", []string{"d/", "d/f=1", "d/sub/", "d/sub/g="}},
+	}
+	for _, c := range cases {
+		rc, err := f.CopyFromContainer(ctx, id, c.path)
+		if err != nil {
+			t.Errorf("copy %s: %v", c.path, err)
+			continue
+		}
+		if got := tarEntries(t, rc); !slices.Equal(got, c.want) {
+			t.Errorf("copy %s = %q, want %q", c.path, got, c.want)
+		}
+	}
+	for _, p := range []string{"/nope", "/tmp/d/f/x", "/tmp/d/s"} {
+		if _, err := f.CopyFromContainer(ctx, id, p); !cerrdefs.IsNotFound(err) {
+			t.Errorf("copy of the missing %s: %v, want NotFound", p, err)
+		}
+	}
+	must(f.ContainerRemove(ctx, id))
+	if _, err := f.CopyFromContainer(ctx, id, "/dev/termination-log"); !cerrdefs.IsNotFound(err) {
+		t.Errorf("copy from a removed container: %v, want NotFound", err)
+	}
+}
+
+func TestFakeContainerLogs(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeWithImages(t)
+	plain := mustCreate(t, f, "plain", container.Config{Image: "busybox:1"}, container.HostConfig{})
+	tty := mustCreate(t, f, "tty", container.Config{Image: "busybox:1", Tty: true}, container.HostConfig{})
+	for _, id := range []string{plain, tty} {
+		if err := f.AppendLog(id, false, "one\ntwo\n"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.AppendLog(id, true, "three\nfour"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.AppendLog("missing", false, "x"); !cerrdefs.IsNotFound(err) {
+		t.Errorf("AppendLog on a missing container: %v, want NotFound", err)
+	}
+	both := container.LogsOptions{ShowStdout: true, ShowStderr: true}
+	tail := func(o container.LogsOptions, n string) container.LogsOptions { o.Tail = n; return o }
+
+	demux := []struct {
+		name           string
+		options        container.LogsOptions
+		stdout, stderr string
+	}{
+		{"everything", both, "one\ntwo\n", "three\nfour"},
+		{"tail all", tail(both, "all"), "one\ntwo\n", "three\nfour"},
+		{"the last 3 lines", tail(both, "3"), "two\n", "three\nfour"},
+		{"tail 0", tail(both, "0"), "", ""},
+		{"more lines than there are", tail(both, "80"), "one\ntwo\n", "three\nfour"},
+		{"stdout only", container.LogsOptions{ShowStdout: true}, "one\ntwo\n", ""},
+		{"the last stderr line", container.LogsOptions{ShowStderr: true, Tail: "1"}, "", "four"},
+	}
+	for _, c := range demux {
+		rc, err := f.ContainerLogs(ctx, plain, c.options)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var stdout, stderr bytes.Buffer
+		_, err = stdcopy.StdCopy(&stdout, &stderr, rc)
+		rc.Close()
+		if err != nil || stdout.String() != c.stdout || stderr.String() != c.stderr {
+			t.Errorf("%s: stdout %q stderr %q (%v), want %q and %q", c.name, stdout.String(), stderr.String(), err, c.stdout, c.stderr)
+		}
+	}
+
+	raw := func(id string, o container.LogsOptions) string {
+		t.Helper()
+		rc, err := f.ContainerLogs(ctx, id, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if got := raw(tty, tail(both, "2")); got != "three\nfour" {
+		t.Errorf("a TTY's last 2 lines = %q, want them raw", got)
+	}
+	if err := f.SetLogs(plain, []byte("as is")); err != nil {
+		t.Fatal(err)
+	}
+	if got := raw(plain, tail(both, "1")); got != "as is" {
+		t.Errorf("after SetLogs: %q", got)
+	}
+	if _, err := f.ContainerLogs(ctx, plain, container.LogsOptions{}); !cerrdefs.IsInvalidArgument(err) {
+		t.Errorf("logs of no stream: %v, want InvalidArgument", err)
 	}
 }

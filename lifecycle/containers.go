@@ -100,6 +100,14 @@ func (w *Worker) ensureContainer(ctx context.Context, pod *v1.Pod, s slot, obs *
 	attempt := 0
 	switch {
 	case cur == nil:
+	case cur.running() && !cur.joinedTo(sb):
+		// Its sandbox died and was replaced: the container lost its network
+		// and IPC. The kubelet kills it; it comes back per restart policy.
+		logger.Info("Killing container joined to a replaced sandbox")
+		if err := w.rt.Docker.ContainerKill(ctx, cur.id(), "SIGKILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+			logger.WithError(err).Warn("Cannot kill container")
+		}
+		return retryAfterError
 	case cur.running():
 		delete(w.waiting, name)
 		return 0

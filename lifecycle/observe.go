@@ -30,6 +30,11 @@ func (i *instance) exited() bool {
 // missing executable...); the kubelet reports that as terminated, StartError.
 func (i *instance) startFailed() bool { return i.created() && i.inspect.State.Error != "" }
 
+// joinedTo reports whether the instance shares sb's namespaces.
+func (i *instance) joinedTo(sb *instance) bool {
+	return i.inspect.HostConfig == nil || string(i.inspect.HostConfig.NetworkMode) == "container:"+sb.id()
+}
+
 // finished: the instance will not run again.
 func (i *instance) finished() bool { return i.exited() || i.startFailed() }
 

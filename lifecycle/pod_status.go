@@ -231,8 +231,13 @@ func (w *Worker) terminatedState(inst *instance) *v1.ContainerStateTerminated {
 	default:
 		t.Reason = ReasonError
 	}
-	if st.Error != "" {
+	switch msg := w.messages[inst.id()]; {
+	case st.Error != "" && msg != "":
+		t.Message = st.Error + ": " + msg
+	case st.Error != "":
 		t.Message = st.Error
+	default:
+		t.Message = msg
 	}
 	return t
 }

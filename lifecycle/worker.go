@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -52,7 +53,8 @@ type Worker struct {
 	finishedAt           time.Time         // when the pod's containers were done (0 while not)
 	podReason            string            // set when the pod failed as a whole (DeadlineExceeded)
 	podMessage           string
-	failDeadline         time.Time // when containers stopped for podReason get SIGKILL
+	failDeadline         time.Time         // when containers stopped for podReason get SIGKILL
+	messages             map[string]string // terminated.message per finished instance ID
 }
 
 // NewWorker returns a worker for pod. specKnown is false for a pod rebuilt
@@ -70,6 +72,7 @@ func NewWorker(rt *Runtime, pod *v1.Pod, specKnown bool) *Worker {
 		signalled:     map[string]bool{},
 		killed:        map[string]bool{},
 		backOffEvents: map[string]string{},
+		messages:      map[string]string{},
 		backOff:       newBackOff(rt),
 	}
 	if pod.Status.StartTime != nil {
@@ -240,6 +243,7 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 		log.G(ctx).WithError(err).Warn("Cannot observe pod containers")
 		return retryAfterError
 	}
+	w.readTerminationMessages(ctx, pod, obs)
 	w.report(ctx, pod, obs, false)
 	return next
 }
@@ -306,6 +310,38 @@ func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) ti
 		return retryAfterError
 	}
 	return w.convergeContainers(ctx, pod, obs, sb)
+}
+
+// readTerminationMessages reads, once per instance, the termination message
+// of the finished instances the status shows (the current and the previous
+// one of each container).
+func (w *Worker) readTerminationMessages(ctx context.Context, pod *v1.Pod, obs *observation) {
+	shown := map[string]bool{}
+	for _, sl := range append(initSlots(pod), appSlots(pod)...) {
+		insts := obs.containers[sl.c.Name]
+		for i := 0; i < len(insts) && i < 2; i++ {
+			inst := insts[i]
+			shown[inst.id()] = true
+			if _, done := w.messages[inst.id()]; done || !inst.finished() {
+				continue
+			}
+			code := inst.exitCode()
+			if inst.startFailed() {
+				code = 0 // the kubelet does not read the log of a container that never ran
+			}
+			msg, err := terminationMessage(ctx, w.rt.Docker, inst.id(), code, sl.c.TerminationMessagePath, sl.c.TerminationMessagePolicy)
+			if err != nil {
+				log.G(ctx).WithError(err).WithField("container", sl.c.Name).Warn("Cannot read termination message")
+				msg = fmt.Sprintf("Error on reading termination message from logs: %v", err)
+			}
+			w.messages[inst.id()] = msg
+		}
+	}
+	for id := range w.messages {
+		if !shown[id] {
+			delete(w.messages, id) // the instance was pruned
+		}
+	}
 }
 
 // report computes the pod's status and hands it to Notify when it changed.
