@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
 	v1 "k8s.io/api/core/v1"
 )
@@ -187,6 +190,11 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 	}
 	name := dockerhost.ContainerName{Container: s.c.Name, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}
 	cfg, host := w.rt.containerConfig(pod, s, attempt, sandbox.id())
+	if m, err := w.rt.messageMount(pod, s.c, name); err != nil {
+		log.G(ctx).WithError(err).WithField("container", s.c.Name).Warn("Cannot prepare the termination message file")
+	} else if m != nil {
+		host.Mounts = append(host.Mounts, *m)
+	}
 	id, err := w.createContainer(ctx, name, cfg, host)
 	if err != nil {
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
@@ -201,4 +209,47 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 	}
 	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventStarted, "Container started")
 	return "", "", nil
+}
+
+// defaultTerminationMessagePath is the API's default terminationMessagePath.
+const defaultTerminationMessagePath = "/dev/termination-log"
+
+// messageMount creates the file that receives one container instance's
+// termination message and returns its bind mount, or nil without MessageDir.
+func (rt *Runtime) messageMount(pod *v1.Pod, c *v1.Container, name dockerhost.ContainerName) (*mount.Mount, error) {
+	if rt.MessageDir == "" {
+		return nil, nil
+	}
+	dir := filepath.Join(rt.MessageDir, string(pod.UID))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("termination message dir: %w", err)
+	}
+	file := filepath.Join(dir, name.String())
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("termination message file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("termination message file: %w", err)
+	}
+	// The container may run as any user: the file must be writable by it.
+	if err := os.Chmod(file, 0o666); err != nil {
+		return nil, fmt.Errorf("termination message file: %w", err)
+	}
+	target := c.TerminationMessagePath
+	if target == "" {
+		target = defaultTerminationMessagePath
+	}
+	return &mount.Mount{Type: mount.TypeBind, Source: file, Target: target}, nil
+}
+
+// removeMessageFiles deletes the pod's termination message files.
+func (rt *Runtime) removeMessageFiles(uid string) error {
+	if rt.MessageDir == "" || uid == "" {
+		return nil
+	}
+	if err := os.RemoveAll(filepath.Join(rt.MessageDir, uid)); err != nil {
+		return fmt.Errorf("remove termination message files: %w", err)
+	}
+	return nil
 }

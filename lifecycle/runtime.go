@@ -34,6 +34,12 @@ type Runtime struct {
 	// of the Service ClusterIP.
 	PodAPIHost string
 	PodAPIPort int
+	// MessageDir, when set, is a directory on the Docker host's own disk (the
+	// engine runs on this machine) where each container gets a file that is
+	// bind-mounted at its terminationMessagePath, as the kubelet does: the
+	// engine's /dev is a tmpfs that vanishes when the container exits, so
+	// without it only messages written outside /dev survive.
+	MessageDir string
 	// Recorder writes the kubelet's events (Pulling, Created, Started, ...).
 	Recorder record.EventRecorder
 	// Clock is the time source of every timer and timestamp.

@@ -156,5 +156,8 @@ func (w *Worker) removeAll(ctx context.Context, obs *observation) error {
 			return fmt.Errorf("remove container %s: %w", inst.name, err)
 		}
 	}
-	return w.removeVolumes(ctx)
+	if err := w.removeVolumes(ctx); err != nil {
+		return err
+	}
+	return w.rt.removeMessageFiles(string(w.uid))
 }

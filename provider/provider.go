@@ -49,6 +49,9 @@ type Config struct {
 	// containers are all gone, its API object is deleted at once instead of
 	// when its grace period ends.
 	Pods corev1client.PodsGetter
+	// MessageDir is lifecycle.Runtime.MessageDir: where termination message
+	// files are made, on the engine's own disk; empty disables them.
+	MessageDir string
 }
 
 // Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
@@ -91,6 +94,7 @@ func New(cfg Config) (*Provider, error) {
 		Network:    cfg.Network,
 		PodAPIHost: cfg.PodAPIHost,
 		PodAPIPort: cfg.PodAPIPort,
+		MessageDir: cfg.MessageDir,
 		Recorder:   cfg.Recorder,
 		Clock:      cfg.Clock,
 		Notify:     p.notifyPod,

@@ -118,6 +118,7 @@ func runNode(ctx context.Context, o *options) error {
 				PodAPIPort: apiPort,
 				Recorder:   recorder,
 				Pods:       client.CoreV1(),
+				MessageDir: o.terminationMessageDir(),
 			})
 			if err != nil {
 				return nil, nil, err

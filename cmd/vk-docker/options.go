@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -31,6 +32,7 @@ type options struct {
 	podAPIAddress string
 	maxPods       int
 	logLevel      string
+	messageDir    string
 }
 
 func defaultOptions() *options {
@@ -65,6 +67,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.podAPIAddress, "pod-api-address", "", "host:port of the API server as pods can reach it; replaces the kubernetes Service env vars in containers")
 	f.IntVar(&o.maxPods, "max-pods", o.maxPods, "pods capacity of the node")
 	f.StringVar(&o.logLevel, "log-level", o.logLevel, "log level (debug, info, warn, error)")
+	f.StringVar(&o.messageDir, "termination-message-dir", "", "directory for the files bind-mounted at containers' terminationMessagePath; the engine must run on this machine (default /var/lib/vk-docker/<nodename>/termination with a local engine, none with a remote one)")
 }
 
 // parseTaints reads --taint values; "none" alone means no taint.
@@ -114,4 +117,17 @@ func listenPort(addr string) (int32, error) {
 		return 0, fmt.Errorf("--listen-address %q: bad port", addr)
 	}
 	return int32(port), nil
+}
+
+// terminationMessageDir is --termination-message-dir, or its default: a
+// directory of this machine when the engine runs here too (a unix socket),
+// none when it is remote, since the bind mounts would name its disk.
+func (o *options) terminationMessageDir() string {
+	if o.messageDir != "" {
+		return o.messageDir
+	}
+	if o.dockerHost == "" || strings.HasPrefix(o.dockerHost, "unix://") {
+		return filepath.Join("/var/lib/vk-docker", o.nodeName, "termination")
+	}
+	return ""
 }
