@@ -134,8 +134,8 @@ func TestARebuiltPodCanBeDeletedBeforeItsSpecArrives(t *testing.T) {
 	w := NewWorker(h.rt, sk, false)
 	h.sync(w)
 	w.Delete(sk) // the skeleton's grace: 30s from the label
-	if next := h.sync(w); next != 30*time.Second {
-		t.Errorf("next look in %v, want the labelled grace of 30s", next)
+	if next := h.sync(w); next != killAfter(30*time.Second) {
+		t.Errorf("next look in %v, want the labelled grace of 30s (less the status margin)", next)
 	}
 	h.sync(w) // sandbox
 	h.sync(w) // report and remove

@@ -203,7 +203,7 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventCreated, "Container created")
 	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
 		// The engine keeps the container, created and carrying the error: it
-		// is reported as terminated with StartError and restarted per policy.
+		// is reported as terminated, ContainerCannotRun, and restarted per policy.
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
 		return "", "", nil
 	}

@@ -28,7 +28,7 @@ const (
 	ReasonErrImagePull               = "ErrImagePull"
 	ReasonCreateContainerError       = "CreateContainerError"
 	ReasonCreateContainerConfigError = "CreateContainerConfigError"
-	ReasonStartError                 = "StartError"
+	ReasonContainerCannotRun         = "ContainerCannotRun"
 	ReasonCompleted                  = "Completed"
 	ReasonError                      = "Error"
 	ReasonOOMKilled                  = "OOMKilled"

@@ -252,3 +252,10 @@ func podCondition(s v1.PodStatus, t v1.PodConditionType) *v1.PodCondition {
 	}
 	return nil
 }
+
+// killAfter is when a deleted pod's containers get SIGKILL: at the end of the
+// grace period, less the margin that lets the final status reach the API
+// before virtual-kubelet removes the object (Worker.Delete).
+func killAfter(grace time.Duration) time.Duration {
+	return grace - min(grace/4, statusMargin)
+}

@@ -27,7 +27,8 @@ func (i *instance) exited() bool {
 }
 
 // startFailed: the engine created the container but could not start it (a
-// missing executable...); the kubelet reports that as terminated, StartError.
+// missing executable...); a kubelet on Docker (dockershim, cri-dockerd)
+// reports that as terminated, ContainerCannotRun, with the engine's exit code.
 func (i *instance) startFailed() bool { return i.created() && i.inspect.State.Error != "" }
 
 // joinedTo reports whether the instance shares sb's namespaces.
@@ -38,8 +39,8 @@ func (i *instance) joinedTo(sb *instance) bool {
 // finished: the instance will not run again.
 func (i *instance) finished() bool { return i.exited() || i.startFailed() }
 
-// exitCode of a finished instance; 128 for one that never started, as the
-// kubelet reports a StartError.
+// exitCode of a finished instance; 128 for one that never started when the
+// engine recorded none.
 func (i *instance) exitCode() int {
 	if i.startFailed() && i.inspect.State.ExitCode == 0 {
 		return 128

@@ -222,8 +222,8 @@ func (w *Worker) terminatedState(inst *instance) *v1.ContainerStateTerminated {
 	}
 	switch {
 	case inst.startFailed():
-		t.Reason = ReasonStartError
-		t.FinishedAt = t.StartedAt
+		t.Reason = ReasonContainerCannotRun
+		t.FinishedAt = metav1.NewTime(inst.finishedAt())
 	case st.OOMKilled:
 		t.Reason = ReasonOOMKilled
 	case st.ExitCode == 0:

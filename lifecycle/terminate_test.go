@@ -39,8 +39,8 @@ func TestTerminationFollowsTheKubeletsOrder(t *testing.T) {
 	}
 
 	// Stop signals: the image's STOPSIGNAL for app, SIGTERM for the sidecar.
-	if next := h.sync(w); next != 30*time.Second {
-		t.Errorf("next look in %v, want at the deadline (30s)", next)
+	if next := h.sync(w); next != killAfter(30*time.Second) {
+		t.Errorf("next look in %v, want at the deadline (%v)", next, killAfter(30*time.Second))
 	}
 	if got := h.docker.Signals(app); !slices.Equal(got, []string{"SIGQUIT"}) {
 		t.Errorf("app signals = %q, want [SIGQUIT]", got)
@@ -58,8 +58,8 @@ func TestTerminationFollowsTheKubeletsOrder(t *testing.T) {
 
 	// Within the grace period nothing more is sent.
 	h.clock.Step(29 * time.Second)
-	if next := h.sync(w); next != time.Second {
-		t.Errorf("next look in %v, want 1s", next)
+	if next, want := h.sync(w), killAfter(30*time.Second)-29*time.Second; next != want {
+		t.Errorf("next look in %v, want %v", next, want)
 	}
 	if got := h.docker.Signals(app); len(got) != 1 {
 		t.Errorf("app signals before the deadline = %q", got)
@@ -191,18 +191,19 @@ func TestLaterDeleteShortensButNeverExtendsTheGracePeriod(t *testing.T) {
 	h.docker.IgnoreSignal(name, "SIGTERM")
 
 	w.Delete(deleted(pod, t0, 30))
-	if next := h.sync(w); next != 30*time.Second {
-		t.Fatalf("next look in %v, want 30s", next)
+	if next := h.sync(w); next != killAfter(30*time.Second) {
+		t.Fatalf("next look in %v, want %v", next, killAfter(30*time.Second))
 	}
 	steps := []struct {
 		after     time.Duration // clock step before the Delete
 		grace     int64
 		wantUntil time.Duration // time left to the deadline afterwards
 	}{
-		{10 * time.Second, 60, 20 * time.Second}, // would end at 70s: ignored
-		{0, 30, 20 * time.Second},                // the same request again
-		{0, 5, 5 * time.Second},                  // ends at 15s: shortened
-		{time.Second, 10, 4 * time.Second},       // would end at 21s: ignored
+		// The first Delete's kill is due at killAfter(30s) = 29.5s.
+		{10 * time.Second, 60, killAfter(30*time.Second) - 10*time.Second}, // would end at 70s: ignored
+		{0, 30, killAfter(30*time.Second) - 10*time.Second},                // the same request again
+		{0, 5, killAfter(5 * time.Second)},                                 // ends at 14.5s: shortened
+		{time.Second, 10, killAfter(5*time.Second) - time.Second},          // would end at 20.5s: ignored
 	}
 	for _, s := range steps {
 		h.clock.Step(s.after)
@@ -227,8 +228,8 @@ func TestDeleteUsesTheSpecGraceWithoutADeletionGrace(t *testing.T) {
 	pod.Spec.TerminationGracePeriodSeconds = ptr.To[int64](7)
 	w := h.running(pod)
 	w.Delete(pod) // e.g. the predecessor of a pod of the same name
-	if next := h.sync(w); next != 7*time.Second {
-		t.Errorf("next look in %v, want the spec's 7s", next)
+	if next := h.sync(w); next != killAfter(7*time.Second) {
+		t.Errorf("next look in %v, want the spec's 7s (less the status margin)", next)
 	}
 }
 

@@ -14,6 +14,10 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 )
 
+// statusMargin is how much earlier than the end of a deletion's grace
+// period containers are killed (see Delete).
+const statusMargin = 500 * time.Millisecond
+
 // retryAfterError is how long a worker waits before retrying a step whose
 // engine call failed; Docker events wake it sooner when something changes.
 const retryAfterError = 2 * time.Second
@@ -111,7 +115,10 @@ func (w *Worker) Update(pod *v1.Pod) {
 // terminationGracePeriodSeconds. A later call may shorten it, never extend it.
 func (w *Worker) Delete(pod *v1.Pod) {
 	grace := gracePeriod(pod, pod.DeletionGracePeriodSeconds)
-	deadline := w.rt.Clock.Now().Add(grace)
+	// virtual-kubelet removes the API object when the grace period ends; the
+	// SIGKILL comes a little earlier so that the final status (exit codes,
+	// finishedAt) is written before, as a kubelet writes it.
+	deadline := w.rt.Clock.Now().Add(grace - min(grace/4, statusMargin))
 	w.mu.Lock()
 	if w.deadline.IsZero() || deadline.Before(w.deadline) {
 		w.deadline = deadline
@@ -269,7 +276,7 @@ func (w *Worker) checkActiveDeadline(ctx context.Context, pod *v1.Pod) time.Dura
 	}
 	w.podReason, w.podMessage = ReasonDeadlineExceeded, messageDeadlineExceeded
 	w.failDeadline = now.Add(gracePeriod(pod, nil))
-	w.rt.Recorder.Event(pod, v1.EventTypeWarning, ReasonDeadlineExceeded, messageDeadlineExceeded)
+	w.rt.Recorder.Event(pod, v1.EventTypeNormal, ReasonDeadlineExceeded, messageDeadlineExceeded)
 	log.G(ctx).Info("Pod exceeded its active deadline; stopping its containers")
 	return 0
 }
