@@ -176,21 +176,38 @@ type initProgress struct {
 }
 
 // convergeInit starts the init containers one at a time, in order: a regular
-// one must exit 0 before the next starts, a sidecar must be running.
+// one must exit 0 before the next starts; a sidecar must have started once,
+// and later exits of it are restarted (with back-off) without holding the
+// others back. A regular one that failed for good fails the pod.
 func (w *Worker) convergeInit(ctx context.Context, pod *v1.Pod, obs *observation, sb *instance) (initProgress, time.Duration) {
-	for _, s := range initSlots(pod) {
+	slots := initSlots(pod)
+	for _, s := range slots {
+		if cur := obs.latest(s.c.Name); !s.sidecar && cur != nil && cur.finished() && cur.exitCode() != 0 && !shouldRestart(pod, s, cur.exitCode()) {
+			return initProgress{failed: true}, 0
+		}
+	}
+	next := time.Duration(0)
+	for _, s := range slots {
 		cur := obs.latest(s.c.Name)
 		switch {
 		case s.sidecar && cur != nil && cur.running():
 			continue
+		case s.sidecar && cur != nil && cur.finished():
+			// Started before: it comes back on its own schedule.
+			if d := w.ensureContainer(ctx, pod, s, obs, sb); d > 0 && (next == 0 || d < next) {
+				next = d
+			}
+			continue
 		case !s.sidecar && cur != nil && cur.finished() && cur.exitCode() == 0:
 			continue
-		case !s.sidecar && cur != nil && cur.finished() && !shouldRestart(pod, s, cur.exitCode()):
-			return initProgress{failed: true}, 0
 		}
-		return initProgress{}, w.ensureContainer(ctx, pod, s, obs, sb)
+		d := w.ensureContainer(ctx, pod, s, obs, sb)
+		if next > 0 && (d == 0 || next < d) {
+			d = next
+		}
+		return initProgress{}, d
 	}
-	return initProgress{done: true}, 0
+	return initProgress{done: true}, next
 }
 
 // anyAppContainerCreated reports whether app containers were started before:
@@ -217,21 +234,13 @@ func appsFinished(pod *v1.Pod, obs *observation) bool {
 }
 
 // convergeContainers runs init containers, then sidecars and app containers,
-// restarting them per policy. Once the pod is done (every app container
-// finished for good, or an init container failed for good) its running
-// sidecars are stopped, as the kubelet does for a completed pod.
+// restarting them per policy. (A pod that is done never gets here: see
+// podDone.)
 func (w *Worker) convergeContainers(ctx context.Context, pod *v1.Pod, obs *observation, sb *instance) time.Duration {
 	if !anyAppContainerCreated(pod, obs) {
-		progress, next := w.convergeInit(ctx, pod, obs, sb)
-		if progress.failed {
-			return w.stopSidecars(ctx, pod, obs)
-		}
-		if !progress.done {
+		if progress, next := w.convergeInit(ctx, pod, obs, sb); !progress.done {
 			return next
 		}
-	}
-	if appsFinished(pod, obs) {
-		return w.stopSidecars(ctx, pod, obs)
 	}
 	next := time.Duration(0)
 	soonest := func(d time.Duration) {
@@ -248,6 +257,31 @@ func (w *Worker) convergeContainers(ctx context.Context, pod *v1.Pod, obs *obser
 		soonest(w.ensureContainer(ctx, pod, s, obs, sb))
 	}
 	return next
+}
+
+// podDone reports whether nothing of the pod will run again: every app
+// container finished for good, or a regular init container failed for good.
+// The kubelet then kills the pod's remaining containers and its sandbox.
+func podDone(pod *v1.Pod, obs *observation) bool {
+	if anyAppContainerCreated(pod, obs) {
+		return appsFinished(pod, obs)
+	}
+	for _, s := range initSlots(pod) {
+		if cur := obs.latest(s.c.Name); !s.sidecar && cur != nil && cur.finished() && cur.exitCode() != 0 && !shouldRestart(pod, s, cur.exitCode()) {
+			return true
+		}
+	}
+	return false
+}
+
+// stopFinishedSandbox stops the sandbox of a pod whose containers are all
+// done; it returns when to look again.
+func (w *Worker) stopFinishedSandbox(ctx context.Context, obs *observation) time.Duration {
+	if sb := obs.sandbox; sb != nil && sb.running() {
+		w.stopSandbox(ctx, sb, w.rt.Clock.Now())
+		return sandboxStopTimeout
+	}
+	return 0
 }
 
 // stopSidecars stops the running sidecars of a finished pod, last declared

@@ -37,7 +37,13 @@ func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, 
 		s.HostIP = w.rt.HostIP
 		s.HostIPs = []v1.HostIP{{IP: w.rt.HostIP}}
 	}
-	if ip := w.rt.sandboxIP(obs.sandbox); ip != "" {
+	ip := w.rt.sandboxIP(obs.sandbox)
+	if ip != "" {
+		w.podIP = ip
+	} else if obs.sandbox != nil {
+		ip = w.podIP // a stopped sandbox keeps its pod's IP in the status, as in the kubelet
+	}
+	if ip != "" {
 		s.PodIP = ip
 		s.PodIPs = []v1.PodIP{{IP: ip}}
 	}
@@ -45,8 +51,9 @@ func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, 
 	for _, sl := range initSlots(pod) {
 		s.InitContainerStatuses = append(s.InitContainerStatuses, w.containerStatus(sl, obs, ReasonPodInitializing))
 	}
+	// The kubelet's default waiting reason of a container not created yet.
 	appWaiting := ReasonContainerCreating
-	if !initialized && len(pod.Spec.InitContainers) > 0 {
+	if len(pod.Spec.InitContainers) > 0 {
 		appWaiting = ReasonPodInitializing
 	}
 	for _, sl := range appSlots(pod) {
@@ -70,7 +77,7 @@ func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, 
 			s.Conditions = append(s.Conditions, c)
 		}
 	}
-	sandboxReady := obs.sandbox != nil && obs.sandbox.running() && s.PodIP != ""
+	sandboxReady := obs.sandbox != nil && obs.sandbox.running() && w.rt.sandboxIP(obs.sandbox) != ""
 	containersReady := containersReadyCondition(pod, s.InitContainerStatuses, s.ContainerStatuses, s.Phase)
 	ready := containersReady
 	ready.Type = v1.PodReady
@@ -188,7 +195,8 @@ func (w *Worker) containerStatus(sl slot, obs *observation, notRun string) v1.Co
 	switch {
 	case cur.running():
 		cs.State.Running = &v1.ContainerStateRunning{StartedAt: dockerTime(cur.inspect.State.StartedAt)}
-		cs.Ready = true
+		// A regular init container is ready only once it completed.
+		cs.Ready = !sl.init || sl.sidecar
 		*cs.Started = true
 	case cur.created() && !cur.startFailed():
 		if !hasWaiting {
@@ -222,8 +230,11 @@ func (w *Worker) terminatedState(inst *instance) *v1.ContainerStateTerminated {
 	}
 	switch {
 	case inst.startFailed():
+		// dockershim and cri-dockerd date a container that never ran by
+		// its creation.
 		t.Reason = ReasonContainerCannotRun
-		t.FinishedAt = metav1.NewTime(inst.finishedAt())
+		t.StartedAt = metav1.NewTime(inst.finishedAt())
+		t.FinishedAt = t.StartedAt
 	case st.OOMKilled:
 		t.Reason = ReasonOOMKilled
 	case st.ExitCode == 0:

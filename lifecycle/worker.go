@@ -59,6 +59,7 @@ type Worker struct {
 	podMessage           string
 	failDeadline         time.Time         // when containers stopped for podReason get SIGKILL
 	messages             map[string]string // terminated.message per finished instance ID
+	podIP                string            // the sandbox's last IP
 }
 
 // NewWorker returns a worker for pod. specKnown is false for a pod rebuilt
@@ -242,7 +243,10 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 	}
 	if w.podReason != "" {
 		// The pod failed as a whole: stop everything, start nothing.
-		next, _ = w.stopContainers(ctx, pod, obs, w.failDeadline)
+		var stopping bool
+		if next, stopping = w.stopContainers(ctx, pod, obs, w.failDeadline); !stopping {
+			next = w.stopFinishedSandbox(ctx, obs)
+		}
 	} else if d := w.converge(ctx, pod, obs); d > 0 && (next == 0 || d < next) {
 		next = d
 	}
@@ -309,6 +313,14 @@ func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) ti
 		log.G(ctx).WithError(err).Warn("Cannot create pod volumes")
 		w.rt.Recorder.Eventf(pod, v1.EventTypeWarning, EventFailedMount, "MountVolume.SetUp failed: %v", err)
 		return retryAfterError
+	}
+	if podDone(pod, obs) {
+		// Nothing will run again: stop what is left, sidecars then the
+		// sandbox, and keep the containers for `kubectl logs`.
+		if next := w.stopSidecars(ctx, pod, obs); next > 0 {
+			return next
+		}
+		return w.stopFinishedSandbox(ctx, obs)
 	}
 	sb, err := w.ensureSandbox(ctx, pod, obs)
 	if err != nil {
