@@ -24,24 +24,24 @@ import (
 // lost) that container is used; anything else holding the name is removed and
 // the create retried once.
 func (w *Worker) createContainer(ctx context.Context, name dockerhost.ContainerName, cfg *container.Config, host *container.HostConfig) (string, error) {
-	resp, err := w.rt.Docker.ContainerCreate(ctx, cfg, host, nil, name.String())
+	resp, err := w.docker.ContainerCreate(ctx, cfg, host, nil, name.String())
 	if err == nil {
 		return resp.ID, nil
 	}
 	if !cerrdefs.IsConflict(err) {
 		return "", err
 	}
-	existing, ierr := w.rt.Docker.ContainerInspect(ctx, name.String())
+	existing, ierr := w.docker.ContainerInspect(ctx, name.String())
 	if ierr != nil {
 		return "", fmt.Errorf("name %s is taken and cannot be inspected: %w (create: %v)", name, ierr, err)
 	}
 	if existing.Config != nil && dockerhost.IsManaged(existing.Config.Labels, w.rt.NodeName) && existing.Config.Labels[dockerhost.LabelPodUID] == name.UID {
 		return existing.ID, nil
 	}
-	if err := w.rt.Docker.ContainerRemove(ctx, existing.ID); err != nil && !cerrdefs.IsNotFound(err) {
+	if err := w.docker.ContainerRemove(ctx, existing.ID); err != nil && !cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("remove stale container %s: %w", name, err)
 	}
-	resp, err = w.rt.Docker.ContainerCreate(ctx, cfg, host, nil, name.String())
+	resp, err = w.docker.ContainerCreate(ctx, cfg, host, nil, name.String())
 	if err != nil {
 		return "", err
 	}
@@ -153,7 +153,7 @@ func pullPolicy(c *v1.Container) v1.PullPolicy {
 // policy, with the kubelet's events. It returns a waiting reason and message
 // when the container cannot be created.
 func (w *Worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container, ref *v1.ObjectReference) (reason, message string, err error) {
-	_, err = w.rt.Docker.ImageInspect(ctx, c.Image)
+	_, err = w.docker.ImageInspect(ctx, c.Image)
 	present := err == nil
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return "", "", fmt.Errorf("inspect image %s: %w", c.Image, err)
@@ -170,7 +170,7 @@ func (w *Worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container, 
 	}
 	w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulling, "Pulling image %q", c.Image)
 	start := w.rt.Clock.Now()
-	if err := w.rt.Docker.ImagePull(ctx, c.Image, image.PullOptions{}); err != nil {
+	if err := w.docker.ImagePull(ctx, c.Image, image.PullOptions{}); err != nil {
 		msg := fmt.Sprintf("Failed to pull image %q: %v", c.Image, err)
 		w.rt.Recorder.Event(ref, v1.EventTypeWarning, EventFailedPull, msg)
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailedPull, "Error: %s", ReasonErrImagePull)
@@ -201,7 +201,7 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 		return ReasonCreateContainerError, err.Error(), nil
 	}
 	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventCreated, "Container created")
-	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
+	if err := w.docker.ContainerStart(ctx, id); err != nil {
 		// The engine keeps the container, created and carrying the error: it
 		// is reported as terminated, ContainerCannotRun, and restarted per policy.
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)

@@ -104,7 +104,7 @@ func (w *Worker) ensureContainer(ctx context.Context, pod *v1.Pod, s slot, obs *
 		// Its sandbox died and was replaced: the container lost its network
 		// and IPC. The kubelet kills it; it comes back per restart policy.
 		logger.Info("Killing container joined to a replaced sandbox")
-		if err := w.rt.Docker.ContainerKill(ctx, cur.id(), "SIGKILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+		if err := w.docker.ContainerKill(ctx, cur.id(), "SIGKILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
 			logger.WithError(err).Warn("Cannot kill container")
 		}
 		return retryAfterError
@@ -112,7 +112,7 @@ func (w *Worker) ensureContainer(ctx context.Context, pod *v1.Pod, s slot, obs *
 		delete(w.waiting, name)
 		return 0
 	case cur.created() && !cur.startFailed():
-		if err := w.rt.Docker.ContainerStart(ctx, cur.id()); err != nil && !cerrdefs.IsNotFound(err) {
+		if err := w.docker.ContainerStart(ctx, cur.id()); err != nil && !cerrdefs.IsNotFound(err) {
 			logger.WithError(err).Warn("Cannot start container")
 		} else {
 			w.rt.Recorder.Event(containerRef(pod, name, s.init), v1.EventTypeNormal, EventStarted, "Container started")
@@ -160,7 +160,7 @@ func (w *Worker) ensureContainer(ctx context.Context, pod *v1.Pod, s slot, obs *
 // (the kubelet's container GC keeps one dead container per container too).
 func (w *Worker) pruneInstances(ctx context.Context, insts []*instance) {
 	for i := 1; i < len(insts); i++ {
-		if err := w.rt.Docker.ContainerRemove(ctx, insts[i].id()); err != nil && !cerrdefs.IsNotFound(err) {
+		if err := w.docker.ContainerRemove(ctx, insts[i].id()); err != nil && !cerrdefs.IsNotFound(err) {
 			log.G(ctx).WithError(err).WithField("container", insts[i].name.String()).Warn("Cannot remove an old container instance")
 		}
 	}

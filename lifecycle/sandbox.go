@@ -72,7 +72,7 @@ func (w *Worker) ensureSandbox(ctx context.Context, pod *v1.Pod, obs *observatio
 	attempt := 0
 	if sb != nil {
 		if sb.created() {
-			if err := w.rt.Docker.ContainerStart(ctx, sb.id()); err != nil {
+			if err := w.docker.ContainerStart(ctx, sb.id()); err != nil {
 				return nil, fmt.Errorf("start sandbox %s: %w", sb.name, err)
 			}
 			return w.reinspect(ctx, sb)
@@ -88,14 +88,14 @@ func (w *Worker) ensureSandbox(ctx context.Context, pod *v1.Pod, obs *observatio
 	if err != nil {
 		return nil, fmt.Errorf("create sandbox %s: %w", name, err)
 	}
-	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
+	if err := w.docker.ContainerStart(ctx, id); err != nil {
 		return nil, fmt.Errorf("start sandbox %s: %w", name, err)
 	}
 	return w.reinspect(ctx, &instance{name: name, inspect: container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{ID: id}}})
 }
 
 func (w *Worker) reinspect(ctx context.Context, inst *instance) (*instance, error) {
-	in, err := w.rt.Docker.ContainerInspect(ctx, inst.id())
+	in, err := w.docker.ContainerInspect(ctx, inst.id())
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s: %w", inst.name, err)
 	}

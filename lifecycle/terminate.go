@@ -108,7 +108,7 @@ func (w *Worker) stopInstance(ctx context.Context, pod *v1.Pod, inst *instance, 
 			v1.EventTypeNormal, EventKilling, "Stopping container %s", inst.name.Container)
 		sig := stopSignal(inst)
 		if !graceOver {
-			if err := w.rt.Docker.ContainerKill(ctx, id, sig); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+			if err := w.docker.ContainerKill(ctx, id, sig); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
 				logger.WithError(err).Warn("Cannot send stop signal")
 			}
 			return
@@ -116,7 +116,7 @@ func (w *Worker) stopInstance(ctx context.Context, pod *v1.Pod, inst *instance, 
 	}
 	if graceOver && !w.killed[id] {
 		w.killed[id] = true
-		if err := w.rt.Docker.ContainerKill(ctx, id, "SIGKILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+		if err := w.docker.ContainerKill(ctx, id, "SIGKILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
 			logger.WithError(err).Warn("Cannot kill container")
 		}
 	}
@@ -127,14 +127,14 @@ func (w *Worker) stopSandbox(ctx context.Context, sb *instance, now time.Time) {
 	if !w.signalled[id] {
 		w.signalled[id] = true
 		w.sandboxSignalledAt = now
-		if err := w.rt.Docker.ContainerKill(ctx, id, "SIGTERM"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+		if err := w.docker.ContainerKill(ctx, id, "SIGTERM"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
 			log.G(ctx).WithError(err).Warn("Cannot stop sandbox")
 		}
 		return
 	}
 	if now.Sub(w.sandboxSignalledAt) >= sandboxStopTimeout && !w.killed[id] {
 		w.killed[id] = true
-		if err := w.rt.Docker.ContainerKill(ctx, id, "SIGKILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+		if err := w.docker.ContainerKill(ctx, id, "SIGKILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
 			log.G(ctx).WithError(err).Warn("Cannot kill sandbox")
 		}
 	}
@@ -152,7 +152,7 @@ func stopSignal(inst *instance) string {
 // removeAll removes every container of the pod, then its volumes.
 func (w *Worker) removeAll(ctx context.Context, obs *observation) error {
 	for _, inst := range obs.all {
-		if err := w.rt.Docker.ContainerRemove(ctx, inst.id()); err != nil && !cerrdefs.IsNotFound(err) {
+		if err := w.docker.ContainerRemove(ctx, inst.id()); err != nil && !cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("remove container %s: %w", inst.name, err)
 		}
 	}

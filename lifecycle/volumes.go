@@ -73,6 +73,9 @@ func volumeType(v v1.Volume) string {
 // ensureVolumes creates the pod's Docker volumes; creating an existing named
 // volume is a no-op on the engine.
 func (w *Worker) ensureVolumes(ctx context.Context, pod *v1.Pod, plan volumePlan) error {
+	if w.volumesCreated {
+		return nil
+	}
 	for _, name := range plan.emptyDirs {
 		labels := map[string]string{
 			dockerhost.LabelNode:         w.rt.NodeName,
@@ -81,10 +84,11 @@ func (w *Worker) ensureVolumes(ctx context.Context, pod *v1.Pod, plan volumePlan
 			dockerhost.LabelPodNamespace: pod.Namespace,
 			dockerhost.LabelVolumeName:   name,
 		}
-		if err := w.rt.Docker.VolumeCreate(ctx, dockerhost.VolumeName(string(pod.UID), name), labels); err != nil {
+		if err := w.docker.VolumeCreate(ctx, dockerhost.VolumeName(string(pod.UID), name), labels); err != nil {
 			return fmt.Errorf("create volume %s: %w", name, err)
 		}
 	}
+	w.volumesCreated = true
 	if len(plan.skipped) > 0 && !w.loggedSkippedVolumes {
 		w.loggedSkippedVolumes = true
 		log.G(ctx).WithField("volumes", plan.skipped).Info("Not mounting the service account volume: projected volumes are not supported yet")
@@ -94,12 +98,12 @@ func (w *Worker) ensureVolumes(ctx context.Context, pod *v1.Pod, plan volumePlan
 
 // removeVolumes deletes every Docker volume of the pod.
 func (w *Worker) removeVolumes(ctx context.Context) error {
-	vols, err := w.rt.Docker.VolumeList(ctx, dockerhost.NodeSelector(w.rt.NodeName), dockerhost.PodSelector(string(w.uid)))
+	vols, err := w.docker.VolumeList(ctx, dockerhost.NodeSelector(w.rt.NodeName), dockerhost.PodSelector(string(w.uid)))
 	if err != nil {
 		return fmt.Errorf("list volumes: %w", err)
 	}
 	for _, v := range vols {
-		if err := w.rt.Docker.VolumeRemove(ctx, v.Name); err != nil && !cerrdefs.IsNotFound(err) {
+		if err := w.docker.VolumeRemove(ctx, v.Name); err != nil && !cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("remove volume %s: %w", v.Name, err)
 		}
 	}

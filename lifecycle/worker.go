@@ -31,10 +31,11 @@ type waiting struct {
 // pod's containers and volumes. Other goroutines hand it work through Update,
 // Delete and Wake, and read its last status through Pod.
 type Worker struct {
-	rt   *Runtime
-	uid  types.UID
-	wake chan struct{}
-	done chan struct{}
+	rt     *Runtime
+	docker *changeNotingClient // rt.Docker, for the Run goroutine
+	uid    types.UID
+	wake   chan struct{}
+	done   chan struct{}
 
 	mu        sync.Mutex
 	pod       *v1.Pod       // newest pod object; its status is the last reported
@@ -50,6 +51,7 @@ type Worker struct {
 	killed               map[string]bool // instance IDs sent SIGKILL
 	sandboxSignalledAt   time.Time
 	loggedSkippedVolumes bool
+	volumesCreated       bool
 	reportedVolumes      bool
 	reportedUnsupported  bool
 	backOff              *flowcontrol.Backoff
@@ -68,6 +70,7 @@ type Worker struct {
 func NewWorker(rt *Runtime, pod *v1.Pod, specKnown bool) *Worker {
 	w := &Worker{
 		rt:            rt,
+		docker:        &changeNotingClient{Client: rt.Docker},
 		uid:           pod.UID,
 		wake:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
@@ -225,7 +228,7 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 			w.startTime = metav1.NewTime(w.rt.Clock.Now())
 		}
 	}
-	obs, err := observe(ctx, w.rt.Docker, w.rt.NodeName, string(w.uid))
+	obs, err := observe(ctx, w.docker, w.rt.NodeName, string(w.uid))
 	if err != nil {
 		log.G(ctx).WithError(err).Warn("Cannot observe pod containers")
 		return retryAfterError
@@ -250,9 +253,12 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 	} else if d := w.converge(ctx, pod, obs); d > 0 && (next == 0 || d < next) {
 		next = d
 	}
-	if obs, err = observe(ctx, w.rt.Docker, w.rt.NodeName, string(w.uid)); err != nil {
-		log.G(ctx).WithError(err).Warn("Cannot observe pod containers")
-		return retryAfterError
+	if w.docker.changed {
+		w.docker.changed = false
+		if obs, err = observe(ctx, w.docker, w.rt.NodeName, string(w.uid)); err != nil {
+			log.G(ctx).WithError(err).Warn("Cannot observe pod containers")
+			return retryAfterError
+		}
 	}
 	w.readTerminationMessages(ctx, pod, obs)
 	w.report(ctx, pod, obs, false)
@@ -348,7 +354,7 @@ func (w *Worker) readTerminationMessages(ctx context.Context, pod *v1.Pod, obs *
 			if inst.startFailed() {
 				code = 0 // the kubelet does not read the log of a container that never ran
 			}
-			msg, err := terminationMessage(ctx, w.rt.Docker, inst.id(), code, sl.c.TerminationMessagePath, sl.c.TerminationMessagePolicy)
+			msg, err := terminationMessage(ctx, w.docker, inst.id(), code, sl.c.TerminationMessagePath, sl.c.TerminationMessagePolicy)
 			if err != nil {
 				log.G(ctx).WithError(err).WithField("container", sl.c.Name).Warn("Cannot read termination message")
 				msg = fmt.Sprintf("Error on reading termination message from logs: %v", err)
