@@ -110,6 +110,9 @@ func (w *Worker) ensureContainer(ctx context.Context, pod *v1.Pod, s slot, obs *
 		return retryAfterError
 	case cur.running():
 		delete(w.waiting, name)
+		if kind, failed := w.probeFailed(cur.id()); failed {
+			return w.killUnhealthy(ctx, pod, s, cur, kind)
+		}
 		return 0
 	case cur.created() && !cur.startFailed():
 		if err := w.docker.ContainerStart(ctx, cur.id()); err != nil && !cerrdefs.IsNotFound(err) {
@@ -190,7 +193,7 @@ func (w *Worker) convergeInit(ctx context.Context, pod *v1.Pod, obs *observation
 	for _, s := range slots {
 		cur := obs.latest(s.c.Name)
 		switch {
-		case s.sidecar && cur != nil && cur.running():
+		case s.sidecar && cur != nil && cur.running() && w.started(s.c, cur.id()):
 			continue
 		case s.sidecar && cur != nil && cur.finished():
 			// Started before: it comes back on its own schedule.

@@ -195,9 +195,10 @@ func (w *Worker) containerStatus(sl slot, obs *observation, notRun string) v1.Co
 	switch {
 	case cur.running():
 		cs.State.Running = &v1.ContainerStateRunning{StartedAt: dockerTime(cur.inspect.State.StartedAt)}
-		// A regular init container is ready only once it completed.
-		cs.Ready = !sl.init || sl.sidecar
-		*cs.Started = true
+		// Started and ready per the probes; a regular init container is
+		// ready only once it completed; nothing is ready while terminating.
+		*cs.Started = w.started(c, cur.id())
+		cs.Ready = (!sl.init || sl.sidecar) && w.ready(c, cur.id()) && !w.terminating
 	case cur.created() && !cur.startFailed():
 		if !hasWaiting {
 			wt = waiting{reason: ReasonContainerCreating}

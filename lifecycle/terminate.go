@@ -100,12 +100,17 @@ func (w *Worker) stopContainers(ctx context.Context, pod *v1.Pod, obs *observati
 // stopInstance sends the container's stop signal once, and SIGKILL once when
 // its grace period is over.
 func (w *Worker) stopInstance(ctx context.Context, pod *v1.Pod, inst *instance, graceOver bool) {
+	w.killInstance(ctx, pod, inst, graceOver, fmt.Sprintf("Stopping container %s", inst.name.Container))
+}
+
+// killInstance is stopInstance with the Killing event's message given.
+func (w *Worker) killInstance(ctx context.Context, pod *v1.Pod, inst *instance, graceOver bool, message string) {
 	id := inst.id()
 	logger := log.G(ctx).WithFields(log.Fields{"container": inst.name.Container, "containerID": id})
 	if !w.signalled[id] {
 		w.signalled[id] = true
-		w.rt.Recorder.Eventf(containerRef(pod, inst.name.Container, inst.label(dockerhost.LabelContainerKind) == dockerhost.KindInit),
-			v1.EventTypeNormal, EventKilling, "Stopping container %s", inst.name.Container)
+		w.rt.Recorder.Event(containerRef(pod, inst.name.Container, inst.label(dockerhost.LabelContainerKind) == dockerhost.KindInit),
+			v1.EventTypeNormal, EventKilling, message)
 		sig := stopSignal(inst)
 		if !graceOver {
 			if err := w.docker.ContainerKill(ctx, id, sig); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {

@@ -15,15 +15,6 @@ const EventUnsupported = "Unsupported"
 // never silently.
 func unsupportedFields(pod *v1.Pod) (blocking, ignored []string) {
 	for _, c := range append(append([]v1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
-		probes := []struct {
-			kind  string
-			probe *v1.Probe
-		}{{"startupProbe", c.StartupProbe}, {"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}}
-		for _, p := range probes {
-			if p.probe != nil {
-				ignored = append(ignored, fmt.Sprintf("%s of container %s is not supported by vk-docker yet and is ignored", p.kind, c.Name))
-			}
-		}
 		if c.Lifecycle != nil && (c.Lifecycle.PostStart != nil || c.Lifecycle.PreStop != nil) {
 			ignored = append(ignored, fmt.Sprintf("lifecycle hooks of container %s are not supported by vk-docker yet and are ignored", c.Name))
 		}

@@ -62,6 +62,9 @@ type Worker struct {
 	failDeadline         time.Time         // when containers stopped for podReason get SIGKILL
 	messages             map[string]string // terminated.message per finished instance ID
 	podIP                string            // the sandbox's last IP
+	probes               *probeSet
+	killDeadlines        map[string]time.Time // instance ID → SIGKILL time after a failed liveness probe
+	terminating          bool
 }
 
 // NewWorker returns a worker for pod. specKnown is false for a pod rebuilt
@@ -81,6 +84,8 @@ func NewWorker(rt *Runtime, pod *v1.Pod, specKnown bool) *Worker {
 		killed:        map[string]bool{},
 		backOffEvents: map[string]string{},
 		messages:      map[string]string{},
+		probes:        newProbeSet(),
+		killDeadlines: map[string]time.Time{},
 		backOff:       newBackOff(rt),
 	}
 	if pod.Status.StartTime != nil {
@@ -190,6 +195,7 @@ func (w *Worker) Terminating() bool {
 // ends (then the containers stay, to be adopted by the next provider run).
 func (w *Worker) Run(ctx context.Context) {
 	defer close(w.done)
+	defer w.probes.stopAll()
 	w.mu.Lock()
 	pod := w.pod
 	w.mu.Unlock()
@@ -234,6 +240,11 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 		return retryAfterError
 	}
 	if !deadline.IsZero() {
+		if !w.terminating {
+			// Probing ends and readiness goes false as the pod terminates.
+			w.terminating = true
+			w.probes.stopAll()
+		}
 		return w.terminate(ctx, pod, obs, deadline)
 	}
 	if !specKnown {
@@ -261,6 +272,7 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 		}
 	}
 	w.readTerminationMessages(ctx, pod, obs)
+	w.ensureProbes(ctx, pod, obs)
 	w.report(ctx, pod, obs, false)
 	return next
 }
