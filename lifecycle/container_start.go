@@ -208,6 +208,7 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 		return "", "", nil
 	}
 	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventStarted, "Container started")
+	w.runPostStart(ctx, pod, s, id, w.rt.sandboxIP(sandbox))
 	return "", "", nil
 }
 

@@ -110,6 +110,9 @@ func (w *Worker) ensureContainer(ctx context.Context, pod *v1.Pod, s slot, obs *
 		return retryAfterError
 	case cur.running():
 		delete(w.waiting, name)
+		if w.hookFailed[cur.id()] {
+			return w.killForRestart(ctx, pod, cur, gracePeriod(pod, nil), EventFailedPostStartHook)
+		}
 		if kind, failed := w.probeFailed(cur.id()); failed {
 			return w.killUnhealthy(ctx, pod, s, cur, kind)
 		}
@@ -119,6 +122,7 @@ func (w *Worker) ensureContainer(ctx context.Context, pod *v1.Pod, s slot, obs *
 			logger.WithError(err).Warn("Cannot start container")
 		} else {
 			w.rt.Recorder.Event(containerRef(pod, name, s.init), v1.EventTypeNormal, EventStarted, "Container started")
+			w.runPostStart(ctx, pod, s, cur.id(), w.rt.sandboxIP(sb))
 		}
 		return 0
 	default: // exited, or failed to start
@@ -299,7 +303,7 @@ func (w *Worker) stopSidecars(ctx context.Context, pod *v1.Pod, obs *observation
 	slots := initSlots(pod)
 	for i := len(slots) - 1; i >= 0; i-- {
 		if cur := obs.latest(slots[i].c.Name); slots[i].sidecar && cur != nil && cur.running() {
-			w.stopInstance(ctx, pod, cur, !now.Before(deadline))
+			w.stopInstance(ctx, pod, cur, deadline)
 			if now.Before(deadline) {
 				return deadline.Sub(now)
 			}

@@ -465,19 +465,3 @@ func TestConvergeReportsSandboxFailures(t *testing.T) {
 		t.Errorf("phase %s podIP %q after recovery", s.Phase, s.PodIP)
 	}
 }
-
-func TestConvergeSaysWhatItDoesNotSupport(t *testing.T) {
-	t.Run("hooks are ignored with a warning", func(t *testing.T) {
-		h := newHarness(t)
-		app := appContainer()
-		app.ReadinessProbe = &v1.Probe{ProbeHandler: v1.ProbeHandler{TCPSocket: &v1.TCPSocketAction{}}}
-		app.Lifecycle = &v1.Lifecycle{PreStop: &v1.LifecycleHandler{Sleep: &v1.SleepAction{Seconds: 1}}}
-		h.running(newPod(app))
-		want := []string{
-			"Warning Unsupported lifecycle hooks of container app are not supported by vk-docker yet and are ignored",
-		}
-		if got := h.events(); len(got) < 1 || !slices.Equal(got[:1], want) {
-			t.Errorf("events = %q, want first %q", got, want)
-		}
-	})
-}

@@ -198,15 +198,21 @@ func probeGrace(pod *v1.Pod, c *v1.Container, kind probes.Kind) time.Duration {
 // killUnhealthy stops an instance whose liveness or startup probe failed,
 // with the kubelet's Killing event; it comes back per restart policy.
 func (w *Worker) killUnhealthy(ctx context.Context, pod *v1.Pod, sl slot, cur *instance, kind probes.Kind) time.Duration {
+	return w.killForRestart(ctx, pod, cur, probeGrace(pod, sl.c, kind),
+		fmt.Sprintf("Container %s failed %s probe, will be restarted", sl.c.Name, strings.ToLower(string(kind))))
+}
+
+// killForRestart stops a running instance with its grace period (preStop
+// first), to be restarted per restart policy; it returns when to look again.
+func (w *Worker) killForRestart(ctx context.Context, pod *v1.Pod, cur *instance, grace time.Duration, message string) time.Duration {
 	now := w.rt.Clock.Now()
 	deadline, ok := w.killDeadlines[cur.id()]
 	if !ok {
-		deadline = now.Add(probeGrace(pod, sl.c, kind))
+		deadline = now.Add(grace)
 		w.killDeadlines[cur.id()] = deadline
 	}
-	graceOver := !now.Before(deadline)
-	w.killInstance(ctx, pod, cur, graceOver, fmt.Sprintf("Container %s failed %s probe, will be restarted", sl.c.Name, strings.ToLower(string(kind))))
-	if graceOver {
+	w.killInstance(ctx, pod, cur, deadline, message)
+	if now = w.rt.Clock.Now(); !now.Before(deadline) {
 		return retryAfterError
 	}
 	return deadline.Sub(now)

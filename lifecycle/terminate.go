@@ -75,7 +75,7 @@ func (w *Worker) stopContainers(ctx context.Context, pod *v1.Pod, obs *observati
 	}
 	if len(first) > 0 {
 		for _, inst := range first {
-			w.stopInstance(ctx, pod, inst, graceOver)
+			w.stopInstance(ctx, pod, inst, deadline)
 		}
 		return wait()
 	}
@@ -90,30 +90,36 @@ func (w *Worker) stopContainers(ctx context.Context, pod *v1.Pod, obs *observati
 			continue
 		}
 		for _, inst := range running {
-			w.stopInstance(ctx, pod, inst, graceOver)
+			w.stopInstance(ctx, pod, inst, deadline)
 		}
 		return wait()
 	}
 	return 0, false
 }
 
-// stopInstance sends the container's stop signal once, and SIGKILL once when
-// its grace period is over.
-func (w *Worker) stopInstance(ctx context.Context, pod *v1.Pod, inst *instance, graceOver bool) {
-	w.killInstance(ctx, pod, inst, graceOver, fmt.Sprintf("Stopping container %s", inst.name.Container))
+// stopInstance runs the container's preStop hook and sends its stop signal,
+// once, and SIGKILL once the deadline has passed.
+func (w *Worker) stopInstance(ctx context.Context, pod *v1.Pod, inst *instance, deadline time.Time) {
+	w.killInstance(ctx, pod, inst, deadline, fmt.Sprintf("Stopping container %s", inst.name.Container))
 }
 
-// killInstance is stopInstance with the Killing event's message given.
-func (w *Worker) killInstance(ctx context.Context, pod *v1.Pod, inst *instance, graceOver bool, message string) {
+// killInstance is stopInstance with the Killing event's message given. The
+// preStop hook, like the kubelet's, runs inside the grace period: the
+// SIGKILL deadline does not move for it.
+func (w *Worker) killInstance(ctx context.Context, pod *v1.Pod, inst *instance, deadline time.Time, message string) {
 	id := inst.id()
 	logger := log.G(ctx).WithFields(log.Fields{"container": inst.name.Container, "containerID": id})
+	graceOver := !w.rt.Clock.Now().Before(deadline)
 	if !w.signalled[id] {
 		w.signalled[id] = true
 		w.rt.Recorder.Event(containerRef(pod, inst.name.Container, inst.label(dockerhost.LabelContainerKind) == dockerhost.KindInit),
 			v1.EventTypeNormal, EventKilling, message)
-		sig := stopSignal(inst)
 		if !graceOver {
-			if err := w.docker.ContainerKill(ctx, id, sig); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+			w.runPreStop(ctx, pod, inst, deadline)
+			graceOver = !w.rt.Clock.Now().Before(deadline)
+		}
+		if !graceOver {
+			if err := w.docker.ContainerKill(ctx, id, stopSignal(inst)); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
 				logger.WithError(err).Warn("Cannot send stop signal")
 			}
 			return

@@ -53,7 +53,6 @@ type Worker struct {
 	loggedSkippedVolumes bool
 	volumesCreated       bool
 	reportedVolumes      bool
-	reportedUnsupported  bool
 	backOff              *flowcontrol.Backoff
 	backOffEvents        map[string]string // container → instance ID its BackOff event was for
 	finishedAt           time.Time         // when the pod's containers were done (0 while not)
@@ -64,6 +63,7 @@ type Worker struct {
 	podIP                string            // the sandbox's last IP
 	probes               *probeSet
 	killDeadlines        map[string]time.Time // instance ID → SIGKILL time after a failed liveness probe
+	hookFailed           map[string]bool      // instance IDs whose postStart hook failed
 	terminating          bool
 }
 
@@ -86,6 +86,7 @@ func NewWorker(rt *Runtime, pod *v1.Pod, specKnown bool) *Worker {
 		messages:      map[string]string{},
 		probes:        newProbeSet(),
 		killDeadlines: map[string]time.Time{},
+		hookFailed:    map[string]bool{},
 		backOff:       newBackOff(rt),
 	}
 	if pod.Status.StartTime != nil {
@@ -305,17 +306,6 @@ func (w *Worker) checkActiveDeadline(ctx context.Context, pod *v1.Pod) time.Dura
 
 // converge creates what the pod lacks: volumes, sandbox, containers in order.
 func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) time.Duration {
-	blocking, ignored := unsupportedFields(pod)
-	if !w.reportedUnsupported {
-		w.reportedUnsupported = true
-		for _, msg := range append(blocking, ignored...) {
-			w.rt.Recorder.Event(pod, v1.EventTypeWarning, EventUnsupported, msg)
-			log.G(ctx).Warn(msg)
-		}
-	}
-	if len(blocking) > 0 {
-		return 0
-	}
 	plan := planVolumes(pod)
 	if len(plan.unsupported) > 0 {
 		if !w.reportedVolumes {

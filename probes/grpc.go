@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -62,7 +63,7 @@ func ProbeGRPC(ctx context.Context, host string, port int, service string, timeo
 		if ctx.Err() != nil {
 			return Unknown, "", ctx.Err()
 		}
-		if err == context.DeadlineExceeded {
+		if errors.Is(err, context.DeadlineExceeded) {
 			return Failure, fmt.Sprintf("timeout: failed to connect service %q within %v: %+v", addr, timeout, err), nil
 		}
 		return Failure, fmt.Sprintf("error: failed to connect service at %q: %+v", addr, err), nil

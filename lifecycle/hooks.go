@@ -1,0 +1,129 @@
+package lifecycle
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/probes"
+	v1 "k8s.io/api/core/v1"
+)
+
+// Event reasons of lifecycle hooks, as the kubelet's.
+const (
+	EventFailedPostStartHook = "FailedPostStartHook"
+	EventFailedPreStopHook   = "FailedPreStopHook"
+)
+
+// hookClient sends httpGet hooks; like the kubelet's it does not verify
+// certificates, and any response counts as success.
+var hookClient = &http.Client{
+	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true},
+}
+
+// runHook runs one lifecycle handler for a container instance and returns
+// the kubelet's failure message with the error.
+func (w *Worker) runHook(ctx context.Context, pod *v1.Pod, c *v1.Container, containerID, podIP string, h *v1.LifecycleHandler) (string, error) {
+	switch {
+	case h.Exec != nil:
+		res, out, err := probes.ProbeExec(ctx, w.rt.Docker, containerID, h.Exec.Command, 0)
+		if err == nil && res != probes.Success {
+			err = fmt.Errorf("command %q exited non-zero", h.Exec.Command)
+		}
+		if err != nil {
+			return fmt.Sprintf("Exec lifecycle hook (%v) for Container %q in Pod %q failed - error: %v, message: %q",
+				h.Exec.Command, c.Name, formatPod(pod), err, out), err
+		}
+	case h.HTTPGet != nil:
+		if err := httpHook(ctx, h.HTTPGet, podIP, c); err != nil {
+			return fmt.Sprintf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: %v",
+				h.HTTPGet.Path, c.Name, formatPod(pod), err), err
+		}
+	case h.Sleep != nil:
+		t := w.rt.Clock.NewTimer(time.Duration(h.Sleep.Seconds) * time.Second)
+		defer t.Stop()
+		select {
+		case <-t.C():
+		case <-ctx.Done():
+		}
+	default:
+		err := fmt.Errorf("invalid handler: %v", h)
+		return fmt.Sprintf("Cannot run handler: %v", err), err
+	}
+	return "", nil
+}
+
+func httpHook(ctx context.Context, a *v1.HTTPGetAction, podIP string, c *v1.Container) error {
+	r, err := probes.NewHTTPRequest(a, podIP, c)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL().String(), nil)
+	if err != nil {
+		return err
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if host := r.Header.Get("Host"); host != "" {
+		req.Host = host
+	}
+	resp, err := hookClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 10<<10))
+	return nil
+}
+
+// runPostStart runs a freshly started instance's postStart hook; the worker
+// waits for it, so the container is reported Running only afterwards. A
+// failure is recorded, and the instance is killed like one whose liveness
+// probe failed (it comes back per restart policy).
+func (w *Worker) runPostStart(ctx context.Context, pod *v1.Pod, s slot, containerID, podIP string) {
+	c := s.c
+	if c.Lifecycle == nil || c.Lifecycle.PostStart == nil {
+		return
+	}
+	msg, err := w.runHook(ctx, pod, c, containerID, podIP, c.Lifecycle.PostStart)
+	if err == nil {
+		return
+	}
+	log.G(ctx).WithError(err).WithField("container", c.Name).Warn("postStart hook failed")
+	w.rt.Recorder.Event(containerRef(pod, c.Name, s.init), v1.EventTypeWarning, EventFailedPostStartHook, msg)
+	w.hookFailed[containerID] = true
+}
+
+// runPreStop runs an instance's preStop hook before its stop signal, within
+// what is left of the grace period.
+func (w *Worker) runPreStop(ctx context.Context, pod *v1.Pod, inst *instance, deadline time.Time) {
+	c := specContainer(pod, inst.name.Container)
+	if c == nil || c.Lifecycle == nil || c.Lifecycle.PreStop == nil {
+		return
+	}
+	hctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	msg, err := w.runHook(hctx, pod, c, inst.id(), w.podIP, c.Lifecycle.PreStop)
+	if err != nil {
+		log.G(ctx).WithError(err).WithField("container", c.Name).Warn("preStop hook failed")
+		w.rt.Recorder.Event(containerRef(pod, c.Name, inst.label(dockerhost.LabelContainerKind) == dockerhost.KindInit), v1.EventTypeWarning, EventFailedPreStopHook, msg)
+	}
+}
+
+// specContainer finds a container of the pod spec by name.
+func specContainer(pod *v1.Pod, name string) *v1.Container {
+	for _, sl := range append(initSlots(pod), appSlots(pod)...) {
+		if sl.c.Name == name {
+			return sl.c
+		}
+	}
+	return nil
+}
