@@ -23,7 +23,7 @@ const (
 // hookClient sends httpGet hooks; like the kubelet's it does not verify
 // certificates, and any response counts as success.
 var hookClient = &http.Client{
-	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true},
+	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true, DialContext: probes.Dial},
 }
 
 // runHook runs one lifecycle handler for a container instance and returns
@@ -40,7 +40,7 @@ func (w *Worker) runHook(ctx context.Context, pod *v1.Pod, c *v1.Container, cont
 				h.Exec.Command, c.Name, formatPod(pod), err, out), err
 		}
 	case h.HTTPGet != nil:
-		if err := httpHook(ctx, h.HTTPGet, podIP, c); err != nil {
+		if err := httpHook(w.netContext(ctx, w.sandboxID), h.HTTPGet, podIP, c); err != nil {
 			return fmt.Sprintf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: %v",
 				h.HTTPGet.Path, c.Name, formatPod(pod), err), err
 		}

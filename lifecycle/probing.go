@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/probes"
 	v1 "k8s.io/api/core/v1"
 )
@@ -109,7 +110,10 @@ func (w *Worker) probeFailed(id string) (probes.Kind, bool) {
 func (w *Worker) ensureProbes(ctx context.Context, pod *v1.Pod, obs *observation) {
 	ps := w.probes
 	want := map[probeKey]bool{}
-	podIP := w.rt.sandboxIP(obs.sandbox)
+	podIP, sandboxID := w.rt.sandboxIP(obs.sandbox), ""
+	if obs.sandbox != nil {
+		sandboxID = obs.sandbox.id()
+	}
 	for _, sl := range append(initSlots(pod), appSlots(pod)...) {
 		cur := obs.latest(sl.c.Name)
 		if cur == nil || !cur.running() || (sl.init && !sl.sidecar) {
@@ -124,7 +128,7 @@ func (w *Worker) ensureProbes(ctx context.Context, pod *v1.Pod, obs *observation
 			if exists {
 				continue
 			}
-			w.startProbe(ctx, pod, sl, cur, kind, spec, podIP)
+			w.startProbe(ctx, pod, sl, cur, kind, spec, podIP, sandboxID)
 		}
 	}
 	ps.mu.Lock()
@@ -142,7 +146,7 @@ func (w *Worker) ensureProbes(ctx context.Context, pod *v1.Pod, obs *observation
 	ps.mu.Unlock()
 }
 
-func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *instance, kind probes.Kind, spec *v1.Probe, podIP string) {
+func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *instance, kind probes.Kind, spec *v1.Probe, podIP, sandboxID string) {
 	c, id := sl.c, cur.id()
 	ref := containerRef(pod, c.Name, sl.init)
 	logger := log.G(ctx).WithFields(log.Fields{"container": c.Name, "containerID": id, "probe": string(kind)})
@@ -152,7 +156,7 @@ func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *inst
 		StartedAt: dockerTime(cur.inspect.State.StartedAt).Time,
 		Clock:     w.rt.Clock,
 		Run: func(ctx context.Context, p *v1.Probe, timeout time.Duration) (probes.Result, string, error) {
-			return probes.Run(ctx, w.rt.Docker, p.ProbeHandler, podIP, c, id, timeout)
+			return probes.Run(w.netContext(ctx, sandboxID), w.rt.Docker, p.ProbeHandler, podIP, c, id, timeout)
 		},
 		Started: func() bool { return w.started(c, id) },
 		Report: func(kind probes.Kind, attempt probes.Result, output string, result probes.Result, changed bool) {
@@ -216,4 +220,13 @@ func (w *Worker) killForRestart(ctx context.Context, pod *v1.Pod, cur *instance,
 		return retryAfterError
 	}
 	return deadline.Sub(now)
+}
+
+// netContext makes network probes and hooks under ctx connect from inside
+// the sandbox when the runtime says so.
+func (w *Worker) netContext(ctx context.Context, sandboxID string) context.Context {
+	if !w.rt.ProbeViaSandbox || sandboxID == "" {
+		return ctx
+	}
+	return probes.WithDialer(ctx, dockerhost.SandboxDialer(w.rt.Docker, sandboxID))
 }

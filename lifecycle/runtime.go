@@ -40,6 +40,12 @@ type Runtime struct {
 	// engine's /dev is a tmpfs that vanishes when the container exits, so
 	// without it only messages written outside /dev survive.
 	MessageDir string
+	// ProbeViaSandbox makes tcpSocket, httpGet and grpc probes and httpGet
+	// hooks connect from inside the pod's network namespace (through the
+	// pause program in the sandbox) instead of from the provider's network:
+	// needed when the engine is on another host and pod IPs are not routable
+	// from here.
+	ProbeViaSandbox bool
 	// Recorder writes the kubelet's events (Pulling, Created, Started, ...).
 	Recorder record.EventRecorder
 	// Clock is the time source of every timer and timestamp.

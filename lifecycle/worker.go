@@ -61,6 +61,7 @@ type Worker struct {
 	failDeadline         time.Time         // when containers stopped for podReason get SIGKILL
 	messages             map[string]string // terminated.message per finished instance ID
 	podIP                string            // the sandbox's last IP
+	sandboxID            string            // the newest sandbox's ID
 	probes               *probeSet
 	killDeadlines        map[string]time.Time // instance ID → SIGKILL time after a failed liveness probe
 	hookFailed           map[string]bool      // instance IDs whose postStart hook failed
@@ -240,6 +241,9 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 		log.G(ctx).WithError(err).Warn("Cannot observe pod containers")
 		return retryAfterError
 	}
+	if obs.sandbox != nil {
+		w.sandboxID = obs.sandbox.id()
+	}
 	if !deadline.IsZero() {
 		if !w.terminating {
 			// Probing ends and readiness goes false as the pod terminates.
@@ -336,6 +340,7 @@ func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) ti
 		w.rt.Recorder.Eventf(pod, v1.EventTypeWarning, EventFailedSandbox, "Failed to create pod sandbox: %v", err)
 		return retryAfterError
 	}
+	w.sandboxID = sb.id()
 	return w.convergeContainers(ctx, pod, obs, sb)
 }
 

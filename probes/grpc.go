@@ -45,14 +45,14 @@ func ProbeGRPC(ctx context.Context, host string, port int, service string, timeo
 	defer cancel()
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 
-	dialer := newDialer()
+	dial := dialFrom(ctx)
 	// "passthrough" hands addr to the dialer untouched, as grpc.Dial, which
 	// the kubelet uses, does.
 	conn, err := grpc.NewClient("passthrough:///"+addr,
 		grpc.WithUserAgent(UserAgent),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(ctx context.Context, a string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "tcp", a)
+			return dial(ctx, "tcp", a)
 		}),
 	)
 	if err == nil {

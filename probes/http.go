@@ -71,11 +71,13 @@ func (r HTTPRequest) URL() *url.URL {
 // (so sends no Accept-Encoding), skips certificate verification, and
 // negotiates HTTP/2 over TLS.
 var httpTransport = &http.Transport{
-	TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // probes do not verify certificates, as the kubelet's
-	DisableKeepAlives:   true,
-	Proxy:               nil,
-	DisableCompression:  true,
-	DialContext:         newDialer().DialContext,
+	TLSClientConfig:    &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // probes do not verify certificates, as the kubelet's
+	DisableKeepAlives:  true,
+	Proxy:              nil,
+	DisableCompression: true,
+	DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return dialFrom(ctx)(ctx, network, addr)
+	},
 	TLSHandshakeTimeout: 10 * time.Second,
 	ForceAttemptHTTP2:   true,
 }

@@ -22,7 +22,7 @@ import (
 func ProbeTCP(ctx context.Context, host string, port int, timeout time.Duration) (Result, string, error) {
 	dctx, cancel := withTimeout(ctx, timeout)
 	defer cancel()
-	conn, err := newDialer().DialContext(dctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	conn, err := dialFrom(ctx)(dctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		if ctx.Err() != nil {
 			return Unknown, "", ctx.Err()

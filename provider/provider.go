@@ -52,6 +52,8 @@ type Config struct {
 	// MessageDir is lifecycle.Runtime.MessageDir: where termination message
 	// files are made, on the engine's own disk; empty disables them.
 	MessageDir string
+	// ProbeViaSandbox is lifecycle.Runtime.ProbeViaSandbox.
+	ProbeViaSandbox bool
 }
 
 // Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
@@ -87,18 +89,19 @@ func New(cfg Config) (*Provider, error) {
 		byName:  map[string]types.UID{},
 	}
 	p.rt = &lifecycle.Runtime{
-		Docker:     cfg.Docker,
-		NodeName:   cfg.NodeName,
-		HostIP:     cfg.HostIP,
-		PauseImage: cfg.PauseImage,
-		Network:    cfg.Network,
-		PodAPIHost: cfg.PodAPIHost,
-		PodAPIPort: cfg.PodAPIPort,
-		MessageDir: cfg.MessageDir,
-		Recorder:   cfg.Recorder,
-		Clock:      cfg.Clock,
-		Notify:     p.notifyPod,
-		Removed:    p.removed,
+		Docker:          cfg.Docker,
+		NodeName:        cfg.NodeName,
+		HostIP:          cfg.HostIP,
+		PauseImage:      cfg.PauseImage,
+		Network:         cfg.Network,
+		PodAPIHost:      cfg.PodAPIHost,
+		PodAPIPort:      cfg.PodAPIPort,
+		MessageDir:      cfg.MessageDir,
+		ProbeViaSandbox: cfg.ProbeViaSandbox,
+		Recorder:        cfg.Recorder,
+		Clock:           cfg.Clock,
+		Notify:          p.notifyPod,
+		Removed:         p.removed,
 	}
 	if err := p.rt.Validate(); err != nil {
 		return nil, err

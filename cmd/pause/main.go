@@ -7,15 +7,21 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
 	if len(os.Args) > 1 && (os.Args[1] == "-v" || os.Args[1] == "--version") {
 		fmt.Println("vk-docker pause")
 		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "connect" {
+		os.Exit(connect(os.Args[2:]))
 	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGCHLD)
@@ -40,4 +46,38 @@ func reap() {
 			return
 		}
 	}
+}
+
+// connect is `pause connect <host:port> <timeout>`: run by the provider with
+// `docker exec` in a sandbox, it opens a TCP connection from inside the pod's
+// network namespace and relays it over stdin/stdout, so that probes, hooks
+// and port-forwards reach pods whose IPs the provider cannot route to. It
+// writes "OK\n" once connected, or the error on stderr and exits 1.
+func connect(args []string) int {
+	if len(args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: pause connect <host:port> <timeout>")
+		return 2
+	}
+	timeout, err := time.ParseDuration(args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pause connect:", err)
+		return 2
+	}
+	conn, err := net.DialTimeout("tcp", args[0], timeout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer conn.Close()
+	if _, err := os.Stdout.WriteString("OK\n"); err != nil {
+		return 1
+	}
+	go func() {
+		_, _ = io.Copy(conn, os.Stdin)
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+		}
+	}()
+	_, _ = io.Copy(os.Stdout, conn)
+	return 0
 }

@@ -43,6 +43,10 @@ func runNode(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	viaSandbox, err := o.probeViaSandbox()
+	if err != nil {
+		return err
+	}
 	ctx = log.WithLogger(ctx, log.G(ctx).WithField("node", o.nodeName))
 
 	restCfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
@@ -109,16 +113,17 @@ func runNode(ctx context.Context, o *options) error {
 	n, err := nodeutil.NewNode(o.nodeName,
 		func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
 			p, err = provider.New(provider.Config{
-				Docker:     docker,
-				NodeName:   o.nodeName,
-				HostIP:     o.nodeIP,
-				PauseImage: o.pauseImage,
-				Network:    o.network,
-				PodAPIHost: apiHost,
-				PodAPIPort: apiPort,
-				Recorder:   recorder,
-				Pods:       client.CoreV1(),
-				MessageDir: o.terminationMessageDir(),
+				Docker:          docker,
+				NodeName:        o.nodeName,
+				HostIP:          o.nodeIP,
+				PauseImage:      o.pauseImage,
+				Network:         o.network,
+				PodAPIHost:      apiHost,
+				PodAPIPort:      apiPort,
+				Recorder:        recorder,
+				Pods:            client.CoreV1(),
+				MessageDir:      o.terminationMessageDir(),
+				ProbeViaSandbox: viaSandbox,
 			})
 			if err != nil {
 				return nil, nil, err

@@ -33,6 +33,7 @@ type options struct {
 	maxPods       int
 	logLevel      string
 	messageDir    string
+	probeNetwork  string
 }
 
 func defaultOptions() *options {
@@ -47,6 +48,7 @@ func defaultOptions() *options {
 		taints:        []string{defaultTaint},
 		maxPods:       110,
 		logLevel:      "info",
+		probeNetwork:  "auto",
 	}
 }
 
@@ -67,6 +69,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.podAPIAddress, "pod-api-address", "", "host:port of the API server as pods can reach it; replaces the kubernetes Service env vars in containers")
 	f.IntVar(&o.maxPods, "max-pods", o.maxPods, "pods capacity of the node")
 	f.StringVar(&o.logLevel, "log-level", o.logLevel, "log level (debug, info, warn, error)")
+	f.StringVar(&o.probeNetwork, "probe-network", o.probeNetwork, "where tcpSocket/httpGet/grpc probes and httpGet hooks connect from: direct (the provider's network), sandbox (inside the pod, through its pause container), auto (direct with a local engine, sandbox with a remote one)")
 	f.StringVar(&o.messageDir, "termination-message-dir", "", "directory for the files bind-mounted at containers' terminationMessagePath; the engine must run on this machine (default /var/lib/vk-docker/<nodename>/termination with a local engine, none with a remote one)")
 }
 
@@ -130,4 +133,17 @@ func (o *options) terminationMessageDir() string {
 		return filepath.Join("/var/lib/vk-docker", o.nodeName, "termination")
 	}
 	return ""
+}
+
+// probeViaSandbox reads --probe-network.
+func (o *options) probeViaSandbox() (bool, error) {
+	switch o.probeNetwork {
+	case "direct":
+		return false, nil
+	case "sandbox":
+		return true, nil
+	case "auto", "":
+		return !(o.dockerHost == "" || strings.HasPrefix(o.dockerHost, "unix://")), nil
+	}
+	return false, fmt.Errorf("--probe-network %q: want direct, sandbox or auto", o.probeNetwork)
 }
