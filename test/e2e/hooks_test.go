@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vk-docker/vk-docker/test/e2e/framework"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func execHook(script string) *v1.LifecycleHandler {
+	return &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"sh", "-c", script}}}
+}
+
+// Seed section 8: the postStart hook writes /usr/share/message, read back
+// with kubectl exec, as the seed shows.
+func TestHooksSeedPostStartWritesTheMessage(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	manifest, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "examples", "lifecycle-hooks.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := framework.PodFromYAML(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grace := int64(1)
+	p.Spec.TerminationGracePeriodSeconds = &grace
+	createPod(t, ns, framework.OnNode(p, node.Name))
+	waitRunning(t, ns, p.Name)
+	if got := mustExec(t, ns, p.Name, "nginx", "sh", "-c", "cat /usr/share/message"); strings.TrimSpace(got) != "Hello from the postStart handler" {
+		t.Errorf("/usr/share/message = %q, want the postStart handler's greeting", got)
+	}
+}
+
+// The container is not Running until postStart has finished: a hook that
+// takes 3 s delays the running state by as much after the container started.
+func TestHooksPostStartBlocksRunning(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	c := busybox("app", "date +%s > /tmp/started; trap 'exit 0' TERM; while true; do sleep 1; done")
+	c.Lifecycle = &v1.Lifecycle{PostStart: execHook("sleep 3")}
+	created := createPod(t, ns, pod("slow-poststart", c))
+	w := watchPod(t, created)
+	running := w.waitFor(t, 60*time.Second, "running", func(p *v1.Pod) bool {
+		cs := statusOf(p, "app")
+		return cs != nil && cs.State.Running != nil
+	})
+	started := statusOf(running.pod, "app").State.Running.StartedAt.Time
+	if lag := running.at.Sub(started); lag < 2500*time.Millisecond {
+		t.Errorf("reported running %v after the container started, want after the 3 s postStart hook", lag)
+	}
+}
+
+// preStop runs before the stop signal, inside the grace period: the TERM
+// trap finds the preStop's mark (exit 0, else exit 3), and the container
+// ends no sooner than the preStop's 2 s sleep.
+func TestHooksPreStopRunsBeforeTheStopSignal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t)
+	c := busybox("app", "trap 'if [ -f /tmp/prestop ]; then exit 0; else exit 3; fi' TERM; while true; do sleep 1 & wait; done")
+	c.Lifecycle = &v1.Lifecycle{PreStop: execHook("touch /tmp/prestop; sleep 2")}
+	p := pod("prestop", c)
+	grace := int64(10)
+	p.Spec.TerminationGracePeriodSeconds = &grace
+	created := createPod(t, ns, p)
+	w := watchPod(t, created)
+	waitRunning(t, ns, p.Name)
+	deleted := time.Now()
+	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.waitGone(t, 30*time.Second)
+	last := w.lastWith(func(p *v1.Pod) bool {
+		cs := statusOf(p, "app")
+		return cs != nil && cs.State.Terminated != nil
+	})
+	if last == nil {
+		t.Fatal("the container was never reported terminated before the pod went away")
+	}
+	term := statusOf(last, "app").State.Terminated
+	if term.ExitCode != 0 {
+		t.Errorf("exit code %d: the stop signal came before the preStop hook had run (want 0)", term.ExitCode)
+	}
+	if took := term.FinishedAt.Sub(deleted.Truncate(time.Second)); took < 2*time.Second {
+		t.Errorf("the container ended %v after the delete, before its 2 s preStop hook could finish", took)
+	}
+	waitPodEvent(t, ns, p.Name, 10*time.Second, "Killing", func(e v1.Event) bool {
+		return e.Reason == "Killing" && e.Message == "Stopping container app"
+	})
+}
+
+// Failing hooks are reported with the kubelet's events; a failed postStart
+// kills the container, which comes back per restart policy.
+func TestHooksFailuresAreReported(t *testing.T) {
+	t.Parallel()
+	t.Run("postStart", func(t *testing.T) {
+		t.Parallel()
+		ns := namespace(t)
+		c := busybox("app", "trap 'exit 0' TERM; while true; do sleep 1; done")
+		c.Lifecycle = &v1.Lifecycle{PostStart: execHook("echo broken; exit 1")}
+		created := createPod(t, ns, pod("bad-poststart", c))
+		w := watchPod(t, created)
+		waitPodEvent(t, ns, created.Name, 30*time.Second, "FailedPostStartHook", func(e v1.Event) bool {
+			return e.Type == v1.EventTypeWarning && e.Reason == "FailedPostStartHook" && strings.Contains(e.Message, "Exec lifecycle hook ([sh -c echo broken; exit 1]) for Container \"app\"")
+		})
+		w.waitFor(t, 30*time.Second, "restarted", func(p *v1.Pod) bool {
+			cs := statusOf(p, "app")
+			return cs != nil && cs.RestartCount >= 1
+		})
+	})
+	t.Run("preStop", func(t *testing.T) {
+		t.Parallel()
+		ctx := context.Background()
+		ns := namespace(t)
+		c := sleeper("app")
+		c.Lifecycle = &v1.Lifecycle{PreStop: execHook("exit 1")}
+		created := createPod(t, ns, pod("bad-prestop", c))
+		waitRunning(t, ns, created.Name)
+		if err := env.Client.CoreV1().Pods(ns).Delete(ctx, created.Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitPodEvent(t, ns, created.Name, 30*time.Second, "FailedPreStopHook", func(e v1.Event) bool {
+			return e.Type == v1.EventTypeWarning && e.Reason == "FailedPreStopHook"
+		})
+	})
+}
