@@ -60,10 +60,15 @@ endif
 unit: pause
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/)
 
+# The probe and hook tests run twice: with probes from the provider's network,
+# and from inside the pods' network (the path for remote engines).
 test: build images cluster-up
 	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK_DOCKER_VERSION=$(VERSION) \
 	APISERVER_PORT=$(APISERVER_PORT) \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK_DOCKER_VERSION=$(VERSION) \
+	APISERVER_PORT=$(APISERVER_PORT) VK_DOCKER_E2E_NODE_ARGS=--probe-network=sandbox \
+		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) -run 'TestProbes|TestHooks' ./test/e2e/
 
 bench: build images cluster-up
 	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK_DOCKER_VERSION=$(VERSION) \

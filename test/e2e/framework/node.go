@@ -70,6 +70,9 @@ func StartNode(ctx context.Context, env *Env, o NodeOptions) (*Node, error) {
 		args = append(args, "--pause-image", o.PauseImage)
 	}
 	args = append(args, o.Args...)
+	// VK_DOCKER_E2E_NODE_ARGS adds flags to every node of a run: `make test`
+	// reruns the probe tests with --probe-network=sandbox this way.
+	args = append(args, strings.Fields(os.Getenv("VK_DOCKER_E2E_NODE_ARGS"))...)
 	n := &Node{Name: o.Name, Port: port, LogPath: filepath.Join(dir, o.Name+".log"), env: env, args: args}
 	if err := n.Start(ctx); err != nil {
 		return nil, err
