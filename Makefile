@@ -44,7 +44,7 @@ cluster-down:
 # The main job: a local cluster plus the virtual node in the foreground.
 ifeq ($(CLUSTER_KUBECONFIG),)
 run: build images cluster-up
-	@gw=$$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}'); \
+	@gw=$$(bash hack/gateway.sh); \
 	echo; echo "Node $(NODE_NAME) is starting. In another shell:"; \
 	echo "  export KUBECONFIG=$(CLUSTER_DIR)/kubeconfig PATH=$(BIN):\$$PATH"; \
 	echo "  kubectl apply -f examples/nginx.yaml && kubectl get pod -o wide -w"; echo; \

@@ -60,22 +60,7 @@ print_env() {
 	echo "  export KUBECONFIG=$STATE/kubeconfig PATH=$BIN:\$PATH"
 }
 
-detect_gateway() {
-	local gw bridge
-	gw=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{if .Gateway}}{{.Gateway}} {{end}}{{end}}' 2>/dev/null | awk '{print $1}') || gw=
-	if [[ -z $gw ]]; then
-		# Recent Docker versions leave IPAM.Config[].Gateway empty for the
-		# default bridge: read the address of the bridge interface instead.
-		bridge=$(docker network inspect bridge -f '{{index .Options "com.docker.network.bridge.name"}}' 2>/dev/null) || bridge=
-		bridge=${bridge:-docker0}
-		gw=$(ip -4 -o addr show dev "$bridge" 2>/dev/null | awk '{split($4, a, "/"); print a[1]; exit}') || gw=
-	fi
-	if [[ -z $gw ]]; then
-		gw=172.17.0.1
-		echo "cluster-up: WARNING: could not detect the Docker bridge gateway, using $gw" >&2
-	fi
-	echo "$gw"
-}
+detect_gateway() { bash "$REPO/hack/gateway.sh"; }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
