@@ -31,6 +31,7 @@ build: pause
 images: build
 	$(BIN)/vk-docker pause-image --pause-image vk-docker/pause:$(VERSION)
 	bash hack/images.sh $(VERSION)
+	bash hack/grpc-image.sh $(VERSION)
 
 control-plane:
 	bash hack/build-control-plane.sh
