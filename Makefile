@@ -8,6 +8,8 @@ CLUSTER_DIR := $(REPO)/.cluster
 APISERVER_PORT ?= 6443
 TEST_TIMEOUT ?= 40m
 TEST_FLAGS ?=
+# e2e tests mostly wait (back-off, probes, grace periods): run many at once.
+E2E_PARALLEL ?= 16
 BENCH_PODS ?= 20
 # Set to the kubeconfig of another cluster to join it instead of starting the
 # local control plane (make run CLUSTER_KUBECONFIG=~/.kube/config).
@@ -66,10 +68,10 @@ unit: pause
 test: build images cluster-up
 	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK_DOCKER_VERSION=$(VERSION) \
 	APISERVER_PORT=$(APISERVER_PORT) \
-		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) $(TEST_FLAGS) ./...
 	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK_DOCKER_VERSION=$(VERSION) \
 	APISERVER_PORT=$(APISERVER_PORT) VK_DOCKER_E2E_NODE_ARGS=--probe-network=sandbox \
-		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) -run 'TestProbes|TestHooks' ./test/e2e/
+		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) $(TEST_FLAGS) -run 'TestProbes|TestHooks' ./test/e2e/
 
 bench: build images cluster-up
 	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK_DOCKER_VERSION=$(VERSION) \

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -62,7 +63,9 @@ func SandboxDialer(c Client, sandboxID string) func(ctx context.Context, network
 			if msg == "" && err != nil {
 				msg = err.Error()
 			}
-			return nil, fmt.Errorf("dial tcp %s from the pod's network: %s", addr, msg)
+			// The relay's own words ("dial tcp IP:port: connect: connection
+			// refused"), as a direct dial would have said it.
+			return nil, errors.New(msg)
 		}
 		return &execConn{r: br, hj: hj, addr: addr}, nil
 	}

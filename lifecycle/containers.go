@@ -111,7 +111,7 @@ func (w *Worker) ensureContainer(ctx context.Context, pod *v1.Pod, s slot, obs *
 	case cur.running():
 		delete(w.waiting, name)
 		if w.hookFailed[cur.id()] {
-			return w.killForRestart(ctx, pod, cur, gracePeriod(pod, nil), EventFailedPostStartHook)
+			return w.killForRestart(ctx, pod, cur, max(gracePeriod(pod, nil), minimumKillGrace), EventFailedPostStartHook)
 		}
 		if kind, failed := w.probeFailed(cur.id()); failed {
 			return w.killUnhealthy(ctx, pod, s, cur, kind)

@@ -161,6 +161,8 @@ func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *inst
 		Started: func() bool { return w.started(c, id) },
 		Report: func(kind probes.Kind, attempt probes.Result, output string, result probes.Result, changed bool) {
 			switch {
+			case attempt == probes.Unknown:
+				w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventUnhealthy, "%s probe errored and resulted in %s state: %s", kind, attempt, strings.TrimSpace(output))
 			case attempt == probes.Failure:
 				w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventUnhealthy, "%s probe failed: %s", kind, strings.TrimSpace(output))
 			case attempt == probes.Success && output != "":
@@ -193,11 +195,18 @@ func probeGrace(pod *v1.Pod, c *v1.Container, kind probes.Kind) time.Duration {
 	if kind == probes.Startup {
 		p = c.StartupProbe
 	}
+	grace := gracePeriod(pod, nil)
 	if p != nil && p.TerminationGracePeriodSeconds != nil {
-		return time.Duration(max(*p.TerminationGracePeriodSeconds, 0)) * time.Second
+		grace = time.Duration(max(*p.TerminationGracePeriodSeconds, 0)) * time.Second
 	}
-	return gracePeriod(pod, nil)
+	// The kubelet never gives a container it kills less than 2 s
+	// (minimumGracePeriodInSeconds).
+	return max(grace, minimumKillGrace)
 }
+
+// minimumKillGrace is the kubelet's minimumGracePeriodInSeconds for the
+// containers it kills to restart them.
+const minimumKillGrace = 2 * time.Second
 
 // killUnhealthy stops an instance whose liveness or startup probe failed,
 // with the kubelet's Killing event; it comes back per restart policy.

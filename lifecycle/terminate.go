@@ -23,6 +23,9 @@ const sandboxStopTimeout = 2 * time.Second
 // events wake the worker between steps.
 func (w *Worker) terminate(ctx context.Context, pod *v1.Pod, obs *observation, deadline time.Time) time.Duration {
 	if next, stopping := w.stopContainers(ctx, pod, obs, deadline); stopping {
+		// Readiness is false from the start of the termination on: say so
+		// while the containers stop.
+		w.report(ctx, pod, obs, false)
 		return next
 	}
 	now := w.rt.Clock.Now()

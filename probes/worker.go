@@ -38,7 +38,8 @@ type WorkerConfig struct {
 	// has none); liveness and readiness probes wait for it, as in the kubelet.
 	Started func() bool
 	// Report is called with every attempt's outcome (for Unhealthy events)
-	// and whether the thresholded result changed.
+	// and whether the thresholded result changed; an attempt whose prober
+	// broke is reported as Unknown with the error as output.
 	Report func(kind Kind, attempt Result, output string, result Result, changed bool)
 	// Clock times the probe.
 	Clock clock.Clock
@@ -146,7 +147,12 @@ func (w *Worker) Step(ctx context.Context) bool {
 		return false
 	}
 	if err != nil {
-		raw, output = Failure, err.Error()
+		// The prober broke: the kubelet reports it and keeps the result
+		// as it was (no threshold counts it).
+		if w.cfg.Report != nil {
+			w.cfg.Report(w.cfg.Kind, Unknown, err.Error(), w.result, false)
+		}
+		return true
 	}
 	if raw == w.lastRaw {
 		w.runLength++

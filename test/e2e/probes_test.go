@@ -1,0 +1,887 @@
+package e2e
+
+// Probes (issue 4): startup, liveness and readiness probes with the exec,
+// tcpSocket, httpGet and grpc handlers, checked the way a user sees them:
+// the containers' ready and started, the pod's conditions, restartCount and
+// the kubelet's events. Semantics, messages and timings are the kubelet's
+// (k8s.io/kubernetes v1.37.2: pkg/kubelet/prober, pkg/probe,
+// pkg/kubelet/kuberuntime); the comments name the place. Lifecycle hooks
+// are not tested here.
+//
+// Durations are read from the status timestamps (second precision, so up to
+// a second short when compared with a local clock reading), from the local
+// times the watch delivered the statuses, or from the Docker engine's event
+// times (nanoseconds), with a tolerance of 1.5 s unless said otherwise.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/test/e2e/framework"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+const probeTolerance = 1500 * time.Millisecond
+
+// Seed section 7.2: a tcpSocket readiness probe with initialDelaySeconds 10
+// on a server that listens 10 s after the start. At 5 s the container runs
+// but is not ready; it becomes ready between 10 and 16 s (the probe runs at
+// 10 s, then every 5 s), and the pod's Ready condition turns True.
+func TestProbesSeedReadinessTCP(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t)
+	p := seedProbePod(t, "readiness-tcp.yaml")
+	w := watchPod(t, createPod(t, ns, p))
+	started := waitContainerRunning(t, w, "nginx")
+
+	time.Sleep(time.Until(started.Add(5 * time.Second)))
+	early := w.latest().pod
+	cs := statusOf(early, "nginx")
+	if cs == nil || cs.State.Running == nil || cs.Ready {
+		t.Errorf("nginx 5 s after its start: %s; want running and not ready", dump(cs))
+	} else if cs.Started == nil || !*cs.Started {
+		// prober_manager.go UpdatePodStatus: no startup probe, started.
+		t.Errorf("nginx 5 s after its start: started = %v, want true (it has no startup probe)", cs.Started)
+	}
+	// status/generate.go GenerateContainersReadyCondition
+	for _, typ := range []v1.PodConditionType{v1.ContainersReady, v1.PodReady} {
+		if c := conditionOf(early, typ); c == nil || c.Status != v1.ConditionFalse || c.Reason != "ContainersNotReady" ||
+			c.Message != "containers with unready status: [nginx]" {
+			t.Errorf("%s 5 s after the start = %s; want False, ContainersNotReady, %q", typ, dump(c), "containers with unready status: [nginx]")
+		}
+	}
+	if out, err := env.Kubectl(ctx, "-n", ns, "get", "pod", p.Name, "--no-headers"); err != nil || len(strings.Fields(out)) < 3 ||
+		strings.Fields(out)[1] != "0/1" || strings.Fields(out)[2] != "Running" {
+		t.Errorf("kubectl get pod 5 s after the start: %q (%v), want READY 0/1, STATUS Running", out, err)
+	}
+
+	ready := w.waitFor(t, 30*time.Second, "nginx ready", func(p *v1.Pod) bool {
+		cs := statusOf(p, "nginx")
+		return cs != nil && cs.Ready
+	})
+	if after := ready.at.Sub(started); after < 10*time.Second || after > 16*time.Second+probeTolerance {
+		t.Errorf("nginx ready %v after its start, want between 10 s (initialDelaySeconds) and 16 s", after)
+	}
+	if c := conditionOf(ready.pod, v1.PodReady); c == nil || c.Status != v1.ConditionTrue {
+		t.Errorf("Ready condition once nginx is ready = %s, want True", dump(c))
+	} else if d := c.LastTransitionTime.Sub(started); d < 9*time.Second {
+		t.Errorf("Ready turned True at %v, %v after the start; want no earlier than initialDelaySeconds (10 s)", c.LastTransitionTime, d)
+	}
+	if c := conditionOf(ready.pod, v1.ContainersReady); c == nil || c.Status != v1.ConditionTrue {
+		t.Errorf("ContainersReady once nginx is ready = %s, want True", dump(c))
+	}
+	if cs := statusOf(ready.pod, "nginx"); cs.RestartCount != 0 || cs.State.Running == nil {
+		t.Errorf("nginx once ready: %s, want running without restarts", dump(cs))
+	}
+}
+
+// A failing readiness probe takes a container out of ready, never restarts
+// it (prober_manager.go: only liveness and startup results reach
+// kuberuntime_manager.go computePodActions), and it comes back when the
+// probe passes again. Also: initialDelaySeconds holds the first probe back
+// even when the server listens from the start.
+func TestProbesReadinessFailureNeverRestarts(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	c := busybox("web", "httpd -f -p 80 -h /usr/share/nginx/html & trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done")
+	c.ReadinessProbe = &v1.Probe{
+		ProbeHandler:        v1.ProbeHandler{TCPSocket: &v1.TCPSocketAction{Port: intstr.FromInt32(80)}},
+		InitialDelaySeconds: 4, PeriodSeconds: 1, FailureThreshold: 2,
+	}
+	p := pod("readiness-fails", c)
+	p.Spec.RestartPolicy = v1.RestartPolicyAlways
+	w := watchPod(t, createPod(t, ns, p))
+	started := waitContainerRunning(t, w, "web")
+
+	ready := w.waitFor(t, 20*time.Second, "web ready", func(p *v1.Pod) bool {
+		cs := statusOf(p, "web")
+		return cs != nil && cs.Ready
+	})
+	// worker.go doProbe: no probe before initialDelaySeconds; the result
+	// starts as Failure for readiness.
+	if after := ready.at.Sub(started); after < 4*time.Second || after > 5*time.Second+probeTolerance {
+		t.Errorf("web ready %v after its start, want 4–5 s (initialDelaySeconds 4, period 1)", after)
+	}
+	podIP := ready.pod.Status.PodIP
+	firstID := statusOf(ready.pod, "web").ContainerID
+
+	killed := time.Now()
+	mustExec(t, ns, p.Name, "web", "killall", "httpd")
+	unready := waitForAfter(t, w, killed, 15*time.Second, "web not ready", func(p *v1.Pod) bool {
+		cs := statusOf(p, "web")
+		return cs != nil && !cs.Ready
+	})
+	// failureThreshold 2 × periodSeconds 1.
+	if after := unready.at.Sub(killed); after > 2*time.Second+probeTolerance {
+		t.Errorf("web not ready %v after its server stopped, want within 2 s (2 failures 1 s apart)", after)
+	}
+	if c := conditionOf(unready.pod, v1.PodReady); c == nil || c.Status != v1.ConditionFalse {
+		t.Errorf("Ready condition once web fails its readiness probe = %s, want False", dump(c))
+	}
+	want := fmt.Sprintf("Readiness probe failed: dial tcp %s:80: connect: connection refused", podIP)
+	waitUnhealthy(t, ns, p.Name, "web", 10*time.Second, want)
+
+	// A few more failing periods: still the same running container.
+	time.Sleep(4 * time.Second)
+	cs := statusOf(w.latest().pod, "web")
+	if cs == nil || cs.State.Running == nil || cs.ContainerID != firstID || cs.RestartCount != 0 || cs.Ready {
+		t.Errorf("web after failing readiness for 4 s: %s; want the same running container %s, not ready, restartCount 0", dump(cs), firstID)
+	}
+	for _, e := range podEvents(t, ns, p.Name) {
+		if e.Reason == "Killing" {
+			t.Errorf("a failing readiness probe killed the container: %s %s", e.Reason, e.Message)
+		}
+	}
+
+	// Serving again makes it ready again.
+	back := time.Now()
+	mustExec(t, ns, p.Name, "web", "httpd", "-p", "80", "-h", "/usr/share/nginx/html")
+	again := waitForAfter(t, w, back, 10*time.Second, "web ready again", func(p *v1.Pod) bool {
+		cs := statusOf(p, "web")
+		return cs != nil && cs.Ready && cs.State.Running != nil
+	})
+	if after := again.at.Sub(back); after > time.Second+probeTolerance {
+		t.Errorf("web ready again %v after its server came back, want within a period (1 s)", after)
+	}
+	if cs := statusOf(again.pod, "web"); cs.RestartCount != 0 || cs.ContainerID != firstID {
+		t.Errorf("web ready again: %s; want container %s, restartCount 0", dump(cs), firstID)
+	}
+	for _, v := range w.all() {
+		if cs := statusOf(v.pod, "web"); cs != nil && cs.RestartCount != 0 {
+			t.Errorf("web was restarted: %s", dump(cs))
+			break
+		}
+	}
+}
+
+// Seed section 7.3: once the page is gone, the httpGet liveness probe fails
+// (Unhealthy "Liveness probe failed: HTTP probe failed with statuscode:
+// 404"), and after failureThreshold (2) failures 5 s apart the container is
+// killed (Killing "Container nginx failed liveness probe, will be
+// restarted") and restarted at once (restartCount 1). httpd as PID 1 ignores
+// SIGTERM, so it dies by SIGKILL at the pod's grace period (2 s here).
+// The new container serves the page again and becomes ready.
+func TestProbesSeedLivenessHTTP(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	p := seedProbePod(t, "liveness-http.yaml")
+	grace := int64(2)
+	p.Spec.TerminationGracePeriodSeconds = &grace
+	created := createPod(t, ns, p)
+	w := watchPod(t, created)
+
+	ready := w.waitFor(t, 40*time.Second, "nginx ready", func(p *v1.Pod) bool {
+		cs := statusOf(p, "nginx")
+		return cs != nil && cs.Ready
+	})
+	firstID := statusOf(ready.pod, "nginx").ContainerID
+
+	removed := time.Now()
+	mustExec(t, ns, p.Name, "nginx", "rm", "/usr/share/nginx/html/index.html")
+	stop := engineStop(t, created.UID, "nginx", removed, 30*time.Second)
+	// Two failures 5 s apart, the first within 5 s of the removal.
+	if after := stop.term.Sub(removed); stop.term.IsZero() || after < 5*time.Second-probeTolerance || after > 10*time.Second+probeTolerance {
+		t.Errorf("nginx got SIGTERM %v after its page was removed (engine: %s), want 5–10 s", after, stop)
+	}
+	if d := stop.die.Sub(stop.term); !stop.term.IsZero() && (d < 1800*time.Millisecond || d > 2*time.Second+probeTolerance) {
+		t.Errorf("nginx died %v after SIGTERM, want SIGKILL at the grace period, 2 s (engine: %s)", d, stop)
+	}
+	if stop.exitCode != "137" {
+		t.Errorf("nginx died with exit code %s, want 137 (SIGKILL)", stop.exitCode)
+	}
+
+	restarted := w.waitFor(t, 15*time.Second, "nginx restarted", func(p *v1.Pod) bool {
+		cs := statusOf(p, "nginx")
+		return cs != nil && cs.RestartCount == 1 && cs.State.Running != nil
+	})
+	cs := statusOf(restarted.pod, "nginx")
+	last := cs.LastTerminationState.Terminated
+	if last == nil || last.ExitCode != 137 || last.Reason != "Error" || last.ContainerID != firstID {
+		t.Errorf("nginx lastState.terminated = %s; want container %s, exitCode 137, reason Error", dump(last), firstID)
+	}
+	// The first restart has no back-off (kuberuntime_manager.go doBackOff).
+	if d := cs.State.Running.StartedAt.Sub(stop.die); d > probeTolerance {
+		t.Errorf("nginx restarted %v after it died, want at once", d)
+	}
+	if d := cs.State.Running.StartedAt.Sub(removed); d > 12*time.Second+probeTolerance {
+		t.Errorf("nginx restarted %v after its page was removed, want within failureThreshold×period + grace (12 s)", d)
+	}
+
+	const field = "spec.containers{nginx}"
+	const unhealthy = "Liveness probe failed: HTTP probe failed with statuscode: 404"
+	waitUnhealthy(t, ns, p.Name, "nginx", 5*time.Second, unhealthy)
+	var failures int32
+	for _, e := range podEvents(t, ns, p.Name) {
+		if e.Reason == "Unhealthy" && e.InvolvedObject.FieldPath == field && e.Message == unhealthy {
+			failures += max(e.Count, 1)
+		}
+	}
+	if failures != 2 {
+		t.Errorf("%d Unhealthy events %q, want 2 (failureThreshold; the probe stops once it failed)", failures, unhealthy)
+	}
+	waitEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container nginx failed liveness probe, will be restarted", func(e v1.Event) bool {
+		return e.Type == v1.EventTypeNormal && e.Reason == "Killing" && e.InvolvedObject.FieldPath == field &&
+			e.Message == "Container nginx failed liveness probe, will be restarted"
+	})
+
+	// The new container serves the page again: ready, and no more restarts.
+	again := w.waitFor(t, 25*time.Second, "nginx ready again", func(p *v1.Pod) bool {
+		cs := statusOf(p, "nginx")
+		return cs != nil && cs.RestartCount == 1 && cs.Ready
+	})
+	if c := conditionOf(again.pod, v1.PodReady); c == nil || c.Status != v1.ConditionTrue {
+		t.Errorf("Ready condition after the restart = %s, want True", dump(c))
+	}
+	if again.pod.Status.Phase != v1.PodRunning {
+		t.Errorf("phase after the restart = %s, want Running", again.pod.Status.Phase)
+	}
+}
+
+// A probe-level terminationGracePeriodSeconds replaces the pod's (30 s) for
+// a liveness kill (kuberuntime_container.go setTerminationGracePeriod); the
+// kubelet never stops a container with less than 2 s
+// (kuberuntime_container.go killContainer, minimumGracePeriodInSeconds in
+// kuberuntime_manager.go), so a probe-level 1 gives SIGKILL 2 s after
+// SIGTERM to a process that ignores SIGTERM.
+func TestProbesLivenessProbeGracePeriod(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	c := busybox("app", "touch /tmp/healthy; exec sleep 3600")
+	probeGrace := int64(1)
+	c.LivenessProbe = &v1.Probe{
+		ProbeHandler:  v1.ProbeHandler{Exec: &v1.ExecAction{Command: []string{"cat", "/tmp/healthy"}}},
+		PeriodSeconds: 1, FailureThreshold: 1, TerminationGracePeriodSeconds: &probeGrace,
+	}
+	p := pod("liveness-grace", c)
+	grace := int64(30)
+	p.Spec.TerminationGracePeriodSeconds = &grace
+	created := createPod(t, ns, p)
+	w := watchPod(t, created)
+	waitRunning(t, ns, p.Name)
+
+	removed := time.Now()
+	mustExec(t, ns, p.Name, "app", "rm", "/tmp/healthy")
+	stop := engineStop(t, created.UID, "app", removed, 40*time.Second)
+	if after := stop.term.Sub(removed); stop.term.IsZero() || after > time.Second+probeTolerance {
+		t.Errorf("app got SIGTERM %v after its health file was removed (engine: %s), want within a period (1 s)", after, stop)
+	}
+	if d := stop.die.Sub(stop.term); !stop.term.IsZero() && (d < 1800*time.Millisecond || d > 3*time.Second) {
+		t.Errorf("app died %v after SIGTERM; want SIGKILL 2 s after it (probe-level grace 1 s, raised to the kubelet's minimum of 2 s; the pod's is 30 s)", d)
+	}
+	waitUnhealthy(t, ns, p.Name, "app", 5*time.Second, "Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory")
+	waitEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container app failed liveness probe, will be restarted", func(e v1.Event) bool {
+		return e.Reason == "Killing" && e.Message == "Container app failed liveness probe, will be restarted"
+	})
+	w.waitFor(t, 15*time.Second, "app restarted", func(p *v1.Pod) bool {
+		cs := statusOf(p, "app")
+		return cs != nil && cs.RestartCount == 1 && cs.State.Running != nil
+	})
+}
+
+// Seed section 7.4: a startupProbe (tcpSocket, initialDelaySeconds 10,
+// every 5 s, up to 20 failures) holds the httpGet liveness and readiness
+// probes back (worker.go doProbe: "Disable other probes until container has
+// started") while the server takes 30 s to start. Unstarted, the liveness
+// probe (failureThreshold 2, period 5) would have killed it by ~12 s. The
+// container is not started until the startup probe passes (30–35 s), ready
+// within a readiness period after that, and never restarted; the only
+// Unhealthy events are the startup probe's.
+func TestProbesSeedStartupProbe(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	p := seedProbePod(t, "startup-probe.yaml")
+	w := watchPod(t, createPod(t, ns, p))
+	started := waitContainerRunning(t, w, "nginx")
+
+	up := w.waitFor(t, 50*time.Second, "nginx started", func(p *v1.Pod) bool {
+		cs := statusOf(p, "nginx")
+		return cs != nil && cs.Started != nil && *cs.Started
+	})
+	if after := up.at.Sub(started); after < 30*time.Second-500*time.Millisecond || after > 35*time.Second+probeTolerance {
+		t.Errorf("nginx started %v after its start, want 30–35 s (the server listens at 30 s; the startup probe runs every 5 s from 10 s)", after)
+	}
+	podIP := up.pod.Status.PodIP
+	for _, v := range w.all() {
+		cs := statusOf(v.pod, "nginx")
+		if cs == nil || v.at.After(up.at) || v.at.Equal(up.at) {
+			continue
+		}
+		if cs.Started != nil && *cs.Started || cs.Ready {
+			t.Errorf("nginx before its startup probe passed: started %v, ready %v; want neither", cs.Started, cs.Ready)
+			break
+		}
+	}
+
+	ready := w.waitFor(t, 15*time.Second, "nginx ready", func(p *v1.Pod) bool {
+		cs := statusOf(p, "nginx")
+		return cs != nil && cs.Ready
+	})
+	if d := ready.at.Sub(up.at); d > 5*time.Second+probeTolerance {
+		t.Errorf("nginx ready %v after it started, want within a readiness period (5 s)", d)
+	}
+	if c := conditionOf(ready.pod, v1.PodReady); c == nil || c.Status != v1.ConditionTrue {
+		t.Errorf("Ready condition once nginx is ready = %s, want True", dump(c))
+	}
+
+	// Two more liveness periods: the live server keeps it running.
+	time.Sleep(10 * time.Second)
+	for _, v := range w.all() {
+		if cs := statusOf(v.pod, "nginx"); cs != nil && cs.RestartCount != 0 {
+			t.Errorf("nginx was restarted: %s", dump(cs))
+			break
+		}
+	}
+	if cs := statusOf(w.latest().pod, "nginx"); cs == nil || cs.State.Running == nil || !cs.Ready {
+		t.Errorf("nginx 10 s after it became ready: %s, want running and ready", dump(cs))
+	}
+	startup := fmt.Sprintf("Startup probe failed: dial tcp %s:80: connect: connection refused", podIP)
+	var sawStartup bool
+	for _, e := range podEvents(t, ns, p.Name) {
+		msg := strings.TrimSpace(e.Message)
+		switch {
+		case e.Reason == "Unhealthy" && msg == startup:
+			sawStartup = true
+		case e.Reason == "Unhealthy" || e.Reason == "Killing":
+			t.Errorf("unexpected event %s %s: %s (the startup probe gates liveness and readiness)", e.Type, e.Reason, msg)
+		}
+	}
+	if !sawStartup {
+		t.Errorf("no Unhealthy event %q while the server was starting; events:\n  %s", startup, eventLines(podEvents(t, ns, p.Name)))
+	}
+}
+
+// A startup probe that exhausts failureThreshold kills the container with
+// the kubelet's Killing event "Container app failed startup probe, will be
+// restarted" (kuberuntime_manager.go computePodActions) and restarts it; it
+// is never started meanwhile.
+func TestProbesStartupFailureRestarts(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	c := sleeper("app")
+	c.StartupProbe = &v1.Probe{
+		ProbeHandler:  v1.ProbeHandler{Exec: &v1.ExecAction{Command: []string{"cat", "/tmp/started"}}},
+		PeriodSeconds: 1, FailureThreshold: 3,
+	}
+	c.LivenessProbe = &v1.Probe{
+		ProbeHandler:  v1.ProbeHandler{Exec: &v1.ExecAction{Command: []string{"false"}}},
+		PeriodSeconds: 1, FailureThreshold: 1,
+	}
+	p := pod("startup-fails", c)
+	created := createPod(t, ns, p)
+	w := watchPod(t, created)
+	started := waitContainerRunning(t, w, "app")
+	stop := engineStop(t, created.UID, "app", started.Add(-time.Second), 20*time.Second)
+	// Failures at about 0, 1 and 2 s after the start.
+	if after := stop.term.Sub(started); stop.term.IsZero() || after < 1500*time.Millisecond || after > 3*time.Second+probeTolerance+time.Second {
+		t.Errorf("app got SIGTERM %v after its start (engine: %s), want after 3 failures 1 s apart (~2–3 s)", after, stop)
+	}
+	restarted := w.waitFor(t, 15*time.Second, "app restarted", func(p *v1.Pod) bool {
+		cs := statusOf(p, "app")
+		return cs != nil && cs.RestartCount == 1
+	})
+	if last := statusOf(restarted.pod, "app").LastTerminationState.Terminated; last == nil || last.ExitCode != 0 {
+		t.Errorf("app lastState.terminated = %s, want exitCode 0 (it exits on SIGTERM)", dump(last))
+	}
+	for _, v := range w.all() {
+		if cs := statusOf(v.pod, "app"); cs != nil && (cs.Started != nil && *cs.Started || cs.Ready) {
+			t.Errorf("app reported started, ready %v; its startup probe never passed: %s", cs.Ready, dump(cs))
+			break
+		}
+	}
+	waitUnhealthy(t, ns, p.Name, "app", 5*time.Second, "Startup probe failed: cat: can't open '/tmp/started': No such file or directory")
+	waitEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container app failed startup probe, will be restarted", func(e v1.Event) bool {
+		return e.Reason == "Killing" && e.Message == "Container app failed startup probe, will be restarted"
+	})
+	for _, e := range podEvents(t, ns, p.Name) {
+		if strings.HasPrefix(e.Message, "Liveness probe") || strings.Contains(e.Message, "failed liveness probe") {
+			t.Errorf("the liveness probe ran before the container started: %s %s", e.Reason, e.Message)
+		}
+	}
+}
+
+// Each handler passes and fails as expected, as a readiness probe (so a
+// failure is seen, not acted on): tcpSocket and httpGet by port name, the
+// httpGet's custom header reaching the server, grpc against the project's
+// standard health server image (vk-docker/grpc-health: the busybox image has
+// none), and exec. A passing probe makes the container
+// ready with no Unhealthy event; a failing one keeps it running, not ready,
+// with the kubelet's Unhealthy event ("Readiness probe failed: <output>",
+// prober.go; the outputs are pkg/probe's).
+func TestProbesHandlers(t *testing.T) {
+	t.Parallel()
+	grpcImage := "vk-docker/grpc-health:" + env.Version // make images; test/images/grpchealth
+	if _, err := env.Docker.ImageInspect(context.Background(), grpcImage); err != nil {
+		t.Fatalf("image %s is missing (run `make images`): %v", grpcImage, err)
+	}
+	const (
+		// An HTTP server on 8080 that appends each request's head to
+		// /tmp/requests, then answers with the status in %s.
+		ncServer = `cat > /tmp/h <<'EOF'
+#!/bin/sh
+cr=$(printf '\r')
+while IFS= read -r line; do
+  echo "$line" >> /tmp/requests
+  [ "$line" = "$cr" ] || [ -z "$line" ] && break
+done
+printf 'HTTP/1.1 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'
+EOF
+chmod +x /tmp/h; exec nc -ll -p 8080 -e /tmp/h`
+		httpd  = "httpd -f -p 8080 -h /usr/share/nginx/html"
+		header = "X-Probe-Token"
+	)
+	service := func(s string) *string { return &s }
+	grpcServer := func(probe v1.GRPCAction) v1.Container {
+		return v1.Container{Name: "app", Image: grpcImage, ImagePullPolicy: v1.PullNever,
+			ReadinessProbe: &v1.Probe{ProbeHandler: v1.ProbeHandler{GRPC: &probe}}}
+	}
+	withProbe := func(c v1.Container, h v1.ProbeHandler, ports ...v1.ContainerPort) v1.Container {
+		c.ReadinessProbe = &v1.Probe{ProbeHandler: h}
+		c.Ports = ports
+		return c
+	}
+	cases := []struct {
+		name  string
+		app   v1.Container
+		fails string                                 // the Unhealthy event's message, {ip} for the pod's IP; "" to pass
+		check func(t *testing.T, ns, pod, ip string) // more checks once ready (or failing)
+	}{
+		{
+			name: "tcp-port-name-passes",
+			app: withProbe(busybox("app", httpd), v1.ProbeHandler{TCPSocket: &v1.TCPSocketAction{Port: intstr.FromString("web")}},
+				v1.ContainerPort{Name: "web", ContainerPort: 8080}),
+		},
+		{
+			name: "tcp-port-name-fails",
+			app: withProbe(busybox("app", httpd), v1.ProbeHandler{TCPSocket: &v1.TCPSocketAction{Port: intstr.FromString("web")}},
+				v1.ContainerPort{Name: "web", ContainerPort: 8081}),
+			fails: "dial tcp {ip}:8081: connect: connection refused",
+		},
+		{
+			name: "http-port-name-header-passes",
+			app: withProbe(busybox("app", fmt.Sprintf(ncServer, "200 OK")), v1.ProbeHandler{HTTPGet: &v1.HTTPGetAction{
+				Path: "/healthz?from=probe", Port: intstr.FromString("http"),
+				HTTPHeaders: []v1.HTTPHeader{{Name: header, Value: "e2e-secret"}},
+			}}, v1.ContainerPort{Name: "http", ContainerPort: 8080}),
+			check: func(t *testing.T, ns, pod, ip string) {
+				req := mustExec(t, ns, pod, "app", "cat", "/tmp/requests")
+				// request.go NewRequestForHTTPGetAction, http.go: the
+				// kubelet's User-Agent and Accept.
+				for _, want := range []string{"GET /healthz?from=probe HTTP/1.1\r\n", "Host: " + ip + ":8080\r\n", header + ": e2e-secret\r\n",
+					"User-Agent: kube-probe/", "Accept: */*\r\n"} {
+					if !strings.Contains(req, want) {
+						t.Errorf("the server's requests lack %q:\n%s", want, req)
+					}
+				}
+			},
+		},
+		{
+			name: "http-fails",
+			app: withProbe(busybox("app", fmt.Sprintf(ncServer, "503 Service Unavailable")), v1.ProbeHandler{HTTPGet: &v1.HTTPGetAction{
+				Path: "/healthz", Port: intstr.FromInt32(8080)}}),
+			fails: "HTTP probe failed with statuscode: 503",
+		},
+		{name: "grpc-server-passes", app: grpcServer(v1.GRPCAction{Port: 9000})},
+		{name: "grpc-service-passes", app: grpcServer(v1.GRPCAction{Port: 9000, Service: service("ok")})},
+		{
+			name:  "grpc-service-fails",
+			app:   grpcServer(v1.GRPCAction{Port: 9000, Service: service("down")}),
+			fails: `service unhealthy (responded with "NOT_SERVING")`,
+		},
+		{
+			name:  "grpc-no-server-fails",
+			app:   grpcServer(v1.GRPCAction{Port: 9091}),
+			fails: `timeout: failed to connect service "{ip}:9091" within 1s: context deadline exceeded`,
+		},
+		{
+			name: "exec-passes",
+			app: withProbe(busybox("app", "touch /tmp/healthy; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"),
+				v1.ProbeHandler{Exec: &v1.ExecAction{Command: []string{"cat", "/tmp/healthy"}}}),
+		},
+		{
+			name: "exec-fails",
+			app: withProbe(sleeper("app"),
+				v1.ProbeHandler{Exec: &v1.ExecAction{Command: []string{"cat", "/tmp/healthy"}}}),
+			fails: "cat: can't open '/tmp/healthy': No such file or directory",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ns := namespace(t)
+			app := c.app
+			app.ReadinessProbe.InitialDelaySeconds, app.ReadinessProbe.PeriodSeconds = 1, 1
+			p := pod("probe", app)
+			w := watchPod(t, createPod(t, ns, p))
+			waitContainerRunning(t, w, "app")
+
+			if c.fails == "" {
+				ready := w.waitFor(t, 15*time.Second, "app ready", func(p *v1.Pod) bool {
+					cs := statusOf(p, "app")
+					return cs != nil && cs.Ready
+				})
+				time.Sleep(3 * time.Second)
+				for _, v := range w.all() {
+					if cs := statusOf(v.pod, "app"); v.at.After(ready.at) && (cs == nil || !cs.Ready || cs.RestartCount != 0) {
+						t.Errorf("app after it became ready: %s; want it ready, not restarted", dump(cs))
+						break
+					}
+				}
+				for _, e := range podEvents(t, ns, p.Name) {
+					if e.Reason == "Unhealthy" || e.Reason == "ProbeWarning" {
+						t.Errorf("a passing probe gave the event %s: %s", e.Reason, e.Message)
+					}
+				}
+				if c.check != nil {
+					c.check(t, ns, p.Name, ready.pod.Status.PodIP)
+				}
+				return
+			}
+			ip := w.waitFor(t, 10*time.Second, "an IP", func(p *v1.Pod) bool { return p.Status.PodIP != "" }).pod.Status.PodIP
+			e := waitUnhealthy(t, ns, p.Name, "app", 15*time.Second, "Readiness probe failed: "+strings.ReplaceAll(c.fails, "{ip}", ip))
+			if e.Count < 2 {
+				// Wait for a second attempt: the probe goes on failing.
+				e = waitEvent(t, ns, p.Name, 5*time.Second, "a repeated Unhealthy event", func(x v1.Event) bool {
+					return x.Name == e.Name && x.Count >= 2
+				})
+			}
+			for _, v := range w.all() {
+				if cs := statusOf(v.pod, "app"); cs != nil && (cs.Ready || cs.RestartCount != 0) {
+					t.Errorf("app with a failing readiness probe: %s; want never ready, never restarted", dump(cs))
+					break
+				}
+			}
+			if cs := statusOf(w.latest().pod, "app"); cs == nil || cs.State.Running == nil {
+				t.Errorf("app with a failing readiness probe: %s, want running", dump(cs))
+			}
+			if c.check != nil {
+				c.check(t, ns, p.Name, ip)
+			}
+		})
+	}
+}
+
+// A probe whose handler errs (here a port name the container does not
+// declare) is not a failure: the kubelet records "<Kind> probe errored and
+// resulted in unknown state: <error>" (prober.go probe) and throws the
+// result away (worker.go doProbe, "Prober error, throw away the result"),
+// so a liveness probe that errs never kills the container.
+func TestProbesErroredLivenessDoesNotKill(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	c := sleeper("app")
+	c.LivenessProbe = &v1.Probe{
+		ProbeHandler:  v1.ProbeHandler{TCPSocket: &v1.TCPSocketAction{Port: intstr.FromString("nope")}},
+		PeriodSeconds: 1, FailureThreshold: 1,
+	}
+	p := pod("probe-errors", c)
+	w := watchPod(t, createPod(t, ns, p))
+	started := waitContainerRunning(t, w, "app")
+	// Five periods, each past failureThreshold if errors counted.
+	time.Sleep(time.Until(started.Add(6 * time.Second)))
+	for _, v := range w.all() {
+		if cs := statusOf(v.pod, "app"); cs != nil && cs.RestartCount != 0 {
+			t.Errorf("a liveness probe that errs restarted the container: %s", dump(cs))
+			break
+		}
+	}
+	const want = `Liveness probe errored and resulted in unknown state: port "nope" not found`
+	var errored bool
+	evs := podEvents(t, ns, p.Name)
+	for _, e := range evs {
+		switch {
+		case e.Reason == "Killing":
+			t.Errorf("a liveness probe that errs killed the container: %s", e.Message)
+		case e.Reason == "Unhealthy" && e.Type == v1.EventTypeWarning && e.InvolvedObject.FieldPath == "spec.containers{app}" && e.Message == want:
+			errored = true
+		}
+	}
+	if !errored {
+		t.Errorf("no Warning Unhealthy event %q; events:\n  %s", want, eventLines(evs))
+	}
+}
+
+// An exec probe that hangs (sleep 30) is cut at timeoutSeconds (1 s): the
+// Unhealthy event says the command timed out (pkg/probe/exec/exec.go with
+// the CRI's ErrCommandTimedOut: `command timed out: "sleep 30" timed out
+// after 1s`), arrives within periodSeconds + timeoutSeconds of the start,
+// not 30 s, and the probe goes on every period.
+func TestProbesExecTimeout(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	c := sleeper("app")
+	c.ReadinessProbe = &v1.Probe{
+		ProbeHandler:   v1.ProbeHandler{Exec: &v1.ExecAction{Command: []string{"sleep", "30"}}},
+		TimeoutSeconds: 1, PeriodSeconds: 2,
+	}
+	p := pod("exec-hangs", c)
+	w := watchPod(t, createPod(t, ns, p))
+	started := waitContainerRunning(t, w, "app")
+
+	const want = `Readiness probe failed: command timed out: "sleep 30" timed out after 1s`
+	waitUnhealthy(t, ns, p.Name, "app", 10*time.Second, want)
+	if after := time.Since(started); after > 3*time.Second+probeTolerance {
+		t.Errorf("the first timed-out event came %v after the start, want within period + timeout (3 s)", after)
+	}
+	// Three attempts take about 2 × period + timeout: a hung exec does not
+	// hold the next one back.
+	e := waitEvent(t, ns, p.Name, 10*time.Second, "3 timed-out attempts", func(e v1.Event) bool {
+		return e.Reason == "Unhealthy" && strings.TrimSpace(e.Message) == want && e.Count >= 3
+	})
+	if d := e.LastTimestamp.Sub(started); d > 7*time.Second+probeTolerance {
+		t.Errorf("the third timed-out attempt came %v after the start, want about 5 s (2 × period + timeout)", d)
+	}
+	for _, v := range w.all() {
+		if cs := statusOf(v.pod, "app"); cs != nil && (cs.Ready || cs.RestartCount != 0) {
+			t.Errorf("app with a hanging readiness probe: %s; want never ready, never restarted", dump(cs))
+			break
+		}
+	}
+}
+
+// Readiness during deletion: a ready container whose server stops on
+// SIGTERM but whose process takes 3 s more to exit goes not ready (the
+// readiness probe keeps running while the pod terminates,
+// prober_manager.go AddPod) while it still runs, before the pod goes away.
+func TestProbesReadinessDuringDeletion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t)
+	c := busybox("web", "httpd -f -p 80 -h /usr/share/nginx/html & pid=$!; "+
+		"trap 'kill $pid; sleep 3; exit 0' TERM; while true; do sleep 1 & wait $!; done")
+	c.ReadinessProbe = &v1.Probe{
+		ProbeHandler:  v1.ProbeHandler{TCPSocket: &v1.TCPSocketAction{Port: intstr.FromInt32(80)}},
+		PeriodSeconds: 1, FailureThreshold: 1,
+	}
+	p := pod("ready-deleting", c)
+	grace := int64(10)
+	p.Spec.TerminationGracePeriodSeconds = &grace
+	w := watchPod(t, createPod(t, ns, p))
+	w.waitFor(t, 20*time.Second, "web ready", func(p *v1.Pod) bool {
+		cs := statusOf(p, "web")
+		return cs != nil && cs.Ready
+	})
+
+	deleted := time.Now()
+	if _, err := env.Kubectl(ctx, "-n", ns, "delete", "pod", p.Name, "--wait=false"); err != nil {
+		t.Fatal(err)
+	}
+	unready := w.waitFor(t, 15*time.Second, "web not ready while terminating", func(p *v1.Pod) bool {
+		cs := statusOf(p, "web")
+		return p.DeletionTimestamp != nil && cs != nil && !cs.Ready
+	})
+	cs := statusOf(unready.pod, "web")
+	if cs.State.Running == nil {
+		t.Errorf("web went not ready only once it stopped: %s; want not ready while it still runs (it takes 3 s to stop); statuses since the delete:\n%s",
+			dump(cs), webVersions(w.all(), deleted))
+	}
+	if after := unready.at.Sub(deleted); after > time.Second+probeTolerance {
+		t.Errorf("web not ready %v after kubectl delete, want within a period (1 s)", after)
+	}
+	for _, typ := range []v1.PodConditionType{v1.ContainersReady, v1.PodReady} {
+		if c := conditionOf(unready.pod, typ); c == nil || c.Status != v1.ConditionFalse {
+			t.Errorf("%s once web is not ready = %s, want False", typ, dump(c))
+		}
+	}
+	w.waitGone(t, 20*time.Second)
+	for _, v := range w.all() {
+		if v.at.After(unready.at) {
+			if cs := statusOf(v.pod, "web"); cs != nil && cs.Ready {
+				t.Errorf("web ready again while the pod terminates: %s", dump(cs))
+				break
+			}
+		}
+	}
+	final := w.lastWith(func(p *v1.Pod) bool {
+		cs := statusOf(p, "web")
+		return cs != nil && cs.State.Terminated != nil
+	})
+	if final == nil {
+		t.Errorf("the pod left the API before web was reported terminated")
+	} else if term := statusOf(final, "web").State.Terminated; term.ExitCode != 0 {
+		t.Errorf("web terminated %s, want exit code 0 (it exits 3 s after SIGTERM)", dump(term))
+	}
+}
+
+// webVersions sums up the statuses of container web seen from since on.
+func webVersions(vs []podVersion, since time.Time) string {
+	var lines []string
+	for _, v := range vs {
+		cs := statusOf(v.pod, "web")
+		if v.at.Before(since) || cs == nil {
+			continue
+		}
+		state := "waiting"
+		switch {
+		case cs.State.Running != nil:
+			state = "running"
+		case cs.State.Terminated != nil:
+			state = "terminated"
+		}
+		lines = append(lines, fmt.Sprintf("  +%v deleting=%v %s ready=%v", v.at.Sub(since).Round(time.Millisecond), v.pod.DeletionTimestamp != nil, state, cs.Ready))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// seedProbePod loads one of the seed's probe manifests from examples/ and
+// aims it at the package's node. Each test has its own namespace, so the
+// seed's names are kept.
+func seedProbePod(t *testing.T, file string) *v1.Pod {
+	t.Helper()
+	manifest, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "examples", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := framework.PodFromYAML(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return framework.OnNode(p, node.Name)
+}
+
+// waitContainerRunning waits for a container to run and returns its
+// startedAt.
+func waitContainerRunning(t *testing.T, w *podWatch, container string) time.Time {
+	t.Helper()
+	v := w.waitFor(t, 30*time.Second, container+" running", func(p *v1.Pod) bool {
+		cs := statusOf(p, container)
+		return cs != nil && cs.State.Running != nil
+	})
+	return statusOf(v.pod, container).State.Running.StartedAt.Time
+}
+
+// waitForAfter returns the first version that arrived after since for
+// which cond holds; it fails the test after timeout.
+func waitForAfter(t *testing.T, w *podWatch, since time.Time, timeout time.Duration, what string, cond func(*v1.Pod) bool) podVersion {
+	t.Helper()
+	var found podVersion
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		for _, v := range w.all() {
+			if v.at.After(since) && cond(v.pod) {
+				found = v
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("pod %s never %s within %v; last status:\n%s", w.name, what, timeout, dump(w.latest().pod.Status))
+	}
+	return found
+}
+
+// podEvents lists the events about a pod.
+func podEvents(t *testing.T, ns, pod string) []v1.Event {
+	t.Helper()
+	list, err := env.Client.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + pod})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list.Items
+}
+
+func eventLines(evs []v1.Event) string {
+	lines := make([]string, 0, len(evs))
+	for _, e := range evs {
+		lines = append(lines, fmt.Sprintf("%s %s %s (×%d): %s", e.Type, e.Reason, e.InvolvedObject.FieldPath, e.Count, e.Message))
+	}
+	return strings.Join(lines, "\n  ")
+}
+
+// waitUnhealthy waits for the kubelet's Unhealthy Warning event about a
+// container with message (compared without surrounding white space: the
+// kubelet keeps an exec's trailing newline).
+func waitUnhealthy(t *testing.T, ns, pod, container string, timeout time.Duration, message string) v1.Event {
+	t.Helper()
+	field := "spec.containers{" + container + "}"
+	return waitEvent(t, ns, pod, timeout, "Warning Unhealthy "+field+" "+message, func(e v1.Event) bool {
+		return e.Type == v1.EventTypeWarning && e.Reason == "Unhealthy" && e.InvolvedObject.FieldPath == field &&
+			strings.TrimSpace(e.Message) == message
+	})
+}
+
+// waitEvent waits for an event about the pod that match accepts; on a
+// timeout it reports the events there are.
+func waitEvent(t *testing.T, ns, pod string, timeout time.Duration, what string, match func(v1.Event) bool) v1.Event {
+	t.Helper()
+	var (
+		found   v1.Event
+		last    []v1.Event
+		lastErr error
+	)
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		list, err := env.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + pod})
+		if err != nil {
+			lastErr = err
+			return false, nil
+		}
+		last = list.Items
+		for _, e := range list.Items {
+			if match(e) {
+				found = e
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no event %q about pod %s within %v (last error: %v); events:\n  %s", what, pod, timeout, lastErr, eventLines(last))
+	}
+	return found
+}
+
+// engineStopTimes is how the engine saw a container stop.
+type engineStopTimes struct {
+	term, die time.Time // the SIGTERM and the death; term is zero without a SIGTERM
+	exitCode  string
+}
+
+func (s engineStopTimes) String() string {
+	f := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.Format("15:04:05.000")
+	}
+	return fmt.Sprintf("SIGTERM %s, died %s with %s", f(s.term), f(s.die), s.exitCode)
+}
+
+// engineStop follows the Docker events of a pod's container from since on
+// until it dies, and returns when it got SIGTERM and when it died.
+func engineStop(t *testing.T, uid types.UID, container string, since time.Time, timeout time.Duration) engineStopTimes {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	msgs, errs := env.Docker.Events(ctx, since.Add(-time.Second), dockerhost.PodSelector(string(uid)), dockerhost.LabelContainerName+"="+container)
+	var s engineStopTimes
+	for {
+		select {
+		case m := <-msgs:
+			at := time.Unix(0, m.TimeNano)
+			if at.Before(since) {
+				continue
+			}
+			switch m.Action {
+			case "kill":
+				if sig := m.Actor.Attributes["signal"]; s.term.IsZero() && (sig == "15" || sig == "SIGTERM") {
+					s.term = at
+				}
+			case "die":
+				s.die, s.exitCode = at, m.Actor.Attributes["exitCode"]
+				return s
+			}
+		case err := <-errs:
+			t.Fatalf("container %s of pod %s did not die within %v (engine: %s): %v", container, uid, timeout, s, err)
+		}
+	}
+}
