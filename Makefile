@@ -9,7 +9,7 @@ APISERVER_PORT ?= 6443
 TEST_TIMEOUT ?= 40m
 TEST_FLAGS ?=
 # e2e tests mostly wait (back-off, probes, grace periods): run many at once.
-E2E_PARALLEL ?= 16
+E2E_PARALLEL ?= 8
 BENCH_PODS ?= 20
 # Set to the kubeconfig of another cluster to join it instead of starting the
 # local control plane (make run CLUSTER_KUBECONFIG=~/.kube/config).

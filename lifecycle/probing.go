@@ -222,9 +222,11 @@ func (w *Worker) killForRestart(ctx context.Context, pod *v1.Pod, cur *instance,
 	deadline, ok := w.killDeadlines[cur.id()]
 	if !ok {
 		deadline = now.Add(grace)
-		w.killDeadlines[cur.id()] = deadline
 	}
-	w.killInstance(ctx, pod, cur, deadline, message)
+	// As Docker's stop timeout does for the kubelet, what is left of the
+	// grace period counts from the stop signal's delivery.
+	deadline = deadline.Add(w.killInstance(ctx, pod, cur, deadline, message))
+	w.killDeadlines[cur.id()] = deadline
 	if now = w.rt.Clock.Now(); !now.Before(deadline) {
 		return retryAfterError
 	}

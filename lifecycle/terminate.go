@@ -103,13 +103,14 @@ func (w *Worker) stopContainers(ctx context.Context, pod *v1.Pod, obs *observati
 // stopInstance runs the container's preStop hook and sends its stop signal,
 // once, and SIGKILL once the deadline has passed.
 func (w *Worker) stopInstance(ctx context.Context, pod *v1.Pod, inst *instance, deadline time.Time) {
-	w.killInstance(ctx, pod, inst, deadline, fmt.Sprintf("Stopping container %s", inst.name.Container))
+	_ = w.killInstance(ctx, pod, inst, deadline, fmt.Sprintf("Stopping container %s", inst.name.Container))
 }
 
 // killInstance is stopInstance with the Killing event's message given. The
 // preStop hook, like the kubelet's, runs inside the grace period: the
-// SIGKILL deadline does not move for it.
-func (w *Worker) killInstance(ctx context.Context, pod *v1.Pod, inst *instance, deadline time.Time, message string) {
+// SIGKILL deadline does not move for it. It returns how long sending the
+// stop signal took (0 when none was sent now).
+func (w *Worker) killInstance(ctx context.Context, pod *v1.Pod, inst *instance, deadline time.Time, message string) time.Duration {
 	id := inst.id()
 	logger := log.G(ctx).WithFields(log.Fields{"container": inst.name.Container, "containerID": id})
 	graceOver := !w.rt.Clock.Now().Before(deadline)
@@ -122,10 +123,11 @@ func (w *Worker) killInstance(ctx context.Context, pod *v1.Pod, inst *instance, 
 			graceOver = !w.rt.Clock.Now().Before(deadline)
 		}
 		if !graceOver {
+			sent := w.rt.Clock.Now()
 			if err := w.docker.ContainerKill(ctx, id, stopSignal(inst)); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
 				logger.WithError(err).Warn("Cannot send stop signal")
 			}
-			return
+			return w.rt.Clock.Since(sent)
 		}
 	}
 	if graceOver && !w.killed[id] {
@@ -134,6 +136,7 @@ func (w *Worker) killInstance(ctx context.Context, pod *v1.Pod, inst *instance, 
 			logger.WithError(err).Warn("Cannot kill container")
 		}
 	}
+	return 0
 }
 
 func (w *Worker) stopSandbox(ctx context.Context, sb *instance, now time.Time) {

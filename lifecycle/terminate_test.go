@@ -57,8 +57,8 @@ func TestTerminationFollowsTheKubeletsOrder(t *testing.T) {
 	}
 
 	// Within the grace period nothing more is sent.
-	h.clock.Step(29 * time.Second)
-	if next, want := h.sync(w), killAfter(30*time.Second)-29*time.Second; next != want {
+	h.clock.Step(killAfter(30*time.Second) - time.Second)
+	if next, want := h.sync(w), time.Second; next != want {
 		t.Errorf("next look in %v, want %v", next, want)
 	}
 	if got := h.docker.Signals(app); len(got) != 1 {
@@ -199,11 +199,11 @@ func TestLaterDeleteShortensButNeverExtendsTheGracePeriod(t *testing.T) {
 		grace     int64
 		wantUntil time.Duration // time left to the deadline afterwards
 	}{
-		// The first Delete's kill is due at killAfter(30s) = 29.5s.
+		// The first Delete's kill is due at killAfter(30s).
 		{10 * time.Second, 60, killAfter(30*time.Second) - 10*time.Second}, // would end at 70s: ignored
 		{0, 30, killAfter(30*time.Second) - 10*time.Second},                // the same request again
-		{0, 5, killAfter(5 * time.Second)},                                 // ends at 14.5s: shortened
-		{time.Second, 10, killAfter(5*time.Second) - time.Second},          // would end at 20.5s: ignored
+		{0, 5, killAfter(5 * time.Second)},                                 // ends at 10s+killAfter(5s): shortened
+		{time.Second, 10, killAfter(5*time.Second) - time.Second},          // would end later: ignored
 	}
 	for _, s := range steps {
 		h.clock.Step(s.after)

@@ -15,8 +15,9 @@ import (
 )
 
 // statusMargin is how much earlier than the end of a deletion's grace
-// period containers are killed (see Delete).
-const statusMargin = 500 * time.Millisecond
+// period containers are killed (see Delete): on a busy machine the final
+// status needs that long to reach the API.
+const statusMargin = time.Second
 
 // retryAfterError is how long a worker waits before retrying a step whose
 // engine call failed; Docker events wake it sooner when something changes.
@@ -53,6 +54,7 @@ type Worker struct {
 	loggedSkippedVolumes bool
 	volumesCreated       bool
 	reportedVolumes      bool
+	reportedUnsupported  bool
 	backOff              *flowcontrol.Backoff
 	backOffEvents        map[string]string // container → instance ID its BackOff event was for
 	finishedAt           time.Time         // when the pod's containers were done (0 while not)
@@ -127,8 +129,8 @@ func (w *Worker) Update(pod *v1.Pod) {
 func (w *Worker) Delete(pod *v1.Pod) {
 	grace := gracePeriod(pod, pod.DeletionGracePeriodSeconds)
 	// virtual-kubelet removes the API object when the grace period ends; the
-	// SIGKILL comes a little earlier so that the final status (exit codes,
-	// finishedAt) is written before, as a kubelet writes it.
+	// SIGKILL comes a little earlier (up to statusMargin) so that the final
+	// status (exit codes, finishedAt) is written before, as a kubelet's is.
 	deadline := w.rt.Clock.Now().Add(grace - min(grace/4, statusMargin))
 	w.mu.Lock()
 	if w.deadline.IsZero() || deadline.Before(w.deadline) {
@@ -310,6 +312,16 @@ func (w *Worker) checkActiveDeadline(ctx context.Context, pod *v1.Pod) time.Dura
 
 // converge creates what the pod lacks: volumes, sandbox, containers in order.
 func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) time.Duration {
+	if why := unsupported(pod); len(why) > 0 {
+		if !w.reportedUnsupported {
+			w.reportedUnsupported = true
+			for _, msg := range why {
+				w.rt.Recorder.Event(pod, v1.EventTypeWarning, EventUnsupported, msg)
+				log.G(ctx).Warn(msg)
+			}
+		}
+		return 0
+	}
 	plan := planVolumes(pod)
 	if len(plan.unsupported) > 0 {
 		if !w.reportedVolumes {

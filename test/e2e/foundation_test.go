@@ -44,7 +44,14 @@ func TestSeedNginxPodServesItsPage(t *testing.T) {
 		t.Errorf("container status = %+v, want one running docker:// container without restarts", cs)
 	}
 
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + p.Status.PodIP + ":80/")
+	// Without a readiness probe the pod is Ready once httpd runs, which may
+	// be a moment before it listens: retry briefly, as a client would.
+	var resp *http.Response
+	err = wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		var gerr error
+		resp, gerr = (&http.Client{Timeout: 5 * time.Second}).Get("http://" + p.Status.PodIP + ":80/")
+		return gerr == nil, nil
+	})
 	if err != nil {
 		t.Fatalf("GET the pod IP: %v", err)
 	}
