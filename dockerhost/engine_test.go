@@ -370,7 +370,9 @@ func TestEngineEventsCarryTheContainersLabels(t *testing.T) {
 func TestEngineCopyFromAnExitedContainer(t *testing.T) {
 	it := newITest(t)
 	script := "echo bye > /tmp/msg && echo bye > /dev/termination-log && ln -s msg /tmp/link && mkdir /tmp/d && " +
-		"seq 1 60 && seq 61 100 >&2; exit 3"
+		// The engine copies stdout and stderr separately: the pause keeps
+		// the two streams in order in its log.
+		"seq 1 60 && sleep 0.3 && seq 61 100 >&2; exit 3"
 	id := it.create(it.name("app", 0).String(),
 		&container.Config{Image: itestBusybox, Entrypoint: []string{"sh", "-c", script}, Labels: it.labels()}, nil)
 	it.start(id)
