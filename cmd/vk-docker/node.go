@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -193,6 +195,14 @@ func runNode(ctx context.Context, o *options) error {
 	}
 	if ctx.Err() != nil && err != nil {
 		err = nil // shut down on a signal
+	}
+	// The termination message files go with their pods; what is left of the
+	// node's directory goes with the node when it is empty (pods it still
+	// runs keep theirs for the next run).
+	if dir := o.terminationMessageDir(); dir != "" {
+		if os.Remove(dir) == nil {
+			_ = os.Remove(filepath.Dir(dir))
+		}
 	}
 	return err
 }
