@@ -104,7 +104,7 @@ func (w *Worker) ensureContainer(ctx context.Context, pod *v1.Pod, s slot, obs *
 		// Its sandbox died and was replaced: the container lost its network
 		// and IPC. The kubelet kills it; it comes back per restart policy.
 		logger.Info("Killing container joined to a replaced sandbox")
-		if err := w.docker.ContainerKill(ctx, cur.id(), "SIGKILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+		if err := w.signal(ctx, cur.id(), "SIGKILL"); err != nil {
 			logger.WithError(err).Warn("Cannot kill container")
 		}
 		return retryAfterError

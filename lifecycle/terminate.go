@@ -124,7 +124,7 @@ func (w *Worker) killInstance(ctx context.Context, pod *v1.Pod, inst *instance, 
 		}
 		if !graceOver {
 			sent := w.rt.Clock.Now()
-			if err := w.docker.ContainerKill(ctx, id, stopSignal(inst)); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+			if err := w.signal(ctx, id, stopSignal(inst)); err != nil {
 				logger.WithError(err).Warn("Cannot send stop signal")
 			}
 			return w.rt.Clock.Since(sent)
@@ -132,7 +132,7 @@ func (w *Worker) killInstance(ctx context.Context, pod *v1.Pod, inst *instance, 
 	}
 	if graceOver && !w.killed[id] {
 		w.killed[id] = true
-		if err := w.docker.ContainerKill(ctx, id, "SIGKILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+		if err := w.signal(ctx, id, "SIGKILL"); err != nil {
 			logger.WithError(err).Warn("Cannot kill container")
 		}
 	}
@@ -144,14 +144,14 @@ func (w *Worker) stopSandbox(ctx context.Context, sb *instance, now time.Time) {
 	if !w.signalled[id] {
 		w.signalled[id] = true
 		w.sandboxSignalledAt = now
-		if err := w.docker.ContainerKill(ctx, id, "SIGTERM"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+		if err := w.signal(ctx, id, "SIGTERM"); err != nil {
 			log.G(ctx).WithError(err).Warn("Cannot stop sandbox")
 		}
 		return
 	}
 	if now.Sub(w.sandboxSignalledAt) >= sandboxStopTimeout && !w.killed[id] {
 		w.killed[id] = true
-		if err := w.docker.ContainerKill(ctx, id, "SIGKILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+		if err := w.signal(ctx, id, "SIGKILL"); err != nil {
 			log.G(ctx).WithError(err).Warn("Cannot kill sandbox")
 		}
 	}
@@ -177,4 +177,14 @@ func (w *Worker) removeAll(ctx context.Context, obs *observation) error {
 		return err
 	}
 	return w.rt.removeMessageFiles(string(w.uid))
+}
+
+// signal sends sig to a container. A container that is gone, or no longer
+// runs, has nothing left to stop: that is not an error.
+func (w *Worker) signal(ctx context.Context, id, sig string) error {
+	err := w.docker.ContainerKill(ctx, id, sig)
+	if cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err) {
+		return nil
+	}
+	return err
 }
