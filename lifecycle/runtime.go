@@ -12,6 +12,8 @@ import (
 	"github.com/vk-docker/vk-docker/dockerhost"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 )
@@ -46,6 +48,13 @@ type Runtime struct {
 	// needed when the engine is on another host and pod IPs are not routable
 	// from here.
 	ProbeViaSandbox bool
+	// Secrets and ConfigMaps read the objects pods refer to (image pull
+	// secrets, volume sources) from the node's informer caches; nil in tests
+	// that do not need them.
+	Secrets    corev1listers.SecretLister
+	ConfigMaps corev1listers.ConfigMapLister
+	// Kube is the API client for what the caches cannot answer (TokenRequest).
+	Kube kubernetes.Interface
 	// Recorder writes the kubelet's events (Pulling, Created, Started, ...).
 	Recorder record.EventRecorder
 	// Clock is the time source of every timer and timestamp.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
 	v1 "k8s.io/api/core/v1"
@@ -108,4 +109,28 @@ func (w *Worker) removeVolumes(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// volumeMounts binds the container's volumeMounts to the pod's Docker volumes.
+// Volumes vk-docker does not materialise (see podVolumes) are left out.
+func volumeMounts(pod *v1.Pod, c *v1.Container) []mount.Mount {
+	backed := map[string]bool{}
+	for _, v := range pod.Spec.Volumes {
+		if v.EmptyDir != nil {
+			backed[v.Name] = true
+		}
+	}
+	var mounts []mount.Mount
+	for _, vm := range c.VolumeMounts {
+		if !backed[vm.Name] {
+			continue
+		}
+		mounts = append(mounts, mount.Mount{
+			Type:     mount.TypeVolume,
+			Source:   dockerhost.VolumeName(string(pod.UID), vm.Name),
+			Target:   vm.MountPath,
+			ReadOnly: vm.ReadOnly,
+		})
+	}
+	return mounts
 }

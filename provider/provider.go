@@ -19,7 +19,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 )
@@ -54,6 +56,10 @@ type Config struct {
 	MessageDir string
 	// ProbeViaSandbox is lifecycle.Runtime.ProbeViaSandbox.
 	ProbeViaSandbox bool
+	// Secrets, ConfigMaps and Kube are lifecycle.Runtime's.
+	Secrets    corev1listers.SecretLister
+	ConfigMaps corev1listers.ConfigMapLister
+	Kube       kubernetes.Interface
 }
 
 // Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
@@ -98,6 +104,9 @@ func New(cfg Config) (*Provider, error) {
 		PodAPIPort:      cfg.PodAPIPort,
 		MessageDir:      cfg.MessageDir,
 		ProbeViaSandbox: cfg.ProbeViaSandbox,
+		Secrets:         cfg.Secrets,
+		ConfigMaps:      cfg.ConfigMaps,
+		Kube:            cfg.Kube,
 		Recorder:        cfg.Recorder,
 		Clock:           cfg.Clock,
 		Notify:          p.notifyPod,

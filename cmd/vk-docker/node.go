@@ -126,6 +126,9 @@ func runNode(ctx context.Context, o *options) error {
 				Pods:            client.CoreV1(),
 				MessageDir:      o.terminationMessageDir(),
 				ProbeViaSandbox: viaSandbox,
+				Secrets:         pc.Secrets,
+				ConfigMaps:      pc.ConfigMaps,
+				Kube:            client,
 			})
 			if err != nil {
 				return nil, nil, err
