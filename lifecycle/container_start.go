@@ -93,7 +93,6 @@ func (rt *Runtime) containerConfig(pod *v1.Pod, s slot, attempt int, sandboxID s
 		Image:      c.Image,
 		Entrypoint: c.Command,
 		Cmd:        c.Args,
-		Env:        rt.containerEnv(c.Env),
 		WorkingDir: c.WorkingDir,
 		Labels:     labels,
 		Tty:        c.TTY,
@@ -125,6 +124,12 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 	}
 	name := dockerhost.ContainerName{Container: s.c.Name, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}
 	cfg, host := w.rt.containerConfig(pod, s, attempt, sandbox.id())
+	env, command, args, err := w.rt.resolveEnv(envContext{pod: pod, c: s.c, podIP: w.rt.sandboxIP(sandbox), hostIP: w.rt.HostIP})
+	if err != nil {
+		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
+		return ReasonCreateContainerConfigError, err.Error(), nil
+	}
+	cfg.Env, cfg.Entrypoint, cfg.Cmd = env, command, args
 	if m, err := w.rt.messageMount(pod, s.c, name); err != nil {
 		log.G(ctx).WithError(err).WithField("container", s.c.Name).Warn("Cannot prepare the termination message file")
 	} else if m != nil {

@@ -1,46 +1,397 @@
 package lifecycle
 
 import (
+	"errors"
+	"fmt"
 	"net"
+	"sort"
 	"strconv"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/kubectl/pkg/util/fieldpath"
+	kresource "k8s.io/kubectl/pkg/util/resource"
 )
 
-// containerEnv renders a container's resolved environment for Docker. When
-// the node is configured with an API address reachable from pods, the
-// variables that describe the `kubernetes` Service (which virtual-kubelet
-// derives from its ClusterIP, an address nothing here routes) are replaced by
-// ones that describe that address, as if the Service listened on it.
-func (rt *Runtime) containerEnv(env []v1.EnvVar) []string {
-	out := make([]string, 0, len(env)+8)
-	for _, e := range env {
-		if rt.PodAPIHost != "" && isAPIServiceVar(e.Name) {
-			continue
-		}
-		out = append(out, e.Name+"="+e.Value)
-	}
-	if rt.PodAPIHost == "" {
-		return out
-	}
-	host, port := rt.PodAPIHost, strconv.Itoa(rt.PodAPIPort)
-	url := "tcp://" + net.JoinHostPort(host, port)
-	prefix := "KUBERNETES_PORT_" + port + "_TCP"
-	return append(out,
-		"KUBERNETES_SERVICE_HOST="+host,
-		"KUBERNETES_SERVICE_PORT="+port,
-		"KUBERNETES_SERVICE_PORT_HTTPS="+port,
-		"KUBERNETES_PORT="+url,
-		prefix+"="+url,
-		prefix+"_PROTO=tcp",
-		prefix+"_PORT="+port,
-		prefix+"_ADDR="+host,
-	)
+// The node resolves every container's environment itself, when the container
+// starts, as the kubelet does (virtual-kubelet is told to skip its own
+// resolution): only then is the pod IP known for status.podIP, and a restarted
+// container sees the ConfigMaps and Secrets of its restart.
+
+// envContext is what a container's environment is resolved from.
+type envContext struct {
+	pod    *v1.Pod
+	c      *v1.Container
+	podIP  string
+	hostIP string
 }
 
-func isAPIServiceVar(name string) bool {
-	return name == "KUBERNETES_SERVICE_HOST" || name == "KUBERNETES_SERVICE_PORT" ||
-		strings.HasPrefix(name, "KUBERNETES_SERVICE_PORT_") ||
-		name == "KUBERNETES_PORT" || strings.HasPrefix(name, "KUBERNETES_PORT_")
+// resolveEnv computes a container's environment in the kubelet's order of
+// precedence (envFrom, then env, then service links) and expands $(VAR)
+// references in its command and args. An error is what the kubelet reports as
+// CreateContainerConfigError: a mandatory ConfigMap, Secret or key is missing.
+func (rt *Runtime) resolveEnv(ec envContext) (env []string, command, args []string, err error) {
+	pod, c := ec.pod, ec.c
+	vars := newEnvMap()
+	cache := refCache{rt: rt, ns: pod.Namespace}
+	for _, from := range c.EnvFrom {
+		data, err := cache.envFrom(from)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		keys := make([]string, 0, len(data))
+		for k := range data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			vars.set(from.Prefix+k, data[k])
+		}
+	}
+	services, err := rt.serviceEnv(pod)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	lookup := func(name string) (string, bool) {
+		if v, ok := vars.values[name]; ok {
+			return v, true
+		}
+		v, ok := services[name]
+		return v, ok
+	}
+	for _, e := range c.Env {
+		value := e.Value
+		switch {
+		case value != "":
+			value = expandVars(value, lookup)
+		case e.ValueFrom != nil:
+			v, ok, err := rt.envValueFrom(ec, e.ValueFrom, &cache)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if !ok {
+				continue // optional and absent
+			}
+			value = v
+		}
+		vars.set(e.Name, value)
+	}
+	names := make([]string, 0, len(services))
+	for k := range services {
+		if _, ok := vars.values[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		vars.set(k, services[k])
+	}
+	for _, k := range vars.order {
+		env = append(env, k+"="+vars.values[k])
+	}
+	// The kubelet expands command and args with the container's variables
+	// only (service links included, as they are in the environment).
+	final := func(name string) (string, bool) { v, ok := vars.values[name]; return v, ok }
+	for _, s := range c.Command {
+		command = append(command, expandVars(s, final))
+	}
+	for _, s := range c.Args {
+		args = append(args, expandVars(s, final))
+	}
+	return env, command, args, nil
+}
+
+// envMap keeps variables in the order they were first defined, so that the
+// container's environment reads like its spec.
+type envMap struct {
+	order  []string
+	values map[string]string
+}
+
+func newEnvMap() *envMap { return &envMap{values: map[string]string{}} }
+
+func (m *envMap) set(k, v string) {
+	if _, ok := m.values[k]; !ok {
+		m.order = append(m.order, k)
+	}
+	m.values[k] = v
+}
+
+// envValueFrom resolves one valueFrom; ok is false when an optional source
+// is absent and the variable is left out.
+func (rt *Runtime) envValueFrom(ec envContext, src *v1.EnvVarSource, cache *refCache) (value string, ok bool, err error) {
+	switch {
+	case src.FieldRef != nil:
+		v, err := fieldRefValue(ec, src.FieldRef)
+		return v, err == nil, err
+	case src.ResourceFieldRef != nil:
+		v, err := rt.resourceFieldValue(ec, src.ResourceFieldRef)
+		return v, err == nil, err
+	case src.ConfigMapKeyRef != nil:
+		ref := src.ConfigMapKeyRef
+		optional := ref.Optional != nil && *ref.Optional
+		cm, err := cache.configMap(ref.Name)
+		if err != nil {
+			if apierrors.IsNotFound(err) && optional {
+				return "", false, nil
+			}
+			return "", false, err
+		}
+		v, found := cm.Data[ref.Key]
+		if !found {
+			if optional {
+				return "", false, nil
+			}
+			return "", false, fmt.Errorf("couldn't find key %v in ConfigMap %v/%v", ref.Key, cache.ns, ref.Name)
+		}
+		return v, true, nil
+	case src.SecretKeyRef != nil:
+		ref := src.SecretKeyRef
+		optional := ref.Optional != nil && *ref.Optional
+		s, err := cache.secret(ref.Name)
+		if err != nil {
+			if apierrors.IsNotFound(err) && optional {
+				return "", false, nil
+			}
+			return "", false, err
+		}
+		v, found := s.Data[ref.Key]
+		if !found {
+			if optional {
+				return "", false, nil
+			}
+			return "", false, fmt.Errorf("couldn't find key %v in Secret %v/%v", ref.Key, cache.ns, ref.Name)
+		}
+		return string(v), true, nil
+	case src.FileKeyRef != nil:
+		return "", false, fmt.Errorf("env from a file (fileKeyRef on volume %q) is not supported by vk-docker", src.FileKeyRef.VolumeName)
+	}
+	return "", false, errors.New("env var source with no field set")
+}
+
+// fieldRefValue is the downward API value of a pod field, with the status
+// fields the kubelet knows at container start.
+func fieldRefValue(ec envContext, f *v1.ObjectFieldSelector) (string, error) {
+	switch f.FieldPath {
+	case "spec.nodeName":
+		return ec.pod.Spec.NodeName, nil
+	case "spec.serviceAccountName":
+		return ec.pod.Spec.ServiceAccountName, nil
+	case "status.hostIP", "status.hostIPs":
+		return ec.hostIP, nil
+	case "status.podIP", "status.podIPs":
+		return ec.podIP, nil
+	}
+	v, err := fieldpath.ExtractFieldPathAsString(ec.pod, f.FieldPath)
+	if err != nil {
+		return "", fmt.Errorf("field %s: %w", f.FieldPath, err)
+	}
+	return v, nil
+}
+
+// resourceFieldValue is the downward API value of a container resource. A
+// limit the container does not set is the node's allocatable, as on a
+// kubelet.
+func (rt *Runtime) resourceFieldValue(ec envContext, f *v1.ResourceFieldSelector) (string, error) {
+	target := ec.c
+	if f.ContainerName != "" && f.ContainerName != ec.c.Name {
+		target = nil
+		for _, list := range [][]v1.Container{ec.pod.Spec.Containers, ec.pod.Spec.InitContainers} {
+			for i := range list {
+				if list[i].Name == f.ContainerName {
+					target = &list[i]
+				}
+			}
+		}
+		if target == nil {
+			return "", fmt.Errorf("container %q referenced by resourceFieldRef not found", f.ContainerName)
+		}
+	}
+	c := target.DeepCopy()
+	for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory, v1.ResourceEphemeralStorage} {
+		if _, set := c.Resources.Limits[name]; set {
+			continue
+		}
+		if q, ok := rt.Allocatable[name]; ok {
+			if c.Resources.Limits == nil {
+				c.Resources.Limits = v1.ResourceList{}
+			}
+			c.Resources.Limits[name] = q
+		}
+	}
+	v, err := kresource.ExtractContainerResourceValue(f, c)
+	if err != nil {
+		return "", fmt.Errorf("resource %s of container %s: %w", f.Resource, c.Name, err)
+	}
+	return v, nil
+}
+
+// refCache reads each ConfigMap and Secret once per resolution, from the
+// node's informer caches.
+type refCache struct {
+	rt         *Runtime
+	ns         string
+	configMaps map[string]*v1.ConfigMap
+	secrets    map[string]*v1.Secret
+}
+
+func (rc *refCache) configMap(name string) (*v1.ConfigMap, error) {
+	if cm, ok := rc.configMaps[name]; ok {
+		return cm, nil
+	}
+	if rc.rt.ConfigMaps == nil {
+		return nil, fmt.Errorf("couldn't get configMap %v/%v, no kubeClient defined", rc.ns, name)
+	}
+	cm, err := rc.rt.ConfigMaps.ConfigMaps(rc.ns).Get(name)
+	if err != nil {
+		return nil, err
+	}
+	if rc.configMaps == nil {
+		rc.configMaps = map[string]*v1.ConfigMap{}
+	}
+	rc.configMaps[name] = cm
+	return cm, nil
+}
+
+func (rc *refCache) secret(name string) (*v1.Secret, error) {
+	if s, ok := rc.secrets[name]; ok {
+		return s, nil
+	}
+	if rc.rt.Secrets == nil {
+		return nil, fmt.Errorf("couldn't get secret %v/%v, no kubeClient defined", rc.ns, name)
+	}
+	s, err := rc.rt.Secrets.Secrets(rc.ns).Get(name)
+	if err != nil {
+		return nil, err
+	}
+	if rc.secrets == nil {
+		rc.secrets = map[string]*v1.Secret{}
+	}
+	rc.secrets[name] = s
+	return s, nil
+}
+
+// envFrom returns the variables of one envFrom source, nil when an optional
+// source is absent.
+func (rc *refCache) envFrom(from v1.EnvFromSource) (map[string]string, error) {
+	switch {
+	case from.ConfigMapRef != nil:
+		cm, err := rc.configMap(from.ConfigMapRef.Name)
+		if err != nil {
+			if apierrors.IsNotFound(err) && from.ConfigMapRef.Optional != nil && *from.ConfigMapRef.Optional {
+				return nil, nil
+			}
+			return nil, err
+		}
+		return cm.Data, nil
+	case from.SecretRef != nil:
+		s, err := rc.secret(from.SecretRef.Name)
+		if err != nil {
+			if apierrors.IsNotFound(err) && from.SecretRef.Optional != nil && *from.SecretRef.Optional {
+				return nil, nil
+			}
+			return nil, err
+		}
+		out := make(map[string]string, len(s.Data))
+		for k, v := range s.Data {
+			out[k] = string(v)
+		}
+		return out, nil
+	}
+	return nil, nil
+}
+
+// serviceEnv is the Docker-links style variables of the Services a pod sees:
+// the `kubernetes` Service always, those of its namespace with
+// enableServiceLinks. With an API address for pods configured, the
+// `kubernetes` Service is described at that address instead of its
+// ClusterIP, which nothing here routes.
+func (rt *Runtime) serviceEnv(pod *v1.Pod) (map[string]string, error) {
+	out := map[string]string{}
+	links := pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks
+	if rt.Services != nil {
+		services, err := rt.Services.List(labels.Everything())
+		if err != nil {
+			return nil, fmt.Errorf("failed to list services when setting up env vars: %w", err)
+		}
+		for _, s := range services {
+			if s.Spec.ClusterIP == "" || s.Spec.ClusterIP == v1.ClusterIPNone || len(s.Spec.Ports) == 0 {
+				continue
+			}
+			master := s.Namespace == "default" && s.Name == "kubernetes"
+			if master && rt.PodAPIHost != "" {
+				continue
+			}
+			if master || (s.Namespace == pod.Namespace && links) {
+				serviceVars(out, s.Name, s.Spec.ClusterIP, s.Spec.Ports)
+			}
+		}
+	}
+	if rt.PodAPIHost != "" {
+		serviceVars(out, "kubernetes", rt.PodAPIHost, []v1.ServicePort{{Name: "https", Port: int32(rt.PodAPIPort), Protocol: v1.ProtocolTCP}})
+	}
+	return out, nil
+}
+
+// serviceVars adds one Service's variables, named as the kubelet names them.
+func serviceVars(out map[string]string, name, ip string, ports []v1.ServicePort) {
+	prefix := strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	out[prefix+"_SERVICE_HOST"] = ip
+	out[prefix+"_SERVICE_PORT"] = strconv.Itoa(int(ports[0].Port))
+	for i, p := range ports {
+		port := strconv.Itoa(int(p.Port))
+		if p.Name != "" {
+			out[prefix+"_SERVICE_PORT_"+strings.ToUpper(strings.ReplaceAll(p.Name, "-", "_"))] = port
+		}
+		proto := string(p.Protocol)
+		if proto == "" {
+			proto = string(v1.ProtocolTCP)
+		}
+		url := strings.ToLower(proto) + "://" + net.JoinHostPort(ip, port)
+		if i == 0 {
+			out[prefix+"_PORT"] = url
+		}
+		pp := prefix + "_PORT_" + port + "_" + strings.ToUpper(proto)
+		out[pp] = url
+		out[pp+"_PROTO"] = strings.ToLower(proto)
+		out[pp+"_PORT"] = port
+		out[pp+"_ADDR"] = ip
+	}
+}
+
+// expandVars expands $(VAR) references as Kubernetes does: a defined VAR is
+// replaced by its value, an undefined one is left as written, and $$ escapes
+// a dollar sign.
+func expandVars(s string, lookup func(string) (string, bool)) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch next := s[i+1]; {
+		case next == '$':
+			b.WriteByte('$')
+			i++
+		case next == '(':
+			end := strings.IndexByte(s[i+2:], ')')
+			if end < 0 {
+				b.WriteString("$(") // no closing paren: not a reference
+				i++
+				continue
+			}
+			name := s[i+2 : i+2+end]
+			if v, ok := lookup(name); ok && name != "" {
+				b.WriteString(v)
+			} else {
+				b.WriteString(s[i : i+3+end])
+			}
+			i += 2 + end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
 }

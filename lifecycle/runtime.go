@@ -53,6 +53,12 @@ type Runtime struct {
 	// that do not need them.
 	Secrets    corev1listers.SecretLister
 	ConfigMaps corev1listers.ConfigMapLister
+	// Services lists the Services whose variables containers get (the
+	// kubelet's service links).
+	Services corev1listers.ServiceLister
+	// Allocatable is the node's allocatable resources: the value of a
+	// resourceFieldRef to a limit the container does not set.
+	Allocatable v1.ResourceList
 	// Kube is the API client for what the caches cannot answer (TokenRequest).
 	Kube kubernetes.Interface
 	// Recorder writes the kubelet's events (Pulling, Created, Started, ...).

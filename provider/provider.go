@@ -56,10 +56,13 @@ type Config struct {
 	MessageDir string
 	// ProbeViaSandbox is lifecycle.Runtime.ProbeViaSandbox.
 	ProbeViaSandbox bool
-	// Secrets, ConfigMaps and Kube are lifecycle.Runtime's.
-	Secrets    corev1listers.SecretLister
-	ConfigMaps corev1listers.ConfigMapLister
-	Kube       kubernetes.Interface
+	// Secrets, ConfigMaps, Services, Allocatable and Kube are
+	// lifecycle.Runtime's.
+	Secrets     corev1listers.SecretLister
+	ConfigMaps  corev1listers.ConfigMapLister
+	Services    corev1listers.ServiceLister
+	Allocatable v1.ResourceList
+	Kube        kubernetes.Interface
 }
 
 // Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
@@ -106,6 +109,8 @@ func New(cfg Config) (*Provider, error) {
 		ProbeViaSandbox: cfg.ProbeViaSandbox,
 		Secrets:         cfg.Secrets,
 		ConfigMaps:      cfg.ConfigMaps,
+		Services:        cfg.Services,
+		Allocatable:     cfg.Allocatable,
 		Kube:            cfg.Kube,
 		Recorder:        cfg.Recorder,
 		Clock:           cfg.Clock,

@@ -128,7 +128,12 @@ func runNode(ctx context.Context, o *options) error {
 				ProbeViaSandbox: viaSandbox,
 				Secrets:         pc.Secrets,
 				ConfigMaps:      pc.ConfigMaps,
-				Kube:            client,
+				Services:        pc.Services,
+				Allocatable: v1.ResourceList{
+					v1.ResourceCPU:    *resource.NewQuantity(int64(info.NCPU), resource.DecimalSI),
+					v1.ResourceMemory: *resource.NewQuantity(info.MemTotal, resource.BinarySI),
+				},
+				Kube: client,
 			})
 			if err != nil {
 				return nil, nil, err
@@ -155,6 +160,9 @@ func runNode(ctx context.Context, o *options) error {
 			return nil
 		},
 		nodeutil.WithPodControllerConfigOverrides(func(c *node.PodControllerConfig) error {
+			// The provider resolves environments itself when each container
+			// starts, once the pod IP is known (lifecycle/env.go).
+			c.SkipDownwardAPIResolution = true
 			// A pod force-deleted from the API reaches DeletePod without the
 			// grace period of its deletion; hand it over directly.
 			_, err := c.PodInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
