@@ -111,6 +111,7 @@ func (rt *Runtime) containerConfig(pod *v1.Pod, s slot, attempt int, sandboxID s
 	if pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace {
 		host.PidMode = container.PidMode("container:" + sandboxID)
 	}
+	applyHostNamespaces(pod, host)
 	return cfg, host
 }
 

@@ -37,8 +37,8 @@ func TestConvergeRunsATwoContainerPodInOneSandbox(t *testing.T) {
 		if sb.HostConfig.NetworkMode != "bridge" {
 			t.Errorf("sandbox NetworkMode = %q, want bridge", sb.HostConfig.NetworkMode)
 		}
-		if !slices.Equal(sb.HostConfig.DNS, []string{"127.0.0.1"}) {
-			t.Errorf("sandbox DNS = %q, want [127.0.0.1]", sb.HostConfig.DNS)
+		if !slices.Equal(sb.HostConfig.DNS, h.rt.DNS.ClusterDNS) {
+			t.Errorf("sandbox DNS = %q, want the cluster DNS %q", sb.HostConfig.DNS, h.rt.DNS.ClusterDNS)
 		}
 		if sb.Config.Hostname != "web" {
 			t.Errorf("sandbox hostname = %q, want the pod name", sb.Config.Hostname)

@@ -69,8 +69,11 @@ func newHarness(t *testing.T) *harness {
 		NodeName:   testNode,
 		HostIP:     testHostIP,
 		PauseImage: pauseImage,
-		Recorder:   h.rec,
-		Clock:      h.clock,
+		// A cluster DNS keeps the MissingClusterDNS warning (pod_network_test)
+		// out of every other test's events.
+		DNS:      DNSSettings{ClusterDNS: []string{"127.0.0.53"}},
+		Recorder: h.rec,
+		Clock:    h.clock,
 		Notify: func(pod *v1.Pod) {
 			n := len(h.docker.Calls())
 			h.mu.Lock()

@@ -48,6 +48,10 @@ type Runtime struct {
 	// needed when the engine is on another host and pod IPs are not routable
 	// from here.
 	ProbeViaSandbox bool
+	// DNS is the node's cluster DNS and resolver configuration.
+	DNS DNSSettings
+	// HostNamespaces are the host namespaces pods may use.
+	HostNamespaces HostNamespaces
 	// Secrets and ConfigMaps read the objects pods refer to (image pull
 	// secrets, volume sources) from the node's informer caches; nil in tests
 	// that do not need them.

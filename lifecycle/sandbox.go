@@ -10,12 +10,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 )
 
-// sandboxDNS keeps name resolution inside the pod: Docker would otherwise
-// copy the host's resolv.conf or, when that names only loopback servers, put
-// public resolvers in it. Until cluster DNS is configured, queries go to the
-// pod's own loopback, where nothing answers and nothing leaves the machine.
-var sandboxDNS = []string{"127.0.0.1"}
-
 // podLabels are the labels shared by every container of pod.
 func (rt *Runtime) podLabels(pod *v1.Pod) map[string]string {
 	grace := int64(v1.DefaultTerminationGracePeriodSeconds)
@@ -31,19 +25,6 @@ func (rt *Runtime) podLabels(pod *v1.Pod) map[string]string {
 	}
 }
 
-// hostname is the pod's hostname as the kubelet computes it without
-// spec.hostname: the pod name, cut to 63 characters.
-func hostname(pod *v1.Pod) string {
-	h := pod.Name
-	if pod.Spec.Hostname != "" {
-		h = pod.Spec.Hostname
-	}
-	if len(h) > 63 {
-		h = h[:63]
-	}
-	return h
-}
-
 // sandboxConfig describes the pause container that owns the pod's network
 // and IPC namespaces (and PID namespace with shareProcessNamespace).
 func (rt *Runtime) sandboxConfig(pod *v1.Pod) (*container.Config, *container.HostConfig) {
@@ -51,14 +32,12 @@ func (rt *Runtime) sandboxConfig(pod *v1.Pod) (*container.Config, *container.Hos
 	labels[dockerhost.LabelContainerName] = dockerhost.SandboxContainerName
 	labels[dockerhost.LabelDockerType] = dockerhost.DockerTypeSandbox
 	cfg := &container.Config{
-		Image:    rt.PauseImage,
-		Hostname: hostname(pod),
-		Labels:   labels,
+		Image:  rt.PauseImage,
+		Labels: labels,
 	}
 	host := &container.HostConfig{
 		NetworkMode: container.NetworkMode(rt.network()),
 		IpcMode:     container.IPCModeShareable,
-		DNS:         sandboxDNS,
 	}
 	return cfg, host
 }
@@ -84,6 +63,13 @@ func (w *Worker) ensureSandbox(ctx context.Context, pod *v1.Pod, obs *observatio
 	}
 	name := dockerhost.ContainerName{Container: dockerhost.SandboxContainerName, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}
 	cfg, host := w.rt.sandboxConfig(pod)
+	warnings, err := w.rt.applyPodNetworking(pod, cfg, host)
+	if err != nil {
+		return nil, fmt.Errorf("create sandbox %s: %w", name, err)
+	}
+	for _, e := range warnings {
+		w.rt.Recorder.Event(pod, e.eventType, e.reason, e.message)
+	}
 	id, err := w.createContainer(ctx, name, cfg, host)
 	if err != nil {
 		return nil, fmt.Errorf("create sandbox %s: %w", name, err)
@@ -102,8 +88,12 @@ func (w *Worker) reinspect(ctx context.Context, inst *instance) (*instance, erro
 	return &instance{name: inst.name, inspect: in}, nil
 }
 
-// sandboxIP is the pod IP: the sandbox's address on its network.
+// sandboxIP is the pod IP: the sandbox's address on its network, or the
+// node's with hostNetwork, as on a kubelet.
 func (rt *Runtime) sandboxIP(sb *instance) string {
+	if sb != nil && sb.inspect.HostConfig != nil && sb.inspect.HostConfig.NetworkMode.IsHost() {
+		return rt.HostIP
+	}
 	if sb == nil || sb.inspect.NetworkSettings == nil {
 		return ""
 	}

@@ -8,19 +8,9 @@ import (
 // vk-docker does not do yet.
 const EventUnsupported = "Unsupported"
 
-// unsupported lists what the pod asks for that vk-docker cannot honour yet
-// and that would change what the pod does if ignored: such a pod waits
-// (Pending, with an event saying why) rather than run differently.
-func unsupported(pod *v1.Pod) []string {
-	var why []string
-	if pod.Spec.HostNetwork {
-		why = append(why, "hostNetwork is not supported by vk-docker yet")
-	}
-	if pod.Spec.HostPID {
-		why = append(why, "hostPID is not supported by vk-docker yet")
-	}
-	if pod.Spec.HostIPC {
-		why = append(why, "hostIPC is not supported by vk-docker yet")
-	}
-	return why
+// unsupported lists what the pod asks for that this node does not do or
+// does not allow and that would change what the pod does if ignored: such a
+// pod waits (Pending, with an event saying why) rather than run differently.
+func (rt *Runtime) unsupported(pod *v1.Pod) []string {
+	return rt.HostNamespaces.forbidden(pod)
 }

@@ -7,17 +7,18 @@ import (
 	v1 "k8s.io/api/core/v1"
 )
 
-// A pod asking for a host namespace waits, with a Warning saying so, and
-// nothing is created: running it in its own namespaces would be a lie.
-func TestHostNamespacesKeepThePodWaiting(t *testing.T) {
+// A pod asking for a host namespace the node does not allow waits, with a
+// Warning naming the flag that allows it, and nothing is created: running it
+// in its own namespaces would be a lie.
+func TestForbiddenHostNamespacesKeepThePodWaiting(t *testing.T) {
 	cases := []struct {
 		name string
 		set  func(*v1.PodSpec)
 		want string
 	}{
-		{"hostNetwork", func(s *v1.PodSpec) { s.HostNetwork = true }, "Warning Unsupported hostNetwork is not supported by vk-docker yet"},
-		{"hostPID", func(s *v1.PodSpec) { s.HostPID = true }, "Warning Unsupported hostPID is not supported by vk-docker yet"},
-		{"hostIPC", func(s *v1.PodSpec) { s.HostIPC = true }, "Warning Unsupported hostIPC is not supported by vk-docker yet"},
+		{"hostNetwork", func(s *v1.PodSpec) { s.HostNetwork = true }, "Warning Unsupported hostNetwork is not allowed on this node (start vk-docker with --allow-host-network to allow it)"},
+		{"hostPID", func(s *v1.PodSpec) { s.HostPID = true }, "Warning Unsupported hostPID is not allowed on this node (start vk-docker with --allow-host-pid to allow it)"},
+		{"hostIPC", func(s *v1.PodSpec) { s.HostIPC = true }, "Warning Unsupported hostIPC is not allowed on this node (start vk-docker with --allow-host-ipc to allow it)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -312,7 +312,7 @@ func (w *Worker) checkActiveDeadline(ctx context.Context, pod *v1.Pod) time.Dura
 
 // converge creates what the pod lacks: volumes, sandbox, containers in order.
 func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) time.Duration {
-	if why := unsupported(pod); len(why) > 0 {
+	if why := w.rt.unsupported(pod); len(why) > 0 {
 		if !w.reportedUnsupported {
 			w.reportedUnsupported = true
 			for _, msg := range why {

@@ -56,6 +56,9 @@ type Config struct {
 	MessageDir string
 	// ProbeViaSandbox is lifecycle.Runtime.ProbeViaSandbox.
 	ProbeViaSandbox bool
+	// DNS and HostNamespaces are lifecycle.Runtime's.
+	DNS            lifecycle.DNSSettings
+	HostNamespaces lifecycle.HostNamespaces
 	// Secrets, ConfigMaps, Services, Allocatable and Kube are
 	// lifecycle.Runtime's.
 	Secrets     corev1listers.SecretLister
@@ -107,6 +110,8 @@ func New(cfg Config) (*Provider, error) {
 		PodAPIPort:      cfg.PodAPIPort,
 		MessageDir:      cfg.MessageDir,
 		ProbeViaSandbox: cfg.ProbeViaSandbox,
+		DNS:             cfg.DNS,
+		HostNamespaces:  cfg.HostNamespaces,
 		Secrets:         cfg.Secrets,
 		ConfigMaps:      cfg.ConfigMaps,
 		Services:        cfg.Services,

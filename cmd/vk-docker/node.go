@@ -15,6 +15,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/lifecycle"
 	"github.com/vk-docker/vk-docker/provider"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -46,6 +47,10 @@ func runNode(ctx context.Context, o *options) error {
 		return err
 	}
 	viaSandbox, err := o.probeViaSandbox()
+	if err != nil {
+		return err
+	}
+	dns, err := o.dnsSettings()
 	if err != nil {
 		return err
 	}
@@ -126,6 +131,8 @@ func runNode(ctx context.Context, o *options) error {
 				Pods:            client.CoreV1(),
 				MessageDir:      o.terminationMessageDir(),
 				ProbeViaSandbox: viaSandbox,
+				DNS:             dns,
+				HostNamespaces:  lifecycle.HostNamespaces{Network: o.hostNetwork, PID: o.hostPID, IPC: o.hostIPC},
 				Secrets:         pc.Secrets,
 				ConfigMaps:      pc.ConfigMaps,
 				Services:        pc.Services,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/lifecycle"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -34,6 +35,12 @@ type options struct {
 	logLevel      string
 	messageDir    string
 	probeNetwork  string
+	clusterDNS    []string
+	clusterDomain string
+	resolvConf    string
+	hostNetwork   bool
+	hostPID       bool
+	hostIPC       bool
 }
 
 func defaultOptions() *options {
@@ -70,6 +77,12 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.IntVar(&o.maxPods, "max-pods", o.maxPods, "pods capacity of the node")
 	f.StringVar(&o.logLevel, "log-level", o.logLevel, "log level (debug, info, warn, error)")
 	f.StringVar(&o.probeNetwork, "probe-network", o.probeNetwork, "where tcpSocket/httpGet/grpc probes and httpGet hooks connect from: direct (the provider's network), sandbox (inside the pod, through its pause container), auto (direct with a local engine, sandbox with a remote one)")
+	f.StringSliceVar(&o.clusterDNS, "cluster-dns", nil, "IPs of the cluster DNS servers for ClusterFirst pods (comma-separated); without it they fall back to Default, as on a kubelet")
+	f.StringVar(&o.clusterDomain, "cluster-domain", "", "cluster DNS domain (e.g. cluster.local): pods' search paths and subdomain FQDNs")
+	f.StringVar(&o.resolvConf, "resolv-conf", "", "resolver configuration Default-policy pods inherit, read on this machine (e.g. /etc/resolv.conf); empty: none, names resolve only through the pod's loopback")
+	f.BoolVar(&o.hostNetwork, "allow-host-network", false, "let pods use the Docker host's network namespace (hostNetwork)")
+	f.BoolVar(&o.hostPID, "allow-host-pid", false, "let pods use the Docker host's PID namespace (hostPID)")
+	f.BoolVar(&o.hostIPC, "allow-host-ipc", false, "let pods use the Docker host's IPC namespace (hostIPC)")
 	f.StringVar(&o.messageDir, "termination-message-dir", "", "directory for the files bind-mounted at containers' terminationMessagePath; the engine must run on this machine (default /var/lib/vk-docker/<nodename>/termination with a local engine, none with a remote one)")
 }
 
@@ -146,4 +159,27 @@ func (o *options) probeViaSandbox() (bool, error) {
 		return !(o.dockerHost == "" || strings.HasPrefix(o.dockerHost, "unix://")), nil
 	}
 	return false, fmt.Errorf("--probe-network %q: want direct, sandbox or auto", o.probeNetwork)
+}
+
+// dnsSettings reads --cluster-dns, --cluster-domain and --resolv-conf.
+func (o *options) dnsSettings() (lifecycle.DNSSettings, error) {
+	d := lifecycle.DNSSettings{ClusterDomain: strings.TrimSuffix(o.clusterDomain, ".")}
+	for _, ip := range o.clusterDNS {
+		if net.ParseIP(ip) == nil {
+			return d, fmt.Errorf("--cluster-dns %q: not an IP address", ip)
+		}
+		d.ClusterDNS = append(d.ClusterDNS, ip)
+	}
+	if o.resolvConf == "" {
+		return d, nil
+	}
+	f, err := os.Open(o.resolvConf)
+	if err != nil {
+		return d, fmt.Errorf("--resolv-conf: %w", err)
+	}
+	defer f.Close()
+	if d.Host, err = lifecycle.ParseResolvConf(f); err != nil {
+		return d, fmt.Errorf("--resolv-conf %s: %w", o.resolvConf, err)
+	}
+	return d, nil
 }

@@ -1,0 +1,209 @@
+package lifecycle
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+func dnsPod(policy v1.DNSPolicy, hostNetwork bool, cfg *v1.PodDNSConfig) *v1.Pod {
+	return &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+		Spec:       v1.PodSpec{DNSPolicy: policy, HostNetwork: hostNetwork, DNSConfig: cfg},
+	}
+}
+
+// The pod's resolv.conf follows the kubelet's DNS configurer for every
+// policy, with and without a cluster DNS.
+func TestPodDNS(t *testing.T) {
+	cluster := DNSSettings{ClusterDNS: []string{"172.17.0.53"}, ClusterDomain: "cluster.local",
+		Host: &ResolvConf{Nameservers: []string{"192.168.0.1"}, Searches: []string{"corp.example"}, Options: []string{"timeout:2"}}}
+	noCluster := DNSSettings{ClusterDomain: "cluster.local"}
+	missing := `Warning MissingClusterDNS pod: "web_shop()". kubelet does not have ClusterDNS IP configured and cannot create Pod using "ClusterFirst" policy. Falling back to "Default" policy.`
+	cases := []struct {
+		name                       string
+		dns                        DNSSettings
+		pod                        *v1.Pod
+		servers, searches, options []string
+		warnings                   []string
+	}{
+		{
+			name: "ClusterFirst with a cluster DNS",
+			dns:  cluster, pod: dnsPod(v1.DNSClusterFirst, false, nil),
+			servers:  []string{"172.17.0.53"},
+			searches: []string{"shop.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.example"},
+			options:  []string{"ndots:5"},
+		},
+		{
+			name: "no policy means ClusterFirst",
+			dns:  cluster, pod: dnsPod("", false, nil),
+			servers:  []string{"172.17.0.53"},
+			searches: []string{"shop.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.example"},
+			options:  []string{"ndots:5"},
+		},
+		{
+			name: "ClusterFirst on the host network is Default",
+			dns:  cluster, pod: dnsPod(v1.DNSClusterFirst, true, nil),
+			servers: []string{"192.168.0.1"}, searches: []string{"corp.example"}, options: []string{"timeout:2"},
+		},
+		{
+			name: "ClusterFirstWithHostNet on the host network uses the cluster DNS",
+			dns:  cluster, pod: dnsPod(v1.DNSClusterFirstWithHostNet, true, nil),
+			servers:  []string{"172.17.0.53"},
+			searches: []string{"shop.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.example"},
+			options:  []string{"ndots:5"},
+		},
+		{
+			name: "Default inherits the node's resolver",
+			dns:  cluster, pod: dnsPod(v1.DNSDefault, false, nil),
+			servers: []string{"192.168.0.1"}, searches: []string{"corp.example"}, options: []string{"timeout:2"},
+		},
+		{
+			name: "Default without --resolv-conf resolves through the pod's loopback",
+			dns:  noCluster, pod: dnsPod(v1.DNSDefault, false, nil),
+			servers: []string{"127.0.0.1"}, searches: []string{"."},
+		},
+		{
+			name: "ClusterFirst without a cluster DNS falls back to Default, with the kubelet's warning",
+			dns:  noCluster, pod: dnsPod(v1.DNSClusterFirst, false, nil),
+			servers: []string{"127.0.0.1"}, searches: []string{"."},
+			warnings: []string{missing},
+		},
+		{
+			name: "None takes dnsConfig alone",
+			dns:  cluster,
+			pod: dnsPod(v1.DNSNone, false, &v1.PodDNSConfig{Nameservers: []string{"172.17.0.9"}, Searches: []string{"a.example"},
+				Options: []v1.PodDNSConfigOption{{Name: "ndots", Value: ptr.To("2")}, {Name: "edns0"}}}),
+			servers: []string{"172.17.0.9"}, searches: []string{"a.example"}, options: []string{"ndots:2", "edns0"},
+		},
+		{
+			name: "dnsConfig merges: servers and searches appended without duplicates, options by name",
+			dns:  cluster,
+			pod: dnsPod(v1.DNSClusterFirst, false, &v1.PodDNSConfig{Nameservers: []string{"172.17.0.53", "172.17.0.54"},
+				Searches: []string{"cluster.local", "extra.example"}, Options: []v1.PodDNSConfigOption{{Name: "ndots", Value: ptr.To("1")}}}),
+			servers:  []string{"172.17.0.53", "172.17.0.54"},
+			searches: []string{"shop.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.example", "extra.example"},
+			options:  []string{"ndots:1"},
+		},
+		{
+			name: "more than three nameservers are cut, with the kubelet's warning",
+			dns:  noCluster,
+			pod:  dnsPod(v1.DNSNone, false, &v1.PodDNSConfig{Nameservers: []string{"172.17.0.1", "172.17.0.2", "172.17.0.3", "172.17.0.4"}}),
+			servers: []string{"172.17.0.1", "172.17.0.2", "172.17.0.3"},
+			warnings: []string{"Warning DNSConfigForming Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: 172.17.0.1 172.17.0.2 172.17.0.3"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			servers, searches, options, warnings := tc.dns.podDNS(tc.pod)
+			if !reflect.DeepEqual(servers, tc.servers) || !reflect.DeepEqual(searches, tc.searches) || !reflect.DeepEqual(options, tc.options) {
+				t.Errorf("resolv.conf = servers %q search %q options %q\nwant servers %q search %q options %q",
+					servers, searches, options, tc.servers, tc.searches, tc.options)
+			}
+			var got []string
+			for _, w := range warnings {
+				got = append(got, w.eventType+" "+w.reason+" "+w.message)
+			}
+			if !reflect.DeepEqual(got, tc.warnings) {
+				t.Errorf("warnings = %q, want %q", got, tc.warnings)
+			}
+		})
+	}
+}
+
+func TestParseResolvConf(t *testing.T) {
+	rc, err := ParseResolvConf(strings.NewReader("# comment\nnameserver 10.1.1.1\nsearch old.example\nsearch a.example. b.example .\noptions ndots:2 timeout:1\noptions ndots:3\nnameserver 10.1.1.2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &ResolvConf{Nameservers: []string{"10.1.1.1", "10.1.1.2"}, Searches: []string{"a.example", "b.example"}, Options: []string{"ndots:3", "timeout:1"}}
+	if !reflect.DeepEqual(rc, want) {
+		t.Errorf("parsed %+v, want %+v", rc, want)
+	}
+}
+
+func TestPodHostname(t *testing.T) {
+	long := strings.Repeat("a", 62) + "-bcd"
+	cases := []struct {
+		name             string
+		spec             v1.PodSpec
+		podName          string
+		hostname, domain string
+		err              string
+	}{
+		{name: "pod name", podName: "web", hostname: "web"},
+		{name: "spec.hostname wins", podName: "web", spec: v1.PodSpec{Hostname: "db-0"}, hostname: "db-0"},
+		{name: "cut to 63 without a trailing dash", podName: long, hostname: strings.Repeat("a", 62)},
+		{name: "subdomain gives a domain", podName: "web", spec: v1.PodSpec{Hostname: "db-0", Subdomain: "db"},
+			hostname: "db-0", domain: "db.shop.svc.cluster.local"},
+		{name: "setHostnameAsFQDN makes the hostname the FQDN", podName: "web",
+			spec:     v1.PodSpec{Hostname: "db-0", Subdomain: "db", SetHostnameAsFQDN: ptr.To(true)},
+			hostname: "db-0.db.shop.svc.cluster.local"},
+		{name: "an FQDN over 64 characters is refused", podName: "web",
+			spec: v1.PodSpec{Hostname: strings.Repeat("h", 40), Subdomain: "db", SetHostnameAsFQDN: ptr.To(true)},
+			err:  "FQDN " + strings.Repeat("h", 40) + ".db.shop.svc.cluster.local is too long (64 characters is the max, 66 characters requested)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: tc.podName, Namespace: "shop"}, Spec: tc.spec}
+			h, d, err := podHostname(pod, "cluster.local")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || h != tc.hostname || d != tc.domain {
+				t.Errorf("hostname %q domain %q err %v, want %q %q", h, d, err, tc.hostname, tc.domain)
+			}
+		})
+	}
+}
+
+// What the sandbox owns for the pod reaches the engine: host namespaces when
+// allowed, hostname, hostAliases and resolv.conf; containers follow the
+// sandbox into host PID and IPC namespaces.
+func TestPodNetworkingReachesTheEngine(t *testing.T) {
+	h := newHarness(t)
+	h.rt.HostNamespaces = HostNamespaces{Network: true, PID: true, IPC: true}
+	h.rt.DNS = DNSSettings{ClusterDNS: []string{"172.17.0.53"}, ClusterDomain: "cluster.local"}
+	pod := newPod(appContainer())
+	pod.Spec.HostAliases = []v1.HostAlias{{IP: "127.0.0.2", Hostnames: []string{"foo.local", "bar.local"}}}
+	pod.Spec.DNSPolicy = v1.DNSClusterFirstWithHostNet
+	pod.Spec.HostNetwork, pod.Spec.HostPID, pod.Spec.HostIPC = true, true, true
+	w := NewWorker(h.rt, pod, true)
+	h.sync(w)
+	h.sync(w)
+	var sandbox, app *container.HostConfig
+	for _, c := range h.podContainers(pod.UID) {
+		in := h.inspect(c.ID)
+		if c.Labels["io.kubernetes.container.name"] == "POD" {
+			sandbox = in.HostConfig
+		} else {
+			app = in.HostConfig
+		}
+	}
+	if sandbox == nil || app == nil {
+		t.Fatalf("sandbox %v app %v: want both created", sandbox != nil, app != nil)
+	}
+	if sandbox.NetworkMode != "host" || sandbox.PidMode != "host" || sandbox.IpcMode != "host" {
+		t.Errorf("sandbox modes net=%s pid=%s ipc=%s, want host for all", sandbox.NetworkMode, sandbox.PidMode, sandbox.IpcMode)
+	}
+	if app.PidMode != "host" || app.IpcMode != "host" || !strings.HasPrefix(string(app.NetworkMode), "container:") {
+		t.Errorf("app modes net=%s pid=%s ipc=%s, want the sandbox's network and the host's pid/ipc", app.NetworkMode, app.PidMode, app.IpcMode)
+	}
+	if want := []string{"foo.local:127.0.0.2", "bar.local:127.0.0.2"}; !reflect.DeepEqual(sandbox.ExtraHosts, want) {
+		t.Errorf("extra hosts %q, want %q", sandbox.ExtraHosts, want)
+	}
+	if !reflect.DeepEqual(sandbox.DNS, []string{"172.17.0.53"}) || !reflect.DeepEqual(sandbox.DNSOptions, []string{"ndots:5"}) {
+		t.Errorf("dns %q options %q", sandbox.DNS, sandbox.DNSOptions)
+	}
+	if s := h.status(); s.PodIP != h.rt.HostIP || s.PodIP == "" {
+		t.Errorf("podIP = %q, want the node's IP %q with hostNetwork", s.PodIP, h.rt.HostIP)
+	}
+}
