@@ -14,7 +14,7 @@ import (
 )
 
 // envRuntime is a Runtime whose listers hold objs.
-func envRuntime(t *testing.T, objs ...any) *Runtime {
+func envRuntime(t testing.TB, objs ...any) *Runtime {
 	t.Helper()
 	newIndexer := func() cache.Indexer {
 		return cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})

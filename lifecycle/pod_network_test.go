@@ -91,10 +91,10 @@ func TestPodDNS(t *testing.T) {
 			options:  []string{"ndots:1"},
 		},
 		{
-			name: "more than three nameservers are cut, with the kubelet's warning",
-			dns:  noCluster,
-			pod:  dnsPod(v1.DNSNone, false, &v1.PodDNSConfig{Nameservers: []string{"172.17.0.1", "172.17.0.2", "172.17.0.3", "172.17.0.4"}}),
-			servers: []string{"172.17.0.1", "172.17.0.2", "172.17.0.3"},
+			name:     "more than three nameservers are cut, with the kubelet's warning",
+			dns:      noCluster,
+			pod:      dnsPod(v1.DNSNone, false, &v1.PodDNSConfig{Nameservers: []string{"172.17.0.1", "172.17.0.2", "172.17.0.3", "172.17.0.4"}}),
+			servers:  []string{"172.17.0.1", "172.17.0.2", "172.17.0.3"},
 			warnings: []string{"Warning DNSConfigForming Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: 172.17.0.1 172.17.0.2 172.17.0.3"},
 		},
 	}
