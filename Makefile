@@ -15,6 +15,9 @@ BENCH_PODS ?= 20
 # local control plane (make run CLUSTER_KUBECONFIG=~/.kube/config).
 CLUSTER_KUBECONFIG ?=
 NODE_NAME ?= vk-docker
+# The local demo node runs every example, the seed's full Pod included: it
+# selects nodes labelled type=normal and uses the host's namespaces.
+RUN_NODE_ARGS ?= --node-labels type=normal --allow-host-network --allow-host-pid --allow-host-ipc --cluster-domain cluster.local
 
 LDFLAGS := -X main.version=$(VERSION)
 
@@ -53,7 +56,7 @@ run: build images cluster-up
 	echo "  kubectl apply -f examples/nginx.yaml && kubectl get pod -o wide -w"; echo; \
 	exec $(BIN)/vk-docker --kubeconfig $(CLUSTER_DIR)/kubeconfig --nodename $(NODE_NAME) \
 		--taint none --node-ip 127.0.0.1 --listen-address 127.0.0.1:10250 \
-		--pod-api-address $$gw:$(APISERVER_PORT)
+		--pod-api-address $$gw:$(APISERVER_PORT) $(RUN_NODE_ARGS)
 else
 run: build images
 	exec $(BIN)/vk-docker --kubeconfig $(CLUSTER_KUBECONFIG) --nodename $(NODE_NAME)
