@@ -99,6 +99,9 @@ type imageEvent struct{ eventType, reason, message string }
 // for it.
 func (w *Worker) ensureImageReason(ctx context.Context, pod *v1.Pod, c *v1.Container, ref *v1.ObjectReference) (reason, message string, ev *imageEvent) {
 	requested := c.Image
+	// The kubelet reads the pull secrets, and warns about missing ones, on
+	// every start whether or not it pulls.
+	secrets := w.podPullSecrets(ctx, pod)
 	img, err := withDefaultTag(requested)
 	if err != nil {
 		msg := fmt.Sprintf("Failed to apply default image tag %q: %v", requested, err)
@@ -119,12 +122,12 @@ func (w *Worker) ensureImageReason(ctx context.Context, pod *v1.Pod, c *v1.Conta
 			return ReasonErrImageNeverPull, msg, &imageEvent{v1.EventTypeWarning, EventErrImageNeverPull, msg}
 		}
 	}
-	return w.pull(ctx, pod, requested, img, ref)
+	return w.pull(ctx, secrets, requested, img, ref)
 }
 
 // pull pulls img (requested, with the default tag) with the pod's pull
 // secrets, unless a failed pull of it is in its back-off.
-func (w *Worker) pull(ctx context.Context, pod *v1.Pod, requested, img string, ref *v1.ObjectReference) (reason, message string, ev *imageEvent) {
+func (w *Worker) pull(ctx context.Context, secrets []*v1.Secret, requested, img string, ref *v1.ObjectReference) (reason, message string, ev *imageEvent) {
 	now := w.rt.Clock.Now()
 	if w.images.backOff.IsInBackOffSinceUpdate(requested, now) {
 		msg := fmt.Sprintf("Back-off pulling image %q", requested)
@@ -135,7 +138,7 @@ func (w *Worker) pull(ctx context.Context, pod *v1.Pod, requested, img string, r
 		return ReasonImagePullBackOff, status, &imageEvent{v1.EventTypeNormal, EventBackOffPullingImage, msg}
 	}
 	delete(w.images.lastErr, requested)
-	creds, err := w.pullCredentials(ctx, pod, img)
+	creds, err := pullCredentials(secrets, img)
 	if err != nil {
 		return ReasonErrImagePull, err.Error(), nil
 	}
@@ -153,10 +156,10 @@ func (w *Worker) pull(ctx context.Context, pod *v1.Pod, requested, img string, r
 	return "", "", nil
 }
 
-// pullCredentials returns the credentials of the pod's pull secrets that
-// match img, warning (once per set of names) about secrets that cannot be
-// read: the pull is still attempted, as the kubelet does.
-func (w *Worker) pullCredentials(ctx context.Context, pod *v1.Pod, img string) ([]pullCredential, error) {
+// podPullSecrets reads the pod's pull secrets, warning (once per set of
+// names) about those that cannot be read: the pull is still attempted
+// without them, as the kubelet does.
+func (w *Worker) podPullSecrets(ctx context.Context, pod *v1.Pod) []*v1.Secret {
 	secrets, missing := w.rt.pullSecrets(ctx, pod)
 	sort.Strings(missing)
 	if names := strings.Join(missing, ", "); names != w.images.missingSeen {
@@ -167,6 +170,11 @@ func (w *Worker) pullCredentials(ctx context.Context, pod *v1.Pod, img string) (
 			log.G(ctx).WithField("secrets", names).Warn("Unable to retrieve some image pull secrets")
 		}
 	}
+	return secrets
+}
+
+// pullCredentials returns the credentials of secrets that match img.
+func pullCredentials(secrets []*v1.Secret, img string) ([]pullCredential, error) {
 	if len(secrets) == 0 {
 		return nil, nil
 	}
