@@ -2,6 +2,9 @@ package lifecycle
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -25,12 +28,63 @@ const (
 type pullResult struct {
 	duration time.Duration // the pull itself, without waiting for other pulls
 	size     int64         // bytes, as the engine reports the image
+	id       string        // the image's ID
 }
 
 // imagePulls joins concurrent pulls of the same image with the same
-// credentials into one engine pull; shared by every worker of a node.
+// credentials into one engine pull, and remembers with which credentials
+// each image was pulled; shared by every worker of a node.
 type imagePulls struct {
 	group singleflight.Group
+
+	mu sync.Mutex
+	// pulledWith maps an image ID to the hashes of the credentials it was
+	// pulled with ("" for anonymous). Kept in memory: after a restart the
+	// node's images count as preloaded.
+	pulledWith map[string]map[string]bool
+}
+
+// recordPull notes that image id was pulled with credentials hash.
+func (p *imagePulls) recordPull(id, hash string) {
+	if id == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pulledWith == nil {
+		p.pulledWith = map[string]map[string]bool{}
+	}
+	if p.pulledWith[id] == nil {
+		p.pulledWith[id] = map[string]bool{}
+	}
+	p.pulledWith[id][hash] = true
+}
+
+// accessible reports whether a pod holding creds may use the present image
+// id without pulling it, as the kubelet's image pull manager decides with
+// its default policy (NeverVerifyPreloadedImages): images it did not pull,
+// and images pulled without credentials, are for everyone; an image pulled
+// with credentials only for pods holding one of those credentials.
+func (p *imagePulls) accessible(id string, creds []pullCredential) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	hashes, pulled := p.pulledWith[id]
+	if !pulled || hashes[""] {
+		return true
+	}
+	for _, c := range creds {
+		if hashes[credentialHash(c)] {
+			return true
+		}
+	}
+	return false
+}
+
+// credentialHash identifies a credential without keeping it.
+func credentialHash(c pullCredential) string {
+	b, _ := json.Marshal(c.auth)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // pullsInit guards the lazy creation of Runtime.pulls, so that a Runtime
@@ -51,7 +105,11 @@ func (rt *Runtime) imagePulls() *imagePulls {
 // the error lists every attempt's failure.
 func (rt *Runtime) pullImage(ctx context.Context, ref string, creds []pullCredential) (pullResult, error) {
 	if len(creds) == 0 {
-		return rt.pullShared(ctx, ref, "")
+		res, err := rt.pullShared(ctx, ref, "")
+		if err == nil {
+			rt.imagePulls().recordPull(res.id, "")
+		}
+		return res, err
 	}
 	var errs []error
 	for _, c := range creds {
@@ -62,6 +120,7 @@ func (rt *Runtime) pullImage(ctx context.Context, ref string, creds []pullCreden
 		}
 		res, err := rt.pullShared(ctx, ref, auth)
 		if err == nil {
+			rt.imagePulls().recordPull(res.id, credentialHash(c))
 			return res, nil
 		}
 		errs = append(errs, err)
@@ -80,7 +139,7 @@ func (rt *Runtime) pullShared(ctx context.Context, ref, auth string) (pullResult
 			}
 			res := pullResult{duration: rt.Clock.Since(start)}
 			if img, err := rt.Docker.ImageInspect(ctx, ref); err == nil {
-				res.size = img.Size
+				res.size, res.id = img.Size, img.ID
 			}
 			return res, nil
 		})

@@ -109,15 +109,17 @@ func (w *Worker) ensureImageReason(ctx context.Context, pod *v1.Pod, c *v1.Conta
 	}
 	policy := pullPolicy(c)
 	if policy != v1.PullAlways {
-		_, err := w.docker.ImageInspect(ctx, img)
+		present, err := w.docker.ImageInspect(ctx, img)
 		switch {
-		case err == nil:
+		case err == nil && w.rt.imagePulls().accessible(present.ID, podCredentials(secrets, img)):
 			w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulled, "Container image %q already present on machine and can be accessed by the pod", requested)
 			return "", "", nil
-		case !cerrdefs.IsNotFound(err):
+		case err != nil && !cerrdefs.IsNotFound(err):
 			msg := fmt.Sprintf("Failed to inspect image %q: %v", img, err)
 			return ReasonImageInspectError, msg, &imageEvent{v1.EventTypeWarning, EventInspectFailed, msg}
 		case policy == v1.PullNever:
+			// Missing, or pulled with credentials this pod does not hold:
+			// the kubelet does not reveal which.
 			msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", requested)
 			return ReasonErrImageNeverPull, msg, &imageEvent{v1.EventTypeWarning, EventErrImageNeverPull, msg}
 		}
@@ -171,6 +173,13 @@ func (w *Worker) podPullSecrets(ctx context.Context, pod *v1.Pod) []*v1.Secret {
 		}
 	}
 	return secrets
+}
+
+// podCredentials is pullCredentials for a decision that a secret which
+// does not parse cannot change: such a secret gives no credentials.
+func podCredentials(secrets []*v1.Secret, img string) []pullCredential {
+	creds, _ := pullCredentials(secrets, img)
+	return creds
 }
 
 // pullCredentials returns the credentials of secrets that match img.

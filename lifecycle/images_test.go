@@ -446,3 +446,57 @@ func TestSharedPullSurvivesThePodThatStartedIt(t *testing.T) {
 		t.Errorf("%d pulls, want the cancelled one and a retry", calls)
 	}
 }
+
+// An image pulled with a secret is not handed to pods without that secret
+// just because it is present (the kubelet's KubeletEnsureSecretPulledImages,
+// on by default): IfNotPresent pulls again with the pod's own credentials,
+// Never reports the image as not present.
+func TestImagesPulledWithASecretNeedTheSecret(t *testing.T) {
+	const private = "registry.example.com:5000/team/private:1"
+	h := newHarness(t)
+	h.docker.SetRemoteImage(private, "ann", "s3cret", 10)
+	client := fake.NewClientset(
+		dockerConfigJSON("right", "registry.example.com:5000", "ann", "s3cret"),
+		dockerConfigJSON("same-login", "registry.example.com:5000", "ann", "s3cret"),
+	)
+	h.rt.Kube = client
+	start := func(name string, policy v1.PullPolicy, secret string) v1.ContainerStatus {
+		t.Helper()
+		app := appContainer()
+		app.Image, app.ImagePullPolicy = private, policy
+		pod := newPod(app)
+		pod.Name, pod.UID = name, types.UID("uid-"+name)
+		if secret != "" {
+			pod.Spec.ImagePullSecrets = []v1.LocalObjectReference{{Name: secret}}
+		}
+		h.sync(NewWorker(h.rt, pod, true))
+		return containerStatus(t, h.status(), "app")
+	}
+	if cs := start("first", v1.PullIfNotPresent, "right"); cs.State.Running == nil {
+		t.Fatalf("the pod with the secret: %+v, want running", cs.State)
+	}
+	cases := []struct {
+		name, secret string
+		policy       v1.PullPolicy
+		wantWaiting  string
+		wantPull     bool
+	}{
+		{name: "no-secret", policy: v1.PullIfNotPresent, wantWaiting: ReasonErrImagePull, wantPull: true},
+		{name: "never-no-secret", policy: v1.PullNever, wantWaiting: ReasonErrImageNeverPull},
+		{name: "same-secret", secret: "right", policy: v1.PullIfNotPresent},
+		{name: "same-credentials", secret: "same-login", policy: v1.PullNever},
+	}
+	for _, c := range cases {
+		before := len(h.docker.Pulls())
+		cs := start(c.name, c.policy, c.secret)
+		switch {
+		case c.wantWaiting == "" && cs.State.Running == nil:
+			t.Errorf("%s: %+v, want running", c.name, cs.State)
+		case c.wantWaiting != "" && (cs.State.Waiting == nil || cs.State.Waiting.Reason != c.wantWaiting):
+			t.Errorf("%s: %+v, want waiting %s", c.name, cs.State, c.wantWaiting)
+		}
+		if pulled := len(h.docker.Pulls()) > before; pulled != c.wantPull {
+			t.Errorf("%s: pulled %v, want %v", c.name, pulled, c.wantPull)
+		}
+	}
+}

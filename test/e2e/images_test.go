@@ -223,8 +223,9 @@ func waitWaiting(t *testing.T, ns, name, reason string) v1.ContainerStateWaiting
 
 // Seed section 5: each pull policy pulls or does not pull as stated (pulls
 // counted at a real registry with htpasswd auth), a private image pulls only
-// with the right secret, Never with a missing image is ErrImageNeverPull, a
-// missing image is ErrImagePull then ImagePullBackOff.
+// with the right secret (and, once present, is used only by pods with it),
+// Never with a missing image is ErrImageNeverPull, a missing image is
+// ErrImagePull then ImagePullBackOff.
 func TestImagesPullPoliciesAgainstARegistry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -312,12 +313,22 @@ func TestImagesPullPoliciesAgainstARegistry(t *testing.T) {
 	wantPulls("after an IfNotPresent pull", 1)
 
 	podWith("if-not-present-again", img, v1.PullIfNotPresent, "regcred")
-	podWith("never-present", img, v1.PullNever)
+	podWith("never-present", img, v1.PullNever, "regcred")
 	for _, name := range []string{"if-not-present-again", "never-present"} {
 		waitRunning(t, ns, name)
 		hasEvent(name, "Pulled", regexp.MustCompile(`^Container image "`+regexp.QuoteMeta(img)+`" already present on machine and can be accessed by the pod$`))
 	}
 	wantPulls("after IfNotPresent and Never with the image present", 1)
+
+	// Present, but pulled with credentials these pods lack: IfNotPresent
+	// asks the registry (and is refused), Never does not see the image.
+	podWith("present-no-secret", img, v1.PullIfNotPresent)
+	podWith("never-present-no-secret", img, v1.PullNever)
+	if w := waitWaiting(t, ns, "present-no-secret", "ImagePullBackOff"); !authError.MatchString(w.Message) {
+		t.Errorf("present-no-secret: message %q, want the registry's auth error", w.Message)
+	}
+	waitWaiting(t, ns, "never-present-no-secret", "ErrImageNeverPull")
+	wantPulls("after pods without the secret", 1)
 
 	// Always pulls every time, and only with the right secret even though
 	// the image is present.
