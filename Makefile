@@ -21,7 +21,7 @@ RUN_NODE_ARGS ?= --node-labels type=normal --allow-host-network --allow-host-pid
 
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build pause images control-plane cluster-up cluster-down run test unit bench lint clean
+.PHONY: all build pause images registry control-plane cluster-up cluster-down run test unit bench lint clean
 
 all: build
 
@@ -37,6 +37,11 @@ images: build
 	$(BIN)/vk-docker pause-image --pause-image vk-docker/pause:$(VERSION)
 	bash hack/images.sh $(VERSION)
 	bash hack/grpc-image.sh $(VERSION)
+
+# The image registry the image-pull e2e tests run on 127.0.0.1 (its own
+# module, hack/registry; rebuilt only when its pins change).
+registry:
+	bash hack/registry.sh
 
 control-plane:
 	bash hack/build-control-plane.sh
@@ -68,7 +73,7 @@ unit: pause
 
 # The probe and hook tests run twice: with probes from the provider's network,
 # and from inside the pods' network (the path for remote engines).
-test: build images cluster-up
+test: build images registry cluster-up
 	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK_DOCKER_VERSION=$(VERSION) \
 	APISERVER_PORT=$(APISERVER_PORT) \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) $(TEST_FLAGS) ./...
@@ -87,4 +92,4 @@ lint: pause
 	cd hack/tools && $(GO) vet ./...
 
 clean:
-	rm -rf $(BIN)/vk-docker dockerhost/pausebin/pause .cache
+	rm -rf $(BIN)/vk-docker $(BIN)/registry $(BIN)/.registry.stamp dockerhost/pausebin/pause .cache

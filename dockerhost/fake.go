@@ -86,6 +86,8 @@ type FakeClient struct {
 	nextPid    int
 	created    int // creation counter: orders ContainerList newest first
 	info       system.Info
+	remote     map[string]fakeRemote // pullable images by normalised reference (fake_images.go)
+	pulls      []FakePull
 }
 
 var _ Client = (*FakeClient)(nil)
@@ -107,6 +109,8 @@ type FakeImage struct {
 	// RootFSSize the size of the tarball it read (imported images only).
 	Changes    []string
 	RootFSSize int
+	// Size is what ImageInspect reports (pulled images: the remote's size).
+	Size int64
 }
 
 type fakeContainer struct {
@@ -837,7 +841,7 @@ func (f *FakeClient) ImageInspect(ctx context.Context, ref string) (image.Inspec
 	if img == nil {
 		return image.InspectResponse{}, notFound("image", ref)
 	}
-	resp := image.InspectResponse{ID: img.ID, RepoTags: []string{normalizeRef(img.Ref)}}
+	resp := image.InspectResponse{ID: img.ID, RepoTags: []string{normalizeRef(img.Ref)}, Size: img.Size}
 	// The config's type lives in a module vk-docker does not import directly.
 	resp.Config = newOf(resp.Config)
 	resp.Config.StopSignal = img.StopSignal
@@ -857,10 +861,7 @@ func (f *FakeClient) ImagePull(ctx context.Context, ref string, options image.Pu
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.imageLocked(ref) == nil {
-		f.addImageLocked(&FakeImage{Ref: ref})
-	}
-	return nil
+	return f.pullLocked(ref, options)
 }
 
 func (f *FakeClient) ImageImport(ctx context.Context, rootfs io.Reader, ref string, changes []string) error {

@@ -3,48 +3,197 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/image"
+	"github.com/distribution/reference"
+	"github.com/virtual-kubelet/virtual-kubelet/log"
 	v1 "k8s.io/api/core/v1"
 )
 
-// pullPolicy is the effective imagePullPolicy with the API's defaulting.
+// Image waiting reasons and events, with the kubelet's names
+// (pkg/kubelet/images/types.go, pkg/kubelet/events).
+const (
+	ReasonImagePullBackOff   = "ImagePullBackOff"
+	ReasonInvalidImageName   = "InvalidImageName"
+	ReasonImageInspectError  = "ImageInspectError"
+	EventInspectFailed       = "InspectFailed"
+	EventBackOffPullingImage = "BackOff"
+)
+
+// pullPolicy is the effective imagePullPolicy with the API's defaulting
+// (SetDefaults_Container): Always for the tag latest, written or implied,
+// otherwise IfNotPresent. The API server defaults it before the pod gets
+// here; this covers pods built elsewhere.
 func pullPolicy(c *v1.Container) v1.PullPolicy {
 	if c.ImagePullPolicy != "" {
 		return c.ImagePullPolicy
 	}
+	if _, tag, _, err := parseImage(c.Image); err == nil && tag == "latest" {
+		return v1.PullAlways
+	}
 	return v1.PullIfNotPresent
 }
 
-// ensureImage makes the container's image present according to its pull
-// policy, with the kubelet's events. It returns a waiting reason and message
-// when the container cannot be created.
-func (w *Worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container, ref *v1.ObjectReference) (reason, message string, err error) {
-	_, err = w.docker.ImageInspect(ctx, c.Image)
-	present := err == nil
-	if err != nil && !cerrdefs.IsNotFound(err) {
-		return "", "", fmt.Errorf("inspect image %s: %w", c.Image, err)
+// parseImage splits an image reference like the kubelet's ParseImageName:
+// the normalised repository, the tag (latest when neither tag nor digest is
+// given) and the digest.
+func parseImage(img string) (repo, tag, digest string, err error) {
+	named, err := reference.ParseNormalizedNamed(img)
+	if err != nil {
+		return "", "", "", fmt.Errorf("couldn't parse image name %q: %v", img, err)
 	}
-	policy := pullPolicy(c)
-	if present && policy != v1.PullAlways {
-		w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulled, "Container image %q already present on machine and can be accessed by the pod", c.Image)
+	if t, ok := named.(reference.Tagged); ok {
+		tag = t.Tag()
+	}
+	if d, ok := named.(reference.Digested); ok {
+		digest = d.Digest().String()
+	}
+	if tag == "" && digest == "" {
+		tag = "latest"
+	}
+	return named.Name(), tag, digest, nil
+}
+
+// withDefaultTag adds ":latest" to a reference with neither tag nor digest,
+// without qualifying its name (busybox stays busybox), as the kubelet does.
+func withDefaultTag(img string) (string, error) {
+	_, tag, digest, err := parseImage(img)
+	if err != nil {
+		return "", err
+	}
+	if digest == "" && tag != "" && !strings.HasSuffix(img, ":"+tag) {
+		img += ":" + tag
+	}
+	return img, nil
+}
+
+// ensureImage makes the container's image present according to its pull
+// policy, with the kubelet's events (image manager and runtime manager). It
+// returns a waiting reason and message when the container cannot be created.
+// The events of a container held for the same reason pass after pass are
+// recorded once.
+func (w *Worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container, ref *v1.ObjectReference) (reason, message string, err error) {
+	reason, message, ev := w.ensureImageReason(ctx, pod, c, ref)
+	if reason == "" {
+		delete(w.images.reported, ref.FieldPath)
 		return "", "", nil
 	}
-	if !present && policy == v1.PullNever {
-		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
-		w.rt.Recorder.Event(ref, v1.EventTypeWarning, EventErrImageNeverPull, msg)
-		return ReasonErrImageNeverPull, msg, nil
+	if w.images.firstReport(ref.FieldPath, reason, message) {
+		if ev != nil {
+			w.rt.Recorder.Event(ref, ev.eventType, ev.reason, ev.message)
+		}
+		// The runtime manager's event for every image failure.
+		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %s", reason)
 	}
-	w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulling, "Pulling image %q", c.Image)
-	start := w.rt.Clock.Now()
-	if err := w.docker.ImagePull(ctx, c.Image, image.PullOptions{}); err != nil {
-		msg := fmt.Sprintf("Failed to pull image %q: %v", c.Image, err)
-		w.rt.Recorder.Event(ref, v1.EventTypeWarning, EventFailedPull, msg)
-		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailedPull, "Error: %s", ReasonErrImagePull)
-		return ReasonErrImagePull, msg, nil
+	return reason, message, nil
+}
+
+// imageEvent is an event of a waiting reason, recorded when the reason is new.
+type imageEvent struct{ eventType, reason, message string }
+
+// ensureImageReason is the kubelet's EnsureImageExists: the waiting reason
+// and message when the image is not there, and the image manager's event
+// for it.
+func (w *Worker) ensureImageReason(ctx context.Context, pod *v1.Pod, c *v1.Container, ref *v1.ObjectReference) (reason, message string, ev *imageEvent) {
+	requested := c.Image
+	// The kubelet reads the pull secrets, and warns about missing ones, on
+	// every start whether or not it pulls.
+	secrets := w.podPullSecrets(ctx, pod)
+	img, err := withDefaultTag(requested)
+	if err != nil {
+		msg := fmt.Sprintf("Failed to apply default image tag %q: %v", requested, err)
+		return ReasonInvalidImageName, msg, &imageEvent{v1.EventTypeWarning, EventInspectFailed, msg}
 	}
-	w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulled, "Successfully pulled image %q in %v", c.Image, w.rt.Clock.Since(start).Round(time.Millisecond))
+	policy := pullPolicy(c)
+	if policy != v1.PullAlways {
+		present, err := w.docker.ImageInspect(ctx, img)
+		switch {
+		case err == nil && w.rt.imagePulls().accessible(present.ID, podCredentials(secrets, img)):
+			w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulled, "Container image %q already present on machine and can be accessed by the pod", requested)
+			return "", "", nil
+		case err != nil && !cerrdefs.IsNotFound(err):
+			msg := fmt.Sprintf("Failed to inspect image %q: %v", img, err)
+			return ReasonImageInspectError, msg, &imageEvent{v1.EventTypeWarning, EventInspectFailed, msg}
+		case policy == v1.PullNever:
+			// Missing, or pulled with credentials this pod does not hold:
+			// the kubelet does not reveal which.
+			msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", requested)
+			return ReasonErrImageNeverPull, msg, &imageEvent{v1.EventTypeWarning, EventErrImageNeverPull, msg}
+		}
+	}
+	return w.pull(ctx, secrets, requested, img, ref)
+}
+
+// pull pulls img (requested, with the default tag) with the pod's pull
+// secrets, unless a failed pull of it is in its back-off.
+func (w *Worker) pull(ctx context.Context, secrets []*v1.Secret, requested, img string, ref *v1.ObjectReference) (reason, message string, ev *imageEvent) {
+	now := w.rt.Clock.Now()
+	if w.images.backOff.IsInBackOffSinceUpdate(requested, now) {
+		msg := fmt.Sprintf("Back-off pulling image %q", requested)
+		status := msg
+		if prev, ok := w.images.lastErr[requested]; ok {
+			status = fmt.Sprintf("%s: %s", msg, prev)
+		}
+		return ReasonImagePullBackOff, status, &imageEvent{v1.EventTypeNormal, EventBackOffPullingImage, msg}
+	}
+	delete(w.images.lastErr, requested)
+	creds, err := pullCredentials(secrets, img)
+	if err != nil {
+		return ReasonErrImagePull, err.Error(), nil
+	}
+	w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulling, "Pulling image %q", requested)
+	res, err := w.rt.pullImage(ctx, img, creds)
+	if err != nil {
+		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailedPull, "Failed to pull image %q: %v", requested, err)
+		w.images.backOff.Next(requested, w.rt.Clock.Now())
+		w.images.lastErr[requested] = fmt.Sprintf("%s: %s", ReasonErrImagePull, err)
+		return ReasonErrImagePull, err.Error(), nil
+	}
+	w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulled, "Successfully pulled image %q in %v (%v including waiting). Image size: %d bytes.",
+		requested, res.duration.Truncate(time.Millisecond), w.rt.Clock.Since(now).Truncate(time.Millisecond), res.size)
+	w.images.backOff.GC()
 	return "", "", nil
+}
+
+// podPullSecrets reads the pod's pull secrets, warning (once per set of
+// names) about those that cannot be read: the pull is still attempted
+// without them, as the kubelet does.
+func (w *Worker) podPullSecrets(ctx context.Context, pod *v1.Pod) []*v1.Secret {
+	secrets, missing := w.rt.pullSecrets(ctx, pod)
+	sort.Strings(missing)
+	if names := strings.Join(missing, ", "); names != w.images.missingSeen {
+		w.images.missingSeen = names
+		if names != "" {
+			w.rt.Recorder.Eventf(pod, v1.EventTypeWarning, EventFailedToRetrieveImagePullSecret,
+				"Unable to retrieve some image pull secrets (%s); attempting to pull the image may not succeed.", names)
+			log.G(ctx).WithField("secrets", names).Warn("Unable to retrieve some image pull secrets")
+		}
+	}
+	return secrets
+}
+
+// podCredentials is pullCredentials for a decision that a secret which
+// does not parse cannot change: such a secret gives no credentials.
+func podCredentials(secrets []*v1.Secret, img string) []pullCredential {
+	creds, _ := pullCredentials(secrets, img)
+	return creds
+}
+
+// pullCredentials returns the credentials of secrets that match img.
+func pullCredentials(secrets []*v1.Secret, img string) ([]pullCredential, error) {
+	if len(secrets) == 0 {
+		return nil, nil
+	}
+	kr, err := keyringFromSecrets(secrets)
+	if err != nil {
+		return nil, err
+	}
+	repo, _, _, err := parseImage(img)
+	if err != nil {
+		return nil, err
+	}
+	return kr.lookup(repo), nil
 }

@@ -75,6 +75,10 @@ type Runtime struct {
 	// Removed is called once a pod's containers and volumes are all gone and
 	// its worker has stopped.
 	Removed func(types.UID)
+
+	// pulls joins concurrent pulls of one image (see imagePulls); created on
+	// first use.
+	pulls *imagePulls
 }
 
 // Validate rejects a Runtime missing a required field.

@@ -56,6 +56,7 @@ type Worker struct {
 	reportedVolumes      bool
 	reportedUnsupported  bool
 	backOff              *flowcontrol.Backoff
+	images               *podImages        // image pull back-off and reported reasons
 	backOffEvents        map[string]string // container → instance ID its BackOff event was for
 	finishedAt           time.Time         // when the pod's containers were done (0 while not)
 	podReason            string            // set when the pod failed as a whole (DeadlineExceeded)
@@ -91,6 +92,7 @@ func NewWorker(rt *Runtime, pod *v1.Pod, specKnown bool) *Worker {
 		killDeadlines: map[string]time.Time{},
 		hookFailed:    map[string]bool{},
 		backOff:       newBackOff(rt),
+		images:        newPodImages(rt),
 	}
 	if pod.Status.StartTime != nil {
 		w.startTime = *pod.Status.StartTime
