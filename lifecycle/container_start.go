@@ -112,6 +112,7 @@ func (rt *Runtime) containerConfig(pod *v1.Pod, s slot, attempt int, sandboxID s
 	if pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace {
 		host.PidMode = container.PidMode("container:" + sandboxID)
 	}
+	applyResources(c, host)
 	return cfg, host
 }
 
@@ -125,6 +126,12 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 	}
 	name := dockerhost.ContainerName{Container: s.c.Name, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}
 	cfg, host := w.rt.containerConfig(pod, s, attempt, sandbox.id())
+	if reason, message, err := w.applySecurity(ctx, pod, s.c, cfg, host); err != nil || reason != "" {
+		if reason != "" {
+			w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %s", message)
+		}
+		return reason, message, err
+	}
 	if m, err := w.rt.messageMount(pod, s.c, name); err != nil {
 		log.G(ctx).WithError(err).WithField("container", s.c.Name).Warn("Cannot prepare the termination message file")
 	} else if m != nil {

@@ -71,6 +71,9 @@ func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, 
 		// must come with it.
 		s.Phase, s.Reason, s.Message = v1.PodFailed, w.podReason, w.podMessage
 	}
+	if w.admission.reason != "" && s.Phase == v1.PodPending {
+		s.Reason, s.Message = w.admission.reason, w.admission.message
+	}
 
 	for _, c := range pod.Status.Conditions {
 		if !kubeletConditions[c.Type] {

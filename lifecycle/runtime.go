@@ -48,6 +48,9 @@ type Runtime struct {
 	// needed when the engine is on another host and pod IPs are not routable
 	// from here.
 	ProbeViaSandbox bool
+	// Security is what the node lets pods ask for in their securityContext
+	// (privileged containers, sysctls, seccomp profiles).
+	Security SecurityPolicy
 	// Secrets and ConfigMaps read the objects pods refer to (image pull
 	// secrets, volume sources) from the node's informer caches; nil in tests
 	// that do not need them.

@@ -60,6 +60,8 @@ func (rt *Runtime) sandboxConfig(pod *v1.Pod) (*container.Config, *container.Hos
 		IpcMode:     container.IPCModeShareable,
 		DNS:         sandboxDNS,
 	}
+	applyHostPorts(pod, cfg, host)
+	applySysctls(pod, host)
 	return cfg, host
 }
 

@@ -56,6 +56,8 @@ type Config struct {
 	MessageDir string
 	// ProbeViaSandbox is lifecycle.Runtime.ProbeViaSandbox.
 	ProbeViaSandbox bool
+	// Security is lifecycle.Runtime.Security.
+	Security lifecycle.SecurityPolicy
 	// Secrets, ConfigMaps and Kube are lifecycle.Runtime's.
 	Secrets    corev1listers.SecretLister
 	ConfigMaps corev1listers.ConfigMapLister
@@ -104,6 +106,7 @@ func New(cfg Config) (*Provider, error) {
 		PodAPIPort:      cfg.PodAPIPort,
 		MessageDir:      cfg.MessageDir,
 		ProbeViaSandbox: cfg.ProbeViaSandbox,
+		Security:        cfg.Security,
 		Secrets:         cfg.Secrets,
 		ConfigMaps:      cfg.ConfigMaps,
 		Kube:            cfg.Kube,

@@ -49,6 +49,10 @@ func runNode(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	security, err := o.security.policy()
+	if err != nil {
+		return err
+	}
 	ctx = log.WithLogger(ctx, log.G(ctx).WithField("node", o.nodeName))
 
 	restCfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
@@ -126,6 +130,7 @@ func runNode(ctx context.Context, o *options) error {
 				Pods:            client.CoreV1(),
 				MessageDir:      o.terminationMessageDir(),
 				ProbeViaSandbox: viaSandbox,
+				Security:        security,
 				Secrets:         pc.Secrets,
 				ConfigMaps:      pc.ConfigMaps,
 				Kube:            client,
