@@ -15,6 +15,11 @@ const (
 	// ReasonAppArmor rejects a pod asking for an AppArmor profile on an
 	// engine that does not enforce AppArmor.
 	ReasonAppArmor = "AppArmor"
+	// ReasonPodOSNotSupported rejects a pod for another OS than Linux.
+	ReasonPodOSNotSupported = "PodOSNotSupported"
+	// ReasonSupplementalGroupsPolicyNotSupported rejects a pod asking for
+	// the Strict policy: the engine always merges the image's groups in.
+	ReasonSupplementalGroupsPolicyNotSupported = "SupplementalGroupsPolicyNotSupported"
 	// ReasonForbidden holds a pod with a privileged container on a node
 	// without --allow-privileged, as the kubelet did while it had that flag:
 	// the pod stays Pending and its containers wait, "Blocked".
@@ -35,6 +40,14 @@ type admission struct {
 // rejected: ..."), a blocked one stays Pending; admit reports whether the
 // pod may run now.
 func (w *Worker) admit(ctx context.Context, pod *v1.Pod) (bool, error) {
+	if pod.Spec.OS != nil && pod.Spec.OS.Name != v1.Linux {
+		w.reject(ctx, pod, ReasonPodOSNotSupported, "Failed to admit pod as the OS field doesn't match node OS")
+		return false, nil
+	}
+	if sc := pod.Spec.SecurityContext; sc != nil && sc.SupplementalGroupsPolicy != nil && *sc.SupplementalGroupsPolicy == v1.SupplementalGroupsPolicyStrict {
+		w.reject(ctx, pod, ReasonSupplementalGroupsPolicyNotSupported, "SupplementalGroupsPolicy=Strict is not supported in this node")
+		return false, nil
+	}
 	if msg := w.rt.Security.Sysctls.forbiddenSysctl(pod); msg != "" {
 		w.reject(ctx, pod, ReasonSysctlForbidden, msg)
 		return false, nil

@@ -233,3 +233,39 @@ func TestIgnoredSecuritySettingsAreAnnounced(t *testing.T) {
 		t.Errorf("label options given to an engine without SELinux: %q", opts)
 	}
 }
+
+// What the engine cannot do at all fails the pod at admission, with the
+// kubelet's reasons and messages.
+func TestPodsTheEngineCannotRunAreRejected(t *testing.T) {
+	cases := []struct {
+		name, reason, message string
+		set                   func(*v1.PodSpec)
+	}{
+		{"windows", ReasonPodOSNotSupported, "Failed to admit pod as the OS field doesn't match node OS",
+			func(s *v1.PodSpec) { s.OS = &v1.PodOS{Name: v1.Windows} }},
+		{"strict supplemental groups", ReasonSupplementalGroupsPolicyNotSupported, "SupplementalGroupsPolicy=Strict is not supported in this node",
+			func(s *v1.PodSpec) {
+				s.SecurityContext = &v1.PodSecurityContext{SupplementalGroupsPolicy: ptr.To(v1.SupplementalGroupsPolicyStrict)}
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			pod := newPod(appContainer())
+			c.set(&pod.Spec)
+			w := NewWorker(h.rt, pod, true)
+			h.sync(w)
+			h.sync(w)
+			s := h.status()
+			if s.Phase != v1.PodFailed || s.Reason != c.reason || s.Message != "Pod was rejected: "+c.message {
+				t.Errorf("status = %s %q %q, want Failed %s %q", s.Phase, s.Reason, s.Message, c.reason, c.message)
+			}
+			if got := h.events(); !slices.Equal(got, []string{"Warning " + c.reason + " " + c.message}) {
+				t.Errorf("events = %q, want the rejection once", got)
+			}
+			if got := h.calls(mutations...); len(got) != 0 {
+				t.Errorf("the engine was changed: %q", got)
+			}
+		})
+	}
+}
