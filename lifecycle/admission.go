@@ -32,6 +32,7 @@ const (
 // admission is what the worker decided about running the pod at all.
 type admission struct {
 	reason, message string // set while the pod is blocked (Pending)
+	rejected        bool   // the pod failed admission (podReason says why)
 	warned          bool   // the ignored-field events were recorded
 }
 
@@ -90,6 +91,20 @@ func (w *Worker) reject(ctx context.Context, pod *v1.Pod, reason, message string
 	log.G(ctx).WithField("reason", reason).Warn(message)
 	w.podReason, w.podMessage = reason, messageRejected+message
 	w.failDeadline = w.rt.Clock.Now()
+	w.admission.rejected = true
+}
+
+// rejectedStatus is a rejected pod's status as the kubelet writes it: the
+// phase, reason and message alone (no container ever existed), beside the
+// conditions others own.
+func rejectedStatus(pod *v1.Pod, reason, message string) v1.PodStatus {
+	s := v1.PodStatus{Phase: v1.PodFailed, Reason: reason, Message: message, QOSClass: pod.Status.QOSClass}
+	for _, c := range pod.Status.Conditions {
+		if !kubeletConditions[c.Type] {
+			s.Conditions = append(s.Conditions, c)
+		}
+	}
+	return s
 }
 
 // warnIgnored records, once, the securityContext settings that have no

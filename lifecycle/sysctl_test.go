@@ -54,6 +54,9 @@ func TestSysctlAdmission(t *testing.T) {
 				if s.Phase != v1.PodFailed || s.Reason != ReasonSysctlForbidden || s.Message != "Pod was rejected: "+c.reject {
 					t.Errorf("status = %s %q %q, want Failed %s %q", s.Phase, s.Reason, s.Message, ReasonSysctlForbidden, "Pod was rejected: "+c.reject)
 				}
+				if len(s.ContainerStatuses) != 0 {
+					t.Errorf("container statuses %+v, want none: `kubectl get pod` must show SysctlForbidden", s.ContainerStatuses)
+				}
 				if got := h.events(); !slices.Contains(got, "Warning SysctlForbidden "+c.reject) {
 					t.Errorf("events = %q, want the rejection", got)
 				}

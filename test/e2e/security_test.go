@@ -22,7 +22,6 @@ import (
 	"github.com/vk-docker/vk-docker/test/e2e/framework"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 )
 
@@ -279,7 +278,10 @@ func testHostPort(t *testing.T, on podOnNode) {
 		t.Fatalf("GET %s = %q (last error aside), want the pod's page", url, body)
 	}
 
+	// The scheduler keeps a second pod with the same hostPort off the node;
+	// one bound by name reaches it, and the engine refuses the port.
 	second := on("hostport-taken", web)
+	second.Spec.NodeName = first.Spec.NodeSelector["kubernetes.io/hostname"]
 	createPod(t, ns, second)
 	ev := waitEvent(t, ns, second.Name, 30*time.Second, "Warning FailedCreatePodSandBox", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "FailedCreatePodSandBox"
@@ -287,12 +289,12 @@ func testHostPort(t *testing.T, on podOnNode) {
 	if !strings.Contains(ev.Message, "port is already allocated") && !strings.Contains(ev.Message, "address already in use") {
 		t.Errorf("event message = %q, want the engine's port conflict", ev.Message)
 	}
-	got, err := env.Client.CoreV1().Pods(ns).Get(ctx, second.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cs := statusOf(got, "web"); got.Status.Phase != v1.PodPending || cs == nil || cs.State.Waiting == nil {
-		t.Errorf("second pod status = %s, want Pending with web waiting", dump(got.Status))
+	// It stays Pending, its container waiting to be created, and retries.
+	if _, err := framework.WaitForPod(ctx, env, ns, second.Name, 10*time.Second, "Pending with web waiting", func(p *v1.Pod) bool {
+		cs := statusOf(p, "web")
+		return p.Status.Phase == v1.PodPending && cs != nil && cs.State.Waiting != nil && cs.State.Waiting.Reason == "ContainerCreating"
+	}); err != nil {
+		t.Error(err)
 	}
 }
 
