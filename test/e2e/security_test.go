@@ -57,6 +57,7 @@ func TestSecurity(t *testing.T) {
 		t.Run("runAsNonRoot-refuses-root", func(t *testing.T) { t.Parallel(); testRunAsNonRoot(t, on) })
 		t.Run("privileged-needs-the-flag", func(t *testing.T) { t.Parallel(); testPrivilegedForbidden(t, on) })
 		t.Run("hostPort", func(t *testing.T) { t.Parallel(); testHostPort(t, on) })
+		t.Run("apparmor-without-apparmor", func(t *testing.T) { t.Parallel(); testAppArmorRejected(t, on) })
 	})
 }
 
@@ -245,6 +246,32 @@ func testPrivilegedForbidden(t *testing.T, on podOnNode) {
 	})
 	if cs, err := env.Docker.ContainerList(ctx, dockerhost.PodSelector(string(created.UID))); err != nil || len(cs) != 0 {
 		t.Errorf("containers of the blocked pod: %d (%v), want none", len(cs), err)
+	}
+}
+
+// An AppArmor profile on an engine that does not enforce AppArmor fails the
+// pod as the kubelet's AppArmor admission does; an engine that does would
+// run it under the profile (see the unit tests).
+func testAppArmorRejected(t *testing.T, on podOnNode) {
+	ctx := context.Background()
+	info, err := env.Docker.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(info.SecurityOptions, func(o string) bool { return strings.HasPrefix(o, "name=apparmor") }) {
+		t.Skipf("the engine enforces AppArmor (%q): nothing to reject", info.SecurityOptions)
+	}
+	ns := namespace(t)
+	p := on("apparmor", sleeper("app"))
+	p.Spec.SecurityContext = &v1.PodSecurityContext{AppArmorProfile: &v1.AppArmorProfile{Type: v1.AppArmorProfileTypeRuntimeDefault}}
+	createPod(t, ns, p)
+	got, err := framework.WaitForPod(ctx, env, ns, p.Name, 30*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "Pod was rejected: Cannot enforce AppArmor: AppArmor is not enabled on the host"
+	if got.Status.Reason != "AppArmor" || got.Status.Message != want {
+		t.Errorf("status reason %q message %q, want AppArmor %q", got.Status.Reason, got.Status.Message, want)
 	}
 }
 
