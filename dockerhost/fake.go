@@ -104,6 +104,7 @@ type FakeImage struct {
 	Cmd        []string
 	Env        []string
 	WorkingDir string
+	User       string
 	Labels     map[string]string
 	// Changes are the Dockerfile-style changes ImageImport was given, and
 	// RootFSSize the size of the tarball it read (imported images only).
@@ -447,6 +448,9 @@ func (f *FakeClient) ContainerCreate(ctx context.Context, config *container.Conf
 	}
 	if c.config.WorkingDir == "" {
 		c.config.WorkingDir = img.WorkingDir
+	}
+	if c.config.User == "" {
+		c.config.User = img.User
 	}
 	c.config.Env = mergeEnv(img.Env, c.config.Env)
 	if len(img.Labels) > 0 {
@@ -849,6 +853,7 @@ func (f *FakeClient) ImageInspect(ctx context.Context, ref string) (image.Inspec
 	resp.Config.Cmd = slices.Clone(img.Cmd)
 	resp.Config.Env = slices.Clone(img.Env)
 	resp.Config.WorkingDir = img.WorkingDir
+	resp.Config.User = img.User
 	resp.Config.Labels = maps.Clone(img.Labels)
 	return resp, nil
 }
@@ -885,6 +890,8 @@ func (f *FakeClient) ImageImport(ctx context.Context, rootfs io.Reader, ref stri
 			img.StopSignal = arg
 		case "WORKDIR":
 			img.WorkingDir = arg
+		case "USER":
+			img.User = arg
 		case "ENV":
 			k, v, _ := strings.Cut(arg, "=")
 			img.Env = mergeEnv(img.Env, []string{k + "=" + v})

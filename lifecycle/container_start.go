@@ -112,6 +112,7 @@ func (rt *Runtime) containerConfig(pod *v1.Pod, s slot, attempt int, sandboxID s
 		host.PidMode = container.PidMode("container:" + sandboxID)
 	}
 	applyHostNamespaces(pod, host)
+	applyResources(c, host)
 	return cfg, host
 }
 
@@ -131,6 +132,12 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 		return ReasonCreateContainerConfigError, err.Error(), nil
 	}
 	cfg.Env, cfg.Entrypoint, cfg.Cmd = env, command, args
+	if reason, message, err := w.applySecurity(ctx, pod, s.c, cfg, host); err != nil || reason != "" {
+		if reason != "" {
+			w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %s", message)
+		}
+		return reason, message, err
+	}
 	if m, err := w.rt.messageMount(pod, s.c, name); err != nil {
 		log.G(ctx).WithError(err).WithField("container", s.c.Name).Warn("Cannot prepare the termination message file")
 	} else if m != nil {

@@ -25,6 +25,9 @@ var kubeletConditions = map[v1.PodConditionType]bool{
 // way the kubelet's generateAPIPodStatus does. terminal is true once the
 // pod has been stopped for deletion: its containers will not run again.
 func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, terminal bool) v1.PodStatus {
+	if w.admission.rejected {
+		return rejectedStatus(pod, w.podReason, w.podMessage)
+	}
 	s := v1.PodStatus{
 		QOSClass:           pod.Status.QOSClass,
 		NominatedNodeName:  pod.Status.NominatedNodeName,
@@ -70,6 +73,9 @@ func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, 
 		// no status after a terminal phase, so the final container states
 		// must come with it.
 		s.Phase, s.Reason, s.Message = v1.PodFailed, w.podReason, w.podMessage
+	}
+	if w.admission.reason != "" && s.Phase == v1.PodPending {
+		s.Reason, s.Message = w.admission.reason, w.admission.message
 	}
 
 	for _, c := range pod.Status.Conditions {

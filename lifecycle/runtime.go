@@ -52,6 +52,9 @@ type Runtime struct {
 	DNS DNSSettings
 	// HostNamespaces are the host namespaces pods may use.
 	HostNamespaces HostNamespaces
+	// Security is what the node lets pods ask for in their securityContext
+	// (privileged containers, sysctls, seccomp profiles).
+	Security SecurityPolicy
 	// Secrets and ConfigMaps read the objects pods refer to (image pull
 	// secrets, volume sources) from the node's informer caches; nil in tests
 	// that do not need them.

@@ -39,6 +39,8 @@ func (rt *Runtime) sandboxConfig(pod *v1.Pod) (*container.Config, *container.Hos
 		NetworkMode: container.NetworkMode(rt.network()),
 		IpcMode:     container.IPCModeShareable,
 	}
+	applyHostPorts(pod, cfg, host)
+	applySysctls(pod, host)
 	return cfg, host
 }
 

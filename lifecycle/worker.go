@@ -69,6 +69,7 @@ type Worker struct {
 	killDeadlines        map[string]time.Time // instance ID → SIGKILL time after a failed liveness probe
 	hookFailed           map[string]bool      // instance IDs whose postStart hook failed
 	terminating          bool
+	admission            admission // set by admit before anything is created
 }
 
 // NewWorker returns a worker for pod. specKnown is false for a pod rebuilt
@@ -314,6 +315,13 @@ func (w *Worker) checkActiveDeadline(ctx context.Context, pod *v1.Pod) time.Dura
 
 // converge creates what the pod lacks: volumes, sandbox, containers in order.
 func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) time.Duration {
+	if ok, err := w.admit(ctx, pod); !ok {
+		if err != nil {
+			log.G(ctx).WithError(err).Warn("Cannot admit pod")
+			return retryAfterError
+		}
+		return 0
+	}
 	if why := w.rt.unsupported(pod); len(why) > 0 {
 		if !w.reportedUnsupported {
 			w.reportedUnsupported = true

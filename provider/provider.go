@@ -66,6 +66,8 @@ type Config struct {
 	Services    corev1listers.ServiceLister
 	Allocatable v1.ResourceList
 	Kube        kubernetes.Interface
+	// Security is lifecycle.Runtime.Security.
+	Security lifecycle.SecurityPolicy
 }
 
 // Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
@@ -112,6 +114,7 @@ func New(cfg Config) (*Provider, error) {
 		ProbeViaSandbox: cfg.ProbeViaSandbox,
 		DNS:             cfg.DNS,
 		HostNamespaces:  cfg.HostNamespaces,
+		Security:        cfg.Security,
 		Secrets:         cfg.Secrets,
 		ConfigMaps:      cfg.ConfigMaps,
 		Services:        cfg.Services,

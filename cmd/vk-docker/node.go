@@ -54,6 +54,10 @@ func runNode(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	security, err := o.security.policy()
+	if err != nil {
+		return err
+	}
 	ctx = log.WithLogger(ctx, log.G(ctx).WithField("node", o.nodeName))
 
 	restCfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
@@ -133,6 +137,7 @@ func runNode(ctx context.Context, o *options) error {
 				ProbeViaSandbox: viaSandbox,
 				DNS:             dns,
 				HostNamespaces:  lifecycle.HostNamespaces{Network: o.hostNetwork, PID: o.hostPID, IPC: o.hostIPC},
+				Security:        security,
 				Secrets:         pc.Secrets,
 				ConfigMaps:      pc.ConfigMaps,
 				Services:        pc.Services,

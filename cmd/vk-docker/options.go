@@ -41,6 +41,7 @@ type options struct {
 	hostNetwork   bool
 	hostPID       bool
 	hostIPC       bool
+	security      securityOptions
 }
 
 func defaultOptions() *options {
@@ -83,6 +84,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.hostNetwork, "allow-host-network", false, "let pods use the Docker host's network namespace (hostNetwork)")
 	f.BoolVar(&o.hostPID, "allow-host-pid", false, "let pods use the Docker host's PID namespace (hostPID)")
 	f.BoolVar(&o.hostIPC, "allow-host-ipc", false, "let pods use the Docker host's IPC namespace (hostIPC)")
+	o.security.addFlags(cmd)
 	f.StringVar(&o.messageDir, "termination-message-dir", "", "directory for the files bind-mounted at containers' terminationMessagePath; the engine must run on this machine (default /var/lib/vk-docker/<nodename>/termination with a local engine, none with a remote one)")
 }
 
