@@ -130,6 +130,7 @@ func (w *Worker) startPreStop(ctx context.Context, pod *v1.Pod, inst *instance, 
 	run := &preStopRun{done: make(chan struct{}), cancel: cancel}
 	c := specContainer(pod, inst.name.Container)
 	if graceOver || c == nil || c.Lifecycle == nil || c.Lifecycle.PreStop == nil {
+		cancel()
 		close(run.done)
 		return run
 	}
