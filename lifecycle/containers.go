@@ -291,26 +291,16 @@ func (w *Worker) stopFinishedSandbox(ctx context.Context, obs *observation) time
 	return 0
 }
 
-// stopSidecars stops the running sidecars of a finished pod, last declared
-// first, each with its stop signal and SIGKILL once the pod's grace period
-// (counted from the moment the pod finished) is over.
+// stopSidecars stops the running sidecars of a finished pod as a pod's
+// termination does (stopContainers: preStop hooks at once, stop signals
+// last declared first), with SIGKILL once the pod's grace period (counted
+// from the moment the pod finished) is over.
 func (w *Worker) stopSidecars(ctx context.Context, pod *v1.Pod, obs *observation) time.Duration {
-	now := w.rt.Clock.Now()
 	if w.finishedAt.IsZero() {
-		w.finishedAt = now
+		w.finishedAt = w.rt.Clock.Now()
 	}
-	deadline := w.finishedAt.Add(gracePeriod(pod, nil))
-	slots := initSlots(pod)
-	for i := len(slots) - 1; i >= 0; i-- {
-		if cur := obs.latest(slots[i].c.Name); slots[i].sidecar && cur != nil && cur.running() {
-			w.stopInstance(ctx, pod, cur, deadline)
-			if now.Before(deadline) {
-				return deadline.Sub(now)
-			}
-			return retryAfterError
-		}
-	}
-	return 0
+	next, _ := w.stopContainers(ctx, pod, obs, w.finishedAt.Add(gracePeriod(pod, nil)))
+	return next
 }
 
 // newBackOff is the crash-loop back-off of one pod's containers, on the

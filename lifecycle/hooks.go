@@ -28,7 +28,7 @@ var hookClient = &http.Client{
 
 // runHook runs one lifecycle handler for a container instance and returns
 // the kubelet's failure message with the error.
-func (w *Worker) runHook(ctx context.Context, pod *v1.Pod, c *v1.Container, containerID, podIP string, h *v1.LifecycleHandler) (string, error) {
+func (w *Worker) runHook(ctx context.Context, pod *v1.Pod, c *v1.Container, containerID, podIP, sandboxID string, h *v1.LifecycleHandler) (string, error) {
 	switch {
 	case h.Exec != nil:
 		res, out, err := probes.ProbeExec(ctx, w.rt.Docker, containerID, h.Exec.Command, 0)
@@ -40,7 +40,7 @@ func (w *Worker) runHook(ctx context.Context, pod *v1.Pod, c *v1.Container, cont
 				h.Exec.Command, c.Name, formatPod(pod), err, out), err
 		}
 	case h.HTTPGet != nil:
-		if err := httpHook(w.netContext(ctx, w.sandboxID), h.HTTPGet, podIP, c); err != nil {
+		if err := httpHook(w.netContext(ctx, sandboxID), h.HTTPGet, podIP, c); err != nil {
 			return fmt.Sprintf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: %v",
 				h.HTTPGet.Path, c.Name, formatPod(pod), err), err
 		}
@@ -50,6 +50,9 @@ func (w *Worker) runHook(ctx context.Context, pod *v1.Pod, c *v1.Container, cont
 		select {
 		case <-t.C():
 		case <-ctx.Done():
+			err := fmt.Errorf("container terminated before sleep hook finished")
+			return fmt.Sprintf("Sleep lifecycle hook (%d) for Container %q in Pod %q failed - error: %v",
+				h.Sleep.Seconds, c.Name, formatPod(pod), err), err
 		}
 	default:
 		err := fmt.Errorf("invalid handler: %v", h)
@@ -93,29 +96,72 @@ func (w *Worker) runPostStart(ctx context.Context, pod *v1.Pod, s slot, containe
 	if c.Lifecycle == nil || c.Lifecycle.PostStart == nil {
 		return
 	}
-	msg, err := w.runHook(ctx, pod, c, containerID, podIP, c.Lifecycle.PostStart)
+	msg, err := w.runHook(ctx, pod, c, containerID, podIP, w.sandboxID, c.Lifecycle.PostStart)
 	if err == nil {
 		return
 	}
-	log.G(ctx).WithError(err).WithField("container", c.Name).Warn("postStart hook failed")
-	w.rt.Recorder.Event(containerRef(pod, c.Name, s.init), v1.EventTypeWarning, EventFailedPostStartHook, msg)
+	log.G(ctx).WithError(err).WithFields(log.Fields{"container": c.Name, "message": msg}).Warn("postStart hook failed")
+	// Like the kubelet, the event does not carry the hook's output, which
+	// may hold secrets.
+	w.rt.Recorder.Event(containerRef(pod, c.Name, s.init), v1.EventTypeWarning, EventFailedPostStartHook, "PostStartHook failed")
 	w.hookFailed[containerID] = true
 }
 
-// runPreStop runs an instance's preStop hook before its stop signal, within
-// what is left of the grace period.
-func (w *Worker) runPreStop(ctx context.Context, pod *v1.Pod, inst *instance, deadline time.Time) {
-	c := specContainer(pod, inst.name.Container)
-	if c == nil || c.Lifecycle == nil || c.Lifecycle.PreStop == nil {
-		return
+// preStopRun is the preStop hook of one instance being stopped.
+type preStopRun struct {
+	done   chan struct{} // closed once the hook has returned, at once without one
+	cancel context.CancelFunc
+}
+
+func (r *preStopRun) finished() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
 	}
+}
+
+// startPreStop starts an instance's preStop hook, when it has one and the
+// grace period is not over, in a goroutine of the worker's that ends by the
+// deadline (or when cancelled) and wakes the worker when done.
+func (w *Worker) startPreStop(ctx context.Context, pod *v1.Pod, inst *instance, deadline time.Time, graceOver bool) *preStopRun {
 	hctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	msg, err := w.runHook(hctx, pod, c, inst.id(), w.podIP, c.Lifecycle.PreStop)
-	if err != nil {
-		log.G(ctx).WithError(err).WithField("container", c.Name).Warn("preStop hook failed")
-		w.rt.Recorder.Event(containerRef(pod, c.Name, inst.label(dockerhost.LabelContainerKind) == dockerhost.KindInit), v1.EventTypeWarning, EventFailedPreStopHook, msg)
+	run := &preStopRun{done: make(chan struct{}), cancel: cancel}
+	c := specContainer(pod, inst.name.Container)
+	if graceOver || c == nil || c.Lifecycle == nil || c.Lifecycle.PreStop == nil {
+		cancel()
+		close(run.done)
+		return run
 	}
+	isInit := inst.label(dockerhost.LabelContainerKind) == dockerhost.KindInit
+	podIP, sandboxID := w.podIP, w.sandboxID // the goroutine must not read the worker's fields
+	w.hooks.Add(1)
+	go func() {
+		defer w.hooks.Done()
+		defer w.Wake()
+		defer close(run.done)
+		msg, err := w.runHook(hctx, pod, c, inst.id(), podIP, sandboxID, c.Lifecycle.PreStop)
+		if err == nil || hctx.Err() != nil {
+			// A hook cut off at the end of the grace period is not
+			// reported: the kubelet stops waiting for it then.
+			return
+		}
+		log.G(ctx).WithError(err).WithFields(log.Fields{"container": c.Name, "message": msg}).Warn("preStop hook failed")
+		// Like the kubelet, the event does not carry the hook's output,
+		// which may hold secrets.
+		w.rt.Recorder.Event(containerRef(pod, c.Name, isInit), v1.EventTypeWarning, EventFailedPreStopHook, "PreStopHook failed")
+	}()
+	return run
+}
+
+// endHooks abandons the preStop hooks still running and waits for their
+// goroutines.
+func (w *Worker) endHooks() {
+	for _, run := range w.stops {
+		run.cancel()
+	}
+	w.hooks.Wait()
 }
 
 // specContainer finds a container of the pod spec by name.

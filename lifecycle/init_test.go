@@ -485,12 +485,15 @@ func TestDeletionStopsSidecarsLastInReverseOrder(t *testing.T) {
 	deletedAt := h.clock.Now()
 	w.Delete(deleted(pod, deletedAt, 30))
 
-	// Both apps get their stop signal; app-b exits, app-a lingers.
+	// Every container is told at once (Killing, and its preStop hook would
+	// start: killContainersWithSyncResult); both apps get their stop
+	// signal; app-b exits, app-a lingers.
 	if next := h.sync(w); next != killAfter(30*time.Second) {
 		t.Errorf("next look in %v, want %v", next, killAfter(30*time.Second))
 	}
-	if got := sorted(h.events()); !slices.Equal(got, []string{"Normal Killing Stopping container app-a", "Normal Killing Stopping container app-b"}) {
-		t.Errorf("events = %q, want the apps' Killing events", got)
+	if got, want := sorted(h.events()), []string{"Normal Killing Stopping container app-a", "Normal Killing Stopping container app-b",
+		"Normal Killing Stopping container sc-1", "Normal Killing Stopping container sc-2"}; !slices.Equal(got, want) {
+		t.Errorf("events = %q, want %q", got, want)
 	}
 	for _, sc := range []string{"sc-1", "sc-2"} {
 		if got := h.docker.Signals(id[sc]); len(got) != 0 {
@@ -511,8 +514,8 @@ func TestDeletionStopsSidecarsLastInReverseOrder(t *testing.T) {
 	if next, want := h.sync(w), killAfter(30*time.Second)-10*time.Second; next != want {
 		t.Errorf("next look in %v, want the %v left of the grace period", next, want)
 	}
-	if got := h.events(); !slices.Equal(got, []string{"Normal Killing Stopping container sc-2"}) {
-		t.Errorf("events = %q, want sc-2's Killing event only", got)
+	if got := h.docker.Signals(id["sc-2"]); !slices.Equal(got, []string{"SIGTERM"}) {
+		t.Errorf("sc-2 signals once app-a exited = %q, want its stop signal", got)
 	}
 	if got := h.docker.Signals(id["sc-1"]); len(got) != 0 {
 		t.Errorf("sc-1 signalled while sc-2 runs: %q", got)
@@ -527,8 +530,11 @@ func TestDeletionStopsSidecarsLastInReverseOrder(t *testing.T) {
 	h.clock.Step(3 * time.Second)
 	h.exitNow(pod, "sc-2", 0, 0)
 	h.sync(w)
-	if got := h.events(); !slices.Equal(got, []string{"Normal Killing Stopping container sc-1"}) {
-		t.Errorf("events = %q, want sc-1's Killing event", got)
+	if got := h.docker.Signals(id["sc-1"]); !slices.Equal(got, []string{"SIGTERM"}) {
+		t.Errorf("sc-1 signals once sc-2 exited = %q, want its stop signal", got)
+	}
+	if got := h.events(); len(got) != 0 {
+		t.Errorf("events while the sidecars stop = %q, want none (their Killing events came first)", got)
 	}
 	for range 3 {
 		h.sync(w)
@@ -577,9 +583,7 @@ func TestDeletionKillsLingeringSidecarsAtTheDeadline(t *testing.T) {
 		t.Errorf("sc-2 signals = %q", got)
 	}
 	h.clock.Step(killAfter(10 * time.Second))
-	for range 3 {
-		h.sync(w)
-	}
+	h.sync(w)
 	if got := h.docker.Signals(sc2); !slices.Equal(got, []string{"SIGTERM", "SIGKILL"}) {
 		t.Errorf("sc-2 signals = %q, want SIGKILL at the deadline", got)
 	}

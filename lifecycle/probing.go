@@ -225,7 +225,7 @@ func (w *Worker) killForRestart(ctx context.Context, pod *v1.Pod, cur *instance,
 	}
 	// As Docker's stop timeout does for the kubelet, what is left of the
 	// grace period counts from the stop signal's delivery.
-	deadline = deadline.Add(w.killInstance(ctx, pod, cur, deadline, message))
+	deadline = deadline.Add(w.killInstance(ctx, pod, cur, deadline, message, true))
 	w.killDeadlines[cur.id()] = deadline
 	if now = w.rt.Clock.Now(); !now.Before(deadline) {
 		return retryAfterError

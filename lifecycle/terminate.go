@@ -46,20 +46,16 @@ func (w *Worker) terminate(ctx context.Context, pod *v1.Pod, obs *observation, d
 	return 0
 }
 
-// stopContainers is one step of stopping every container of the pod in the
-// kubelet's order: app containers (and a running regular init container)
-// first, then sidecars, the last declared first, each only once the ones
-// before it are gone. Whatever still runs at the deadline gets SIGKILL. It
-// reports whether containers are still running, and when to look again.
+// stopContainers is one step of stopping every running container of the
+// pod as the kubelet's killContainersWithSyncResult does: all of them at
+// once get their Killing event and start their preStop hooks in parallel
+// (see killInstance); app containers (and a running regular init
+// container) get their stop signal as soon as their own hook is done;
+// sidecars only once, in addition, every app container and every sidecar
+// declared after them has exited (kuberuntime_termination_order.go).
+// Whatever still runs at the deadline gets SIGKILL. It reports whether
+// containers are still running, and when to look again.
 func (w *Worker) stopContainers(ctx context.Context, pod *v1.Pod, obs *observation, deadline time.Time) (time.Duration, bool) {
-	now := w.rt.Clock.Now()
-	graceOver := !now.Before(deadline)
-	wait := func() (time.Duration, bool) {
-		if graceOver {
-			return retryAfterError, true
-		}
-		return deadline.Sub(now), true
-	}
 	sidecars := map[string]bool{}
 	var order []string
 	for _, sl := range initSlots(pod) {
@@ -68,75 +64,92 @@ func (w *Worker) stopContainers(ctx context.Context, pod *v1.Pod, obs *observati
 			order = append(order, sl.c.Name)
 		}
 	}
-	var first []*instance
-	for name, insts := range obs.containers {
-		for _, inst := range insts {
-			if inst.running() && !sidecars[name] {
-				first = append(first, inst)
-			}
-		}
-	}
-	if len(first) > 0 {
-		for _, inst := range first {
-			w.stopInstance(ctx, pod, inst, deadline)
-		}
-		return wait()
-	}
-	for i := len(order) - 1; i >= 0; i-- {
-		var running []*instance
-		for _, inst := range obs.containers[order[i]] {
+	running := func(name string) []*instance {
+		var out []*instance
+		for _, inst := range obs.containers[name] {
 			if inst.running() {
-				running = append(running, inst)
+				out = append(out, inst)
 			}
 		}
-		if len(running) == 0 {
+		return out
+	}
+	// before: something that must exit before the next sidecar's turn
+	// still runs.
+	before := false
+	for name := range obs.containers {
+		if sidecars[name] {
 			continue
 		}
-		for _, inst := range running {
-			w.stopInstance(ctx, pod, inst, deadline)
+		for _, inst := range running(name) {
+			w.stopInstance(ctx, pod, inst, deadline, true)
+			before = true
 		}
-		return wait()
 	}
-	return 0, false
+	any := before
+	for i := len(order) - 1; i >= 0; i-- {
+		insts := running(order[i])
+		for _, inst := range insts {
+			w.stopInstance(ctx, pod, inst, deadline, !before)
+		}
+		if len(insts) > 0 {
+			before, any = true, true
+		}
+	}
+	if !any {
+		return 0, false
+	}
+	now := w.rt.Clock.Now()
+	if !now.Before(deadline) {
+		return retryAfterError, true
+	}
+	return deadline.Sub(now), true
 }
 
-// stopInstance runs the container's preStop hook and sends its stop signal,
-// once, and SIGKILL once the deadline has passed.
-func (w *Worker) stopInstance(ctx context.Context, pod *v1.Pod, inst *instance, deadline time.Time) {
-	_ = w.killInstance(ctx, pod, inst, deadline, fmt.Sprintf("Stopping container %s", inst.name.Container))
+// stopInstance is killInstance for a pod's termination, with the kubelet's
+// message; turn tells whether the instance may get its stop signal yet.
+func (w *Worker) stopInstance(ctx context.Context, pod *v1.Pod, inst *instance, deadline time.Time, turn bool) {
+	_ = w.killInstance(ctx, pod, inst, deadline, fmt.Sprintf("Stopping container %s", inst.name.Container), turn)
 }
 
-// killInstance is stopInstance with the Killing event's message given. The
-// preStop hook, like the kubelet's, runs inside the grace period: the
-// SIGKILL deadline does not move for it. It returns how long sending the
-// stop signal took (0 when none was sent now).
-func (w *Worker) killInstance(ctx context.Context, pod *v1.Pod, inst *instance, deadline time.Time, message string) time.Duration {
+// killInstance is one step of stopping a running instance, as the kubelet's
+// killContainer: the first call records the Killing event with message and
+// starts the instance's preStop hook in its own goroutine (it wakes the
+// worker when done); a later call, once the hook is done and it is the
+// instance's turn, sends the stop signal, once. The preStop hook runs inside
+// the grace period: the SIGKILL deadline does not move for it, and at the
+// deadline a hook still running is abandoned and the instance gets SIGKILL.
+// It returns how long sending the stop signal took (0 when none was sent
+// now).
+func (w *Worker) killInstance(ctx context.Context, pod *v1.Pod, inst *instance, deadline time.Time, message string, turn bool) time.Duration {
 	id := inst.id()
 	logger := log.G(ctx).WithFields(log.Fields{"container": inst.name.Container, "containerID": id})
 	graceOver := !w.rt.Clock.Now().Before(deadline)
-	if !w.signalled[id] {
-		w.signalled[id] = true
+	stop, started := w.stops[id]
+	if !started {
 		w.rt.Recorder.Event(containerRef(pod, inst.name.Container, inst.label(dockerhost.LabelContainerKind) == dockerhost.KindInit),
 			v1.EventTypeNormal, EventKilling, message)
-		if !graceOver {
-			w.runPreStop(ctx, pod, inst, deadline)
-			graceOver = !w.rt.Clock.Now().Before(deadline)
-		}
-		if !graceOver {
-			sent := w.rt.Clock.Now()
-			if err := w.signal(ctx, id, stopSignal(inst)); err != nil {
-				logger.WithError(err).Warn("Cannot send stop signal")
+		stop = w.startPreStop(ctx, pod, inst, deadline, graceOver)
+		w.stops[id] = stop
+	}
+	if graceOver {
+		stop.cancel()
+		if !w.killed[id] {
+			w.killed[id] = true
+			if err := w.signal(ctx, id, "SIGKILL"); err != nil {
+				logger.WithError(err).Warn("Cannot kill container")
 			}
-			return w.rt.Clock.Since(sent)
 		}
+		return 0
 	}
-	if graceOver && !w.killed[id] {
-		w.killed[id] = true
-		if err := w.signal(ctx, id, "SIGKILL"); err != nil {
-			logger.WithError(err).Warn("Cannot kill container")
-		}
+	if w.signalled[id] || !turn || !stop.finished() {
+		return 0
 	}
-	return 0
+	w.signalled[id] = true
+	sent := w.rt.Clock.Now()
+	if err := w.signal(ctx, id, stopSignal(inst)); err != nil {
+		logger.WithError(err).Warn("Cannot send stop signal")
+	}
+	return w.rt.Clock.Since(sent)
 }
 
 func (w *Worker) stopSandbox(ctx context.Context, sb *instance, now time.Time) {

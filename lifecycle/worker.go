@@ -66,8 +66,10 @@ type Worker struct {
 	podIP                string            // the sandbox's last IP
 	sandboxID            string            // the newest sandbox's ID
 	probes               *probeSet
-	killDeadlines        map[string]time.Time // instance ID → SIGKILL time after a failed liveness probe
-	hookFailed           map[string]bool      // instance IDs whose postStart hook failed
+	killDeadlines        map[string]time.Time   // instance ID → SIGKILL time after a failed liveness probe
+	hookFailed           map[string]bool        // instance IDs whose postStart hook failed
+	stops                map[string]*preStopRun // instance IDs being stopped → their preStop hook
+	hooks                sync.WaitGroup         // preStop hooks running
 	terminating          bool
 	admission            admission // set by admit before anything is created
 }
@@ -92,6 +94,7 @@ func NewWorker(rt *Runtime, pod *v1.Pod, specKnown bool) *Worker {
 		probes:        newProbeSet(),
 		killDeadlines: map[string]time.Time{},
 		hookFailed:    map[string]bool{},
+		stops:         map[string]*preStopRun{},
 		backOff:       newBackOff(rt),
 		images:        newPodImages(rt),
 	}
@@ -203,6 +206,7 @@ func (w *Worker) Terminating() bool {
 func (w *Worker) Run(ctx context.Context) {
 	defer close(w.done)
 	defer w.probes.stopAll()
+	defer w.endHooks()
 	w.mu.Lock()
 	pod := w.pod
 	w.mu.Unlock()
