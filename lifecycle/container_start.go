@@ -125,6 +125,12 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 	}
 	name := dockerhost.ContainerName{Container: s.c.Name, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}
 	cfg, host := w.rt.containerConfig(pod, s, attempt, sandbox.id())
+	sub, err := w.subPathMounts(ctx, pod, s.c, sandbox.id())
+	if err != nil {
+		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
+		return ReasonCreateContainerConfigError, err.Error(), nil
+	}
+	host.Mounts = append(host.Mounts, sub...)
 	if m, err := w.rt.messageMount(pod, s.c, name); err != nil {
 		log.G(ctx).WithError(err).WithField("container", s.c.Name).Warn("Cannot prepare the termination message file")
 	} else if m != nil {

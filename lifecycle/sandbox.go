@@ -84,6 +84,7 @@ func (w *Worker) ensureSandbox(ctx context.Context, pod *v1.Pod, obs *observatio
 	}
 	name := dockerhost.ContainerName{Container: dockerhost.SandboxContainerName, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}
 	cfg, host := w.rt.sandboxConfig(pod)
+	host.Mounts = append(host.Mounts, w.rt.sandboxVolumeMounts(pod)...)
 	id, err := w.createContainer(ctx, name, cfg, host)
 	if err != nil {
 		return nil, fmt.Errorf("create sandbox %s: %w", name, err)
