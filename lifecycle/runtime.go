@@ -55,9 +55,9 @@ type Runtime struct {
 	ConfigMaps corev1listers.ConfigMapLister
 	// Kube is the API client for what the caches cannot answer (TokenRequest).
 	Kube kubernetes.Interface
-	// AllowedHostPaths are the host path prefixes hostPath volumes may use;
+	// HostPaths are the host path prefixes (--allowed-host-paths) hostPath volumes may use;
 	// a pod with any other hostPath stays Pending.
-	AllowedHostPaths []string
+	HostPaths []string
 	// Recorder writes the kubelet's events (Pulling, Created, Started, ...).
 	Recorder record.EventRecorder
 	// Clock is the time source of every timer and timestamp.

@@ -16,16 +16,16 @@ import (
 // hostPath gives the pod the Docker host's files.
 func (rt *Runtime) hostPathRefused(p string) string {
 	clean := filepath.Clean(p)
-	for _, allowed := range rt.AllowedHostPaths {
+	for _, allowed := range rt.HostPaths {
 		a := filepath.Clean(allowed)
 		if clean == a || strings.HasPrefix(clean, strings.TrimSuffix(a, "/")+"/") {
 			return ""
 		}
 	}
-	if len(rt.AllowedHostPaths) == 0 {
+	if len(rt.HostPaths) == 0 {
 		return fmt.Sprintf("hostPath %q is not allowed on this node: it allows no host paths (--allowed-host-paths)", p)
 	}
-	return fmt.Sprintf("hostPath %q is not under a path this node allows (--allowed-host-paths %s)", p, strings.Join(rt.AllowedHostPaths, ","))
+	return fmt.Sprintf("hostPath %q is not under a path this node allows (--allowed-host-paths %s)", p, strings.Join(rt.HostPaths, ","))
 }
 
 // checkHostPath is the kubelet's hostPath type check, creating what the

@@ -60,6 +60,8 @@ type Config struct {
 	Secrets    corev1listers.SecretLister
 	ConfigMaps corev1listers.ConfigMapLister
 	Kube       kubernetes.Interface
+	// HostPaths is lifecycle.Runtime's.
+	HostPaths []string
 }
 
 // Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
@@ -107,6 +109,7 @@ func New(cfg Config) (*Provider, error) {
 		Secrets:         cfg.Secrets,
 		ConfigMaps:      cfg.ConfigMaps,
 		Kube:            cfg.Kube,
+		HostPaths:       cfg.HostPaths,
 		Recorder:        cfg.Recorder,
 		Clock:           cfg.Clock,
 		Notify:          p.notifyPod,

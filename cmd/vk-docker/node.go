@@ -129,6 +129,7 @@ func runNode(ctx context.Context, o *options) error {
 				Secrets:         pc.Secrets,
 				ConfigMaps:      pc.ConfigMaps,
 				Kube:            client,
+				HostPaths:       o.hostPaths,
 			})
 			if err != nil {
 				return nil, nil, err

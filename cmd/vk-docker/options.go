@@ -34,6 +34,7 @@ type options struct {
 	logLevel      string
 	messageDir    string
 	probeNetwork  string
+	hostPaths     []string
 }
 
 func defaultOptions() *options {
@@ -70,6 +71,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.IntVar(&o.maxPods, "max-pods", o.maxPods, "pods capacity of the node")
 	f.StringVar(&o.logLevel, "log-level", o.logLevel, "log level (debug, info, warn, error)")
 	f.StringVar(&o.probeNetwork, "probe-network", o.probeNetwork, "where tcpSocket/httpGet/grpc probes and httpGet hooks connect from: direct (the provider's network), sandbox (inside the pod, through its pause container), auto (direct with a local engine, sandbox with a remote one)")
+	f.StringSliceVar(&o.hostPaths, "allowed-host-paths", nil, "path prefixes on the Docker host that hostPath volumes may use (comma-separated or repeated); none by default, and a pod with another hostPath stays Pending. The kubelet's hostPath type checks look at this machine: the engine must run here")
 	f.StringVar(&o.messageDir, "termination-message-dir", "", "directory for the files bind-mounted at containers' terminationMessagePath; the engine must run on this machine (default /var/lib/vk-docker/<nodename>/termination with a local engine, none with a remote one)")
 }
 
