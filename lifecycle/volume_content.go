@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/mount"
@@ -162,7 +164,10 @@ func (w *Worker) subPathMounts(ctx context.Context, pod *v1.Pod, c *v1.Container
 		}
 		sub := vm.SubPath
 		if vm.SubPathExpr != "" {
-			sub = expandSubPath(vm.SubPathExpr, c.Env)
+			var err error
+			if sub, err = expandSubPath(vm.SubPathExpr, c.Env); err != nil {
+				return nil, fmt.Errorf("failed to prepare subPath for volumeMount %q of container %q: %w", vm.Name, c.Name, err)
+			}
 			if path.IsAbs(sub) || sub == ".." || len(sub) > 2 && sub[:3] == "../" {
 				return nil, fmt.Errorf("failed to prepare subPath for volumeMount %q of container %q: subPathExpr %q expands to %q, which leaves the volume", vm.Name, c.Name, vm.SubPathExpr, sub)
 			}
@@ -224,14 +229,15 @@ func minDelay(a, b time.Duration) time.Duration {
 }
 
 // expandSubPath expands $(VAR) references of a subPathExpr from the
-// container's environment ($$ is a literal $), as the kubelet does; an
-// unknown variable expands to nothing.
-func expandSubPath(expr string, env []v1.EnvVar) string {
+// container's environment ($$ is a literal $); like the kubelet it refuses a
+// variable that is unset or empty.
+func expandSubPath(expr string, env []v1.EnvVar) (string, error) {
 	vals := map[string]string{}
 	for _, e := range env {
 		vals[e.Name] = e.Value
 	}
 	var b []byte
+	var missing []string
 	for i := 0; i < len(expr); i++ {
 		switch {
 		case expr[i] == '$' && i+1 < len(expr) && expr[i+1] == '$':
@@ -247,15 +253,24 @@ func expandSubPath(expr string, env []v1.EnvVar) string {
 			}
 			if end < 0 {
 				b = append(b, expr[i:]...)
-				return string(b)
+				i = len(expr)
+				break
 			}
-			b = append(b, vals[expr[i+2:end]]...)
+			name := expr[i+2 : end]
+			if vals[name] == "" {
+				missing = append(missing, name)
+			}
+			b = append(b, vals[name]...)
 			i = end
 		default:
 			b = append(b, expr[i])
 		}
 	}
-	return string(b)
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return "", fmt.Errorf("missing value for %s", strings.Join(slices.Compact(missing), ", "))
+	}
+	return string(b), nil
 }
 
 // hostSubPath resolves sub inside the hostPath root on this machine with

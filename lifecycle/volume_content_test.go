@@ -1,0 +1,163 @@
+package lifecycle
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/mount"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1listers "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+)
+
+// configMapPod mounts the ConfigMap "settings" at /etc/config.
+func configMapPod() *v1.Pod {
+	app := appContainer()
+	app.VolumeMounts = []v1.VolumeMount{{Name: "config", MountPath: "/etc/config"}}
+	pod := newPod(app)
+	pod.Spec.Volumes = []v1.Volume{{Name: "config", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{
+		LocalObjectReference: v1.LocalObjectReference{Name: "settings"}}}}}
+	return pod
+}
+
+func (h *harness) withConfigMaps(cms ...*v1.ConfigMap) cache.Indexer {
+	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	for _, cm := range cms {
+		if err := idx.Add(cm); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	h.rt.ConfigMaps = corev1listers.NewConfigMapLister(idx)
+	return idx
+}
+
+const writeConfig = "ExecCreate %s /pause write-volume /vk-docker/volumes/config"
+
+// A configMap volume is a tmpfs Docker volume, mounted in the sandbox and
+// filled through it before the container starts, which sees it read-only;
+// it is rendered again every 30 s and rewritten only when it changed.
+func TestConfigMapVolumeIsWrittenThroughTheSandbox(t *testing.T) {
+	h := newHarness(t)
+	cm := &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: "default"}, Data: map[string]string{"k": "v1"}}
+	idx := h.withConfigMaps(cm)
+	pod := configMapPod()
+	w := NewWorker(h.rt, pod, true)
+	next := h.sync(w)
+
+	vol := dockerhost.VolumeName(string(testUID), "config")
+	vols, _ := h.docker.VolumeList(h.ctx, dockerhost.PodSelector(string(testUID)))
+	if len(vols) != 1 || vols[0].Name != vol || vols[0].Options["type"] != "tmpfs" || vols[0].Options["device"] != "tmpfs" {
+		t.Fatalf("volumes = %+v, want one tmpfs volume %s", vols, vol)
+	}
+	sb := h.inspect(dockerName(pod, "POD", 0))
+	if want := (mount.Mount{Type: mount.TypeVolume, Source: vol, Target: "/vk-docker/volumes/config"}); !slices.Contains(sb.HostConfig.Mounts, want) {
+		t.Errorf("sandbox mounts = %+v, want %+v", sb.HostConfig.Mounts, want)
+	}
+	app := h.inspect(dockerName(pod, "app", 0))
+	if want := []mount.Mount{{Type: mount.TypeVolume, Source: vol, Target: "/etc/config", ReadOnly: true}}; !slices.Equal(app.HostConfig.Mounts, want) {
+		t.Errorf("app mounts = %+v, want %+v", app.HostConfig.Mounts, want)
+	}
+	calls := h.calls("ExecCreate", "ContainerCreate")
+	write := strings.Replace(writeConfig, "%s", sb.ID, 1)
+	i, j := slices.Index(calls, write), slices.Index(calls, "ContainerCreate "+dockerName(pod, "app", 0))
+	if i < 0 || j < 0 || i > j {
+		t.Fatalf("calls = %q, want %q before the app is created", calls, write)
+	}
+	if next <= 0 || next > volumeResync {
+		t.Errorf("next sync in %v, want within the %v resync", next, volumeResync)
+	}
+
+	h.clock.Step(volumeResync)
+	h.sync(w)
+	if n := len(h.calls("ExecCreate")); n != 1 {
+		t.Errorf("%d writes after an unchanged resync, want still 1", n)
+	}
+	cm = cm.DeepCopy()
+	cm.Data["k"] = "v2"
+	if err := idx.Update(cm); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Step(volumeResync)
+	h.sync(w)
+	if n := len(h.calls("ExecCreate")); n != 2 {
+		t.Errorf("%d writes after the ConfigMap changed, want 2", n)
+	}
+	if got := h.calls("ContainerCreate"); len(got) != 2 {
+		t.Errorf("creates = %q, want only the sandbox and app (an update restarts nothing)", got)
+	}
+}
+
+// A missing ConfigMap keeps the containers from starting, with one
+// FailedMount event as the kubelet words it, until it appears.
+func TestMissingConfigMapHoldsThePod(t *testing.T) {
+	h := newHarness(t)
+	idx := h.withConfigMaps()
+	pod := configMapPod()
+	w := NewWorker(h.rt, pod, true)
+	for range 3 {
+		if next := h.sync(w); next != retryAfterError {
+			t.Errorf("next sync in %v, want a retry in %v", next, retryAfterError)
+		}
+		h.clock.Step(retryAfterError)
+	}
+	want := []string{`Warning FailedMount MountVolume.SetUp failed for volume "config" : configmap "settings" not found`}
+	if got := h.events(); !slices.Equal(got, want) {
+		t.Errorf("events = %q, want %q once", got, want)
+	}
+	if got := h.calls("ContainerCreate"); len(got) != 1 {
+		t.Errorf("creates = %q, want the sandbox only", got)
+	}
+	s := h.status()
+	if s.Phase != v1.PodPending || s.ContainerStatuses[0].State.Waiting == nil || s.ContainerStatuses[0].State.Waiting.Reason != ReasonContainerCreating {
+		t.Errorf("status = %s %+v, want Pending, ContainerCreating", s.Phase, s.ContainerStatuses)
+	}
+
+	if err := idx.Add(&v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: "default"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.sync(w)
+	if h.status().Phase != v1.PodRunning {
+		t.Errorf("phase = %s once the ConfigMap exists, want Running", h.status().Phase)
+	}
+}
+
+// Deleting the pod removes its tmpfs volumes with it.
+func TestAPIDataVolumesGoWithThePod(t *testing.T) {
+	h := newHarness(t)
+	h.withConfigMaps(&v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: "default"}})
+	pod := configMapPod()
+	w := h.running(pod)
+	w.Delete(deleted(pod, t0, 0))
+	for range 5 {
+		h.sync(w)
+		h.clock.Step(time.Second)
+	}
+	if w.Pod() != nil {
+		t.Fatal("the pod was not removed")
+	}
+	if got := h.podVolumes(testUID); len(got) != 0 {
+		t.Errorf("volumes left: %q", got)
+	}
+}
+
+func TestExpandSubPath(t *testing.T) {
+	env := []v1.EnvVar{{Name: "POD", Value: "web-1"}, {Name: "NS", Value: "prod"}}
+	for expr, want := range map[string]string{
+		"logs/$(POD)":    "logs/web-1",
+		"$(NS)/$(POD).d": "prod/web-1.d",
+		"cost$$":         "cost$",
+		"plain":          "plain",
+		"open$(NS":       "open$(NS",
+	} {
+		if got, err := expandSubPath(expr, env); err != nil || got != want {
+			t.Errorf("expandSubPath(%q) = %q, %v; want %q", expr, got, err, want)
+		}
+	}
+	if got, err := expandSubPath("$(A)/$(NS)/$(B)", env); err == nil || err.Error() != "missing value for A, B" {
+		t.Errorf("unset variables: %q, %v; want the kubelet's error", got, err)
+	}
+}
