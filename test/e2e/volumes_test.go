@@ -194,7 +194,7 @@ func TestVolumesServiceAccountTokenAndDownwardAPI(t *testing.T) {
 	waitRunning(t, ns, p.Name)
 
 	const sa = "/var/run/secrets/kubernetes.io/serviceaccount"
-	if out := mustExec(t, ns, p.Name, "app", "sh", "-c", "cat "+sa+"/namespace; echo; grep -c 'BEGIN CERTIFICATE' "+sa+"/ca.crt"); strings.TrimSpace(out) != ns+"\n1" {
+	if out := mustExec(t, ns, p.Name, "app", "sh", "-c", "cat "+sa+"/namespace; echo; grep -q 'BEGIN CERTIFICATE' "+sa+"/ca.crt && echo has-ca"); strings.TrimSpace(out) != ns+"\nhas-ca" {
 		t.Errorf("namespace and ca.crt = %q", out)
 	}
 	request := "wget -qO- --no-check-certificate --header \"Authorization: Bearer $(cat " + sa + "/token)\" " +
@@ -244,12 +244,13 @@ func TestVolumesHostPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns := namespace(t)
+	// Registered before the namespace's cleanup, so it runs after it.
 	t.Cleanup(func() {
 		if err := hp.Close(context.Background()); err != nil {
 			t.Error(err)
 		}
 	})
+	ns := namespace(t)
 	onNode := func(p *v1.Pod) *v1.Pod { return framework.OnNode(p, hp.Name) }
 
 	app := busybox("app", "echo from-pod > /host/out; trap 'exit 0' TERM; while true; do sleep 1; done")
