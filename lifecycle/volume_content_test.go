@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -8,10 +9,15 @@ import (
 
 	"github.com/docker/docker/api/types/mount"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
 	corev1listers "k8s.io/client-go/listers/core/v1"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 )
 
 // configMapPod mounts the ConfigMap "settings" at /etc/config.
@@ -159,5 +165,58 @@ func TestExpandSubPath(t *testing.T) {
 	}
 	if got, err := expandSubPath("$(A)/$(NS)/$(B)", env); err == nil || err.Error() != "missing value for A, B" {
 		t.Errorf("unset variables: %q, %v; want the kubelet's error", got, err)
+	}
+}
+
+// The API server's service-account volume gets a token bound to the pod;
+// past 80% of its lifetime the token is renewed and written again.
+func TestServiceAccountVolumeTokenIsRenewed(t *testing.T) {
+	h := newHarness(t)
+	h.withConfigMaps(&v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kube-root-ca.crt", Namespace: "default"}, Data: map[string]string{"ca.crt": "CA"}})
+	kube := fake.NewClientset()
+	var issued []*authenticationv1.TokenRequest
+	kube.PrependReactor("create", "serviceaccounts", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		tr := a.(k8stesting.CreateAction).GetObject().(*authenticationv1.TokenRequest).DeepCopy()
+		issued = append(issued, tr)
+		tr.Status = authenticationv1.TokenRequestStatus{Token: fmt.Sprintf("token-%d", len(issued)),
+			ExpirationTimestamp: metav1.NewTime(h.clock.Now().Add(time.Duration(*tr.Spec.ExpirationSeconds) * time.Second))}
+		return true, tr, nil
+	})
+	h.rt.Kube = kube
+	app := appContainer()
+	app.VolumeMounts = []v1.VolumeMount{{Name: "kube-api-access-x7k2p", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true}}
+	pod := newPod(app)
+	pod.Spec.ServiceAccountName = "default"
+	pod.Spec.Volumes = []v1.Volume{{Name: "kube-api-access-x7k2p", VolumeSource: v1.VolumeSource{Projected: &v1.ProjectedVolumeSource{
+		DefaultMode: ptr.To[int32](0o644),
+		Sources: []v1.VolumeProjection{
+			{ServiceAccountToken: &v1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: ptr.To[int64](3607)}},
+			{ConfigMap: &v1.ConfigMapProjection{LocalObjectReference: v1.LocalObjectReference{Name: "kube-root-ca.crt"}, Items: []v1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}}}},
+			{DownwardAPI: &v1.DownwardAPIProjection{Items: []v1.DownwardAPIVolumeFile{{Path: "namespace", FieldRef: &v1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}}},
+		},
+	}}}}
+	w := h.running(pod)
+	if len(issued) != 1 || issued[0].Spec.BoundObjectRef == nil || issued[0].Spec.BoundObjectRef.UID != testUID || *issued[0].Spec.ExpirationSeconds != 3607 {
+		t.Fatalf("token requests = %+v, want one bound to the pod for 3607 s", issued)
+	}
+	writes := func() int { return len(h.calls("ExecCreate")) }
+	if writes() != 1 {
+		t.Fatalf("%d volume writes, want 1", writes())
+	}
+	// 80% of 3607 s is 2885.6 s; the resyncs before keep the token.
+	for elapsed := time.Duration(0); elapsed < 2880*time.Second; elapsed += volumeResync {
+		h.clock.Step(volumeResync)
+		h.sync(w)
+	}
+	if len(issued) != 1 || writes() != 1 {
+		t.Fatalf("before 80%% of the lifetime: %d requests, %d writes; want 1 and 1", len(issued), writes())
+	}
+	h.clock.Step(volumeResync)
+	h.sync(w)
+	if len(issued) != 2 || writes() != 2 {
+		t.Errorf("past 80%% of the lifetime: %d requests, %d writes; want the token renewed and written", len(issued), writes())
+	}
+	if got := h.calls("ContainerCreate"); len(got) != 2 {
+		t.Errorf("creates = %q, want the sandbox and the app only", got)
 	}
 }
