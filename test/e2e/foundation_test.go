@@ -296,12 +296,12 @@ func TestUnsupportedPodsWaitWithAReason(t *testing.T) {
 		want   string
 	}{
 		{
-			name: "pvc-volume",
+			name: "csi-volume",
 			mutate: func(p *v1.Pod) {
-				p.Spec.Volumes = []v1.Volume{{Name: "data", VolumeSource: v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}}
+				p.Spec.Volumes = []v1.Volume{{Name: "data", VolumeSource: v1.VolumeSource{CSI: &v1.CSIVolumeSource{Driver: "csi.example.com"}}}}
 			},
 			reason: "FailedMount",
-			want:   `volume "data" : volume type persistentVolumeClaim is not supported`,
+			want:   `volume "data" : volume type csi is not supported`,
 		},
 	}
 	for _, c := range cases {

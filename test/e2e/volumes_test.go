@@ -227,10 +227,12 @@ func TestVolumesServiceAccountTokenAndDownwardAPI(t *testing.T) {
 		t.Errorf("downwardAPI files = %q", out)
 	}
 	patch := []byte(`{"metadata":{"labels":{"tier":"back"}}}`)
+	start := time.Now()
 	if _, err := env.Client.CoreV1().Pods(ns).Patch(ctx, p.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitExecOutput(t, ns, p.Name, "app", `tier="back"`, 90*time.Second, "cat", "/podinfo/labels")
+	t.Logf("the label change reached the file after %v", time.Since(start).Round(time.Second))
 	deleteAndCheckEngineClean(t, ns, p.Name, created.UID)
 }
 
