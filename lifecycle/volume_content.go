@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -34,6 +35,9 @@ type volumeState struct {
 	written   map[string][32]byte // volume → digest of the files written
 	reported  map[string]string   // volume → last FailedMount message
 	next      time.Time           // when to render again
+	// labels and annotations last rendered: a change (UpdatePod) renders
+	// downwardAPI files at once instead of at the next resync.
+	labels, annotations map[string]string
 }
 
 // forget drops the pod's cached tokens once its volumes go.
@@ -92,7 +96,9 @@ func (w *Worker) syncVolumeContent(ctx context.Context, pod *v1.Pod, sb *instanc
 		st.sandboxID, st.written = sb.id(), map[string][32]byte{}
 	}
 	now := w.rt.Clock.Now()
-	if len(st.written) == len(names) && now.Before(st.next) {
+	metaSame := maps.Equal(st.labels, pod.Labels) && maps.Equal(st.annotations, pod.Annotations)
+	st.labels, st.annotations = maps.Clone(pod.Labels), maps.Clone(pod.Annotations)
+	if len(st.written) == len(names) && now.Before(st.next) && metaSame {
 		return true, st.next.Sub(now)
 	}
 	mounted := sets.New[string]()

@@ -220,3 +220,31 @@ func TestServiceAccountVolumeTokenIsRenewed(t *testing.T) {
 		t.Errorf("creates = %q, want the sandbox and the app only", got)
 	}
 }
+
+// A label change (UpdatePod) reaches a downwardAPI volume at once, not at
+// the next resync.
+func TestDownwardAPIVolumeFollowsLabelsAtOnce(t *testing.T) {
+	h := newHarness(t)
+	app := appContainer()
+	app.VolumeMounts = []v1.VolumeMount{{Name: "podinfo", MountPath: "/podinfo"}}
+	pod := newPod(app)
+	pod.Labels = map[string]string{"tier": "front"}
+	pod.Spec.Volumes = []v1.Volume{{Name: "podinfo", VolumeSource: v1.VolumeSource{DownwardAPI: &v1.DownwardAPIVolumeSource{
+		Items: []v1.DownwardAPIVolumeFile{{Path: "labels", FieldRef: &v1.ObjectFieldSelector{FieldPath: "metadata.labels"}}}}}}}
+	w := h.running(pod)
+	writes := func() int { return len(h.calls("ExecCreate")) }
+	if writes() != 1 {
+		t.Fatalf("%d writes, want 1", writes())
+	}
+	h.sync(w)
+	if writes() != 1 {
+		t.Fatalf("%d writes after a sync without changes, want 1", writes())
+	}
+	pod = pod.DeepCopy()
+	pod.Labels["tier"] = "back"
+	w.Update(pod)
+	h.sync(w)
+	if writes() != 2 {
+		t.Errorf("%d writes right after the label change, want 2", writes())
+	}
+}
