@@ -70,6 +70,9 @@ type Client interface {
 
 	// VolumeCreate creates a named local volume with labels.
 	VolumeCreate(ctx context.Context, name string, labels map[string]string) error
+	// VolumeCreateOptions creates a named local volume with labels and the
+	// local driver's options (type=tmpfs,device=tmpfs,o=size=...).
+	VolumeCreateOptions(ctx context.Context, name string, labels, driverOpts map[string]string) error
 	// VolumeRemove removes a named volume; NotFound when absent.
 	VolumeRemove(ctx context.Context, name string) error
 	// VolumeList lists volumes matching all labels ("key" or "key=value").

@@ -132,6 +132,12 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 		return ReasonCreateContainerConfigError, err.Error(), nil
 	}
 	cfg.Env, cfg.Entrypoint, cfg.Cmd = env, command, args
+	sub, err := w.subPathMounts(ctx, pod, withEnv(s.c, env), sandbox.id())
+	if err != nil {
+		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
+		return ReasonCreateContainerConfigError, err.Error(), nil
+	}
+	host.Mounts = append(host.Mounts, sub...)
 	if reason, message, err := w.applySecurity(ctx, pod, s.c, cfg, host); err != nil || reason != "" {
 		if reason != "" {
 			w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %s", message)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -290,12 +289,13 @@ func TestConvergeWaitsOnVolumesItCannotProvide(t *testing.T) {
 		source v1.VolumeSource
 		why    string
 	}{
-		{"configMap", v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{LocalObjectReference: v1.LocalObjectReference{Name: "cfg"}}}, "volume type configMap is not supported by vk-docker yet"},
-		{"secret", v1.VolumeSource{Secret: &v1.SecretVolumeSource{SecretName: "s"}}, "volume type secret is not supported by vk-docker yet"},
-		{"hostPath", v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/etc"}}, "volume type hostPath is not supported by vk-docker yet"},
-		{"pvc", v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "c"}}, "volume type persistentVolumeClaim is not supported by vk-docker yet"},
-		{"memory emptyDir", v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumMemory}}, `emptyDir medium "Memory" is not supported by vk-docker yet`},
-		{"projected, not the service account's", v1.VolumeSource{Projected: &v1.ProjectedVolumeSource{}}, "volume type projected is not supported by vk-docker yet"},
+		{"hostPath outside the allowed paths", v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/etc"}}, `hostPath "/etc" is not allowed on this node: it allows no host paths (--allowed-host-paths)`},
+		{"pvc", v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "c"}}, "volume type persistentVolumeClaim is not supported by vk-docker"},
+		{"csi", v1.VolumeSource{CSI: &v1.CSIVolumeSource{Driver: "d"}}, "volume type csi is not supported by vk-docker"},
+		{"ephemeral", v1.VolumeSource{Ephemeral: &v1.EphemeralVolumeSource{}}, "volume type ephemeral is not supported by vk-docker"},
+		{"image", v1.VolumeSource{Image: &v1.ImageVolumeSource{Reference: "x"}}, "volume type image is not supported by vk-docker"},
+		{"hugepages emptyDir", v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumHugePages}}, `emptyDir medium "HugePages" is not supported by vk-docker`},
+		{"projected clusterTrustBundle", v1.VolumeSource{Projected: &v1.ProjectedVolumeSource{Sources: []v1.VolumeProjection{{ClusterTrustBundle: &v1.ClusterTrustBundleProjection{Path: "b"}}}}}, "projected source clusterTrustBundle is not supported by vk-docker"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -331,29 +331,6 @@ func TestConvergeWaitsOnVolumesItCannotProvide(t *testing.T) {
 				t.Errorf("PodReadyToStartContainers = %+v", c)
 			}
 		})
-	}
-}
-
-func TestConvergeIgnoresTheServiceAccountVolume(t *testing.T) {
-	h := newHarness(t)
-	app := appContainer()
-	app.VolumeMounts = []v1.VolumeMount{{Name: "kube-api-access-x7k2p", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true}}
-	pod := newPod(app)
-	pod.Spec.Volumes = []v1.Volume{{Name: "kube-api-access-x7k2p", VolumeSource: v1.VolumeSource{Projected: &v1.ProjectedVolumeSource{
-		Sources: []v1.VolumeProjection{{ServiceAccountToken: &v1.ServiceAccountTokenProjection{Path: "token"}}},
-	}}}}
-	h.running(pod)
-
-	if got := h.inspect(dockerName(pod, "app", 0)).HostConfig.Mounts; len(got) != 0 {
-		t.Errorf("mounts = %+v, want none", got)
-	}
-	if got := h.podVolumes(testUID); len(got) != 0 {
-		t.Errorf("volumes = %q, want none", got)
-	}
-	for _, e := range h.events() {
-		if strings.Contains(e, "FailedMount") {
-			t.Errorf("unexpected event %q", e)
-		}
 	}
 }
 

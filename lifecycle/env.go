@@ -395,3 +395,15 @@ func expandVars(s string, lookup func(string) (string, bool)) string {
 	}
 	return b.String()
 }
+
+// withEnv is a copy of c whose env is the resolved one (NAME=value strings),
+// for what the kubelet expands with it (subPathExpr).
+func withEnv(c *v1.Container, env []string) *v1.Container {
+	out := c.DeepCopy()
+	out.Env, out.EnvFrom = make([]v1.EnvVar, 0, len(env)), nil
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		out.Env = append(out.Env, v1.EnvVar{Name: k, Value: v})
+	}
+	return out
+}

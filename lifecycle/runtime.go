@@ -68,6 +68,9 @@ type Runtime struct {
 	Allocatable v1.ResourceList
 	// Kube is the API client for what the caches cannot answer (TokenRequest).
 	Kube kubernetes.Interface
+	// HostPaths are the host path prefixes (--allowed-host-paths) hostPath volumes may use;
+	// a pod with any other hostPath stays Pending.
+	HostPaths []string
 	// Recorder writes the kubelet's events (Pulling, Created, Started, ...).
 	Recorder record.EventRecorder
 	// Clock is the time source of every timer and timestamp.

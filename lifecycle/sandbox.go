@@ -72,6 +72,7 @@ func (w *Worker) ensureSandbox(ctx context.Context, pod *v1.Pod, obs *observatio
 	for _, e := range warnings {
 		w.rt.Recorder.Event(pod, e.eventType, e.reason, e.message)
 	}
+	host.Mounts = append(host.Mounts, w.rt.sandboxVolumeMounts(pod)...)
 	id, err := w.createContainer(ctx, name, cfg, host)
 	if err != nil {
 		return nil, fmt.Errorf("create sandbox %s: %w", name, err)

@@ -306,7 +306,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestADeletedPodThatNeverStartedEndsFailed(t *testing.T) {
 	h := newHarness(t)
 	pod := twoContainerPod()
-	pod.Spec.Volumes = append(pod.Spec.Volumes, v1.Volume{Name: "cfg", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{}}})
+	pod.Spec.Volumes = append(pod.Spec.Volumes, v1.Volume{Name: "data", VolumeSource: v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}})
 	w := NewWorker(h.rt, pod, true)
 	h.sync(w)
 	if got := h.status().Phase; got != v1.PodPending {

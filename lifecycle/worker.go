@@ -46,32 +46,32 @@ type Worker struct {
 	removed   bool          // every container and volume is gone
 
 	// Owned by the Run goroutine.
-	startTime            metav1.Time
-	waiting              map[string]waiting
-	signalled            map[string]bool // instance IDs sent their stop signal
-	killed               map[string]bool // instance IDs sent SIGKILL
-	sandboxSignalledAt   time.Time
-	loggedSkippedVolumes bool
-	volumesCreated       bool
-	reportedVolumes      bool
-	reportedUnsupported  bool
-	backOff              *flowcontrol.Backoff
-	images               *podImages        // image pull back-off and reported reasons
-	backOffEvents        map[string]string // container → instance ID its BackOff event was for
-	finishedAt           time.Time         // when the pod's containers were done (0 while not)
-	podReason            string            // set when the pod failed as a whole (DeadlineExceeded)
-	podMessage           string
-	failDeadline         time.Time         // when containers stopped for podReason get SIGKILL
-	messages             map[string]string // terminated.message per finished instance ID
-	podIP                string            // the sandbox's last IP
-	sandboxID            string            // the newest sandbox's ID
-	probes               *probeSet
-	killDeadlines        map[string]time.Time   // instance ID → SIGKILL time after a failed liveness probe
-	hookFailed           map[string]bool        // instance IDs whose postStart hook failed
-	stops                map[string]*preStopRun // instance IDs being stopped → their preStop hook
-	hooks                sync.WaitGroup         // preStop hooks running
-	terminating          bool
-	admission            admission // set by admit before anything is created
+	startTime           metav1.Time
+	waiting             map[string]waiting
+	signalled           map[string]bool // instance IDs sent their stop signal
+	killed              map[string]bool // instance IDs sent SIGKILL
+	sandboxSignalledAt  time.Time
+	volumesCreated      bool
+	vol                 volumeState // API-data volume content
+	reportedVolumes     bool
+	reportedUnsupported bool
+	backOff             *flowcontrol.Backoff
+	images              *podImages        // image pull back-off and reported reasons
+	backOffEvents       map[string]string // container → instance ID its BackOff event was for
+	finishedAt          time.Time         // when the pod's containers were done (0 while not)
+	podReason           string            // set when the pod failed as a whole (DeadlineExceeded)
+	podMessage          string
+	failDeadline        time.Time         // when containers stopped for podReason get SIGKILL
+	messages            map[string]string // terminated.message per finished instance ID
+	podIP               string            // the sandbox's last IP
+	sandboxID           string            // the newest sandbox's ID
+	probes              *probeSet
+	killDeadlines       map[string]time.Time   // instance ID → SIGKILL time after a failed liveness probe
+	hookFailed          map[string]bool        // instance IDs whose postStart hook failed
+	stops               map[string]*preStopRun // instance IDs being stopped → their preStop hook
+	hooks               sync.WaitGroup         // preStop hooks running
+	terminating         bool
+	admission           admission // set by admit before anything is created
 }
 
 // NewWorker returns a worker for pod. specKnown is false for a pod rebuilt
@@ -336,7 +336,7 @@ func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) ti
 		}
 		return 0
 	}
-	plan := planVolumes(pod)
+	plan := w.rt.planVolumes(pod)
 	if len(plan.unsupported) > 0 {
 		if !w.reportedVolumes {
 			w.reportedVolumes = true
@@ -348,8 +348,7 @@ func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) ti
 		return 0
 	}
 	if err := w.ensureVolumes(ctx, pod, plan); err != nil {
-		log.G(ctx).WithError(err).Warn("Cannot create pod volumes")
-		w.rt.Recorder.Eventf(pod, v1.EventTypeWarning, EventFailedMount, "MountVolume.SetUp failed: %v", err)
+		w.reportMountError(ctx, pod, err)
 		return retryAfterError
 	}
 	if podDone(pod, obs) {
@@ -367,7 +366,11 @@ func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) ti
 		return retryAfterError
 	}
 	w.sandboxID = sb.id()
-	return w.convergeContainers(ctx, pod, obs, sb)
+	ready, volNext := w.syncVolumeContent(ctx, pod, sb)
+	if !ready {
+		return volNext
+	}
+	return minDelay(w.convergeContainers(ctx, pod, obs, sb), volNext)
 }
 
 // readTerminationMessages reads, once per instance, the termination message

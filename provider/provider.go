@@ -68,6 +68,8 @@ type Config struct {
 	Kube        kubernetes.Interface
 	// Security is lifecycle.Runtime.Security.
 	Security lifecycle.SecurityPolicy
+	// HostPaths is lifecycle.Runtime's.
+	HostPaths []string
 }
 
 // Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
@@ -120,6 +122,7 @@ func New(cfg Config) (*Provider, error) {
 		Services:        cfg.Services,
 		Allocatable:     cfg.Allocatable,
 		Kube:            cfg.Kube,
+		HostPaths:       cfg.HostPaths,
 		Recorder:        cfg.Recorder,
 		Clock:           cfg.Clock,
 		Notify:          p.notifyPod,

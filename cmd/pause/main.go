@@ -23,6 +23,12 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "connect" {
 		os.Exit(connect(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "write-volume" {
+		os.Exit(writeVolume(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "subpath" {
+		os.Exit(subPath(os.Args[2:]))
+	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGCHLD)
 	for sig := range sigs {

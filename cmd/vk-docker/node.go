@@ -145,7 +145,8 @@ func runNode(ctx context.Context, o *options) error {
 					v1.ResourceCPU:    *resource.NewQuantity(int64(info.NCPU), resource.DecimalSI),
 					v1.ResourceMemory: *resource.NewQuantity(info.MemTotal, resource.BinarySI),
 				},
-				Kube: client,
+				Kube:      client,
+				HostPaths: o.hostPaths,
 			})
 			if err != nil {
 				return nil, nil, err

@@ -42,6 +42,7 @@ type options struct {
 	hostPID       bool
 	hostIPC       bool
 	security      securityOptions
+	hostPaths     []string
 }
 
 func defaultOptions() *options {
@@ -85,6 +86,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.hostPID, "allow-host-pid", false, "let pods use the Docker host's PID namespace (hostPID)")
 	f.BoolVar(&o.hostIPC, "allow-host-ipc", false, "let pods use the Docker host's IPC namespace (hostIPC)")
 	o.security.addFlags(cmd)
+	f.StringSliceVar(&o.hostPaths, "allowed-host-paths", nil, "path prefixes on the Docker host that hostPath volumes may use (comma-separated or repeated); none by default, and a pod with another hostPath stays Pending. The kubelet's hostPath type checks look at this machine: the engine must run here")
 	f.StringVar(&o.messageDir, "termination-message-dir", "", "directory for the files bind-mounted at containers' terminationMessagePath; the engine must run on this machine (default /var/lib/vk-docker/<nodename>/termination with a local engine, none with a remote one)")
 }
 

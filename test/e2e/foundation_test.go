@@ -188,34 +188,7 @@ func TestDeletedPodLeavesNothingBehind(t *testing.T) {
 		t.Fatalf("reader never saw the writer's file in the shared emptyDir: %v", err)
 	}
 
-	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := framework.WaitForPodGone(ctx, env, ns, p.Name, 30*time.Second); err != nil {
-		t.Fatalf("pod still in the API: %v", err)
-	}
-	var left []string
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
-		left = nil
-		cs, err := env.Docker.ContainerList(ctx, dockerhost.PodSelector(string(created.UID)))
-		if err != nil {
-			return false, err
-		}
-		for _, c := range cs {
-			left = append(left, strings.Join(c.Names, ","))
-		}
-		vs, err := env.Docker.VolumeList(ctx, dockerhost.PodSelector(string(created.UID)))
-		if err != nil {
-			return false, err
-		}
-		for _, v := range vs {
-			left = append(left, "volume "+v.Name)
-		}
-		return len(left) == 0, nil
-	})
-	if err != nil {
-		t.Fatalf("left on the engine after delete: %v (%v)", left, err)
-	}
+	deleteAndCheckEngineClean(t, ns, p.Name, created.UID)
 }
 
 // A container reaches the API server through KUBERNETES_SERVICE_HOST/PORT,
@@ -323,21 +296,12 @@ func TestUnsupportedPodsWaitWithAReason(t *testing.T) {
 		want   string
 	}{
 		{
-			name: "memory-emptydir",
+			name: "csi-volume",
 			mutate: func(p *v1.Pod) {
-				p.Spec.Volumes = []v1.Volume{{Name: "scratch", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumMemory}}}}
+				p.Spec.Volumes = []v1.Volume{{Name: "data", VolumeSource: v1.VolumeSource{CSI: &v1.CSIVolumeSource{Driver: "csi.example.com"}}}}
 			},
 			reason: "FailedMount",
-			want:   `volume "scratch" : emptyDir medium "Memory" is not supported`,
-		},
-		{
-			name: "configmap-volume",
-			mutate: func(p *v1.Pod) {
-				p.Spec.Volumes = []v1.Volume{{Name: "config", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{
-					LocalObjectReference: v1.LocalObjectReference{Name: "settings"}}}}}
-			},
-			reason: "FailedMount",
-			want:   `volume "config" : volume type configMap is not supported`,
+			want:   `volume "data" : volume type csi is not supported`,
 		},
 	}
 	for _, c := range cases {

@@ -1,0 +1,89 @@
+package dockerhost
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/client"
+	"github.com/vk-docker/vk-docker/volumes/atomicdir"
+)
+
+// Files written through the sandbox land in the tmpfs volume itself, which
+// another container of the pod then sees (with the ..data layout and the
+// modes); an identical payload changes nothing; subPaths resolve inside the
+// volume and never out of it.
+func TestWriteVolumeFilesThroughTheSandbox(t *testing.T) {
+	it := newITest(t)
+	if _, err := PauseBinary(); err != nil {
+		t.Fatalf("%v (run `make pause` first)", err)
+	}
+	// The shared pause image may predate write-volume: use this build's.
+	ref := DefaultPauseImageRepo + ":itest-vol-" + it.suffix
+	raw, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := raw.ImageRemove(context.Background(), ref, image.RemoveOptions{PruneChildren: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			t.Errorf("remove image %s: %v", ref, err)
+		}
+		_ = raw.Close()
+	})
+	if err := EnsurePauseImage(it.ctx, it.c, ref); err != nil {
+		t.Fatal(err)
+	}
+	vol := VolumeName(it.uid, "creds")
+	if err := it.c.VolumeCreateOptions(it.ctx, vol, it.labels(LabelVolumeName, "creds"), TmpfsOptions(1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := it.c.VolumeRemove(context.Background(), vol); err != nil {
+			t.Errorf("remove volume: %v", err)
+		}
+	})
+	sb := it.create(it.name(SandboxContainerName, 0).String(),
+		&container.Config{Image: ref, Labels: it.labels(LabelContainerName, SandboxContainerName, LabelDockerType, DockerTypeSandbox)},
+		&container.HostConfig{NetworkMode: "none", Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: vol, Target: "/vk-docker/volumes/creds"}}})
+	it.start(sb)
+
+	payload := atomicdir.Payload{Files: map[string]atomicdir.File{"password": {Data: []byte("hunter2"), Mode: 0o400}, "conf/a": {Data: []byte("A"), Mode: 0o644}}}
+	if changed, err := WriteVolumeFiles(it.ctx, it.c, sb, "/vk-docker/volumes/creds", payload); err != nil || !changed {
+		t.Fatalf("first write: changed=%v err=%v", changed, err)
+	}
+	if changed, err := WriteVolumeFiles(it.ctx, it.c, sb, "/vk-docker/volumes/creds", payload); err != nil || changed {
+		t.Fatalf("same payload: changed=%v err=%v, want unchanged", changed, err)
+	}
+	if rel, err := ResolveSubPath(it.ctx, it.c, sb, "/vk-docker/volumes/creds", "password"); err != nil || !strings.HasPrefix(rel, "..") || !strings.HasSuffix(rel, "/password") {
+		t.Errorf("subPath password resolves to %q, %v; want the file in the timestamped directory", rel, err)
+	}
+	if _, err := WriteVolumeFiles(it.ctx, it.c, sb, "/vk-docker/volumes/creds", atomicdir.Payload{Files: map[string]atomicdir.File{"../escape": {}}}); err == nil || !strings.Contains(err.Error(), "must not") {
+		t.Errorf("an escaping path was accepted: %v", err)
+	}
+
+	check := `set -e; grep -q ' /v tmpfs ' /proc/mounts; test "$(cat /v/password)" = hunter2; test "$(stat -L -c %a /v/password)" = 400;` +
+		` test "$(readlink /v/password)" = ..data/password; test "$(cat /v/conf/a)" = A`
+	reader := it.create(it.name("reader", 0).String(),
+		&container.Config{Image: itestBusybox, Entrypoint: []string{"sh", "-c", check}, Labels: it.labels(LabelContainerName, "reader")},
+		&container.HostConfig{NetworkMode: container.NetworkMode("container:" + sb), Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: vol, Target: "/v", ReadOnly: true}}})
+	it.start(reader)
+	if st := it.waitExited(reader); st.ExitCode != 0 {
+		t.Errorf("another container does not see the written files in the tmpfs (exit %d)", st.ExitCode)
+	}
+	in, err := it.c.ContainerInspect(it.ctx, sb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "hunter2") {
+		t.Error("the sandbox's inspect output shows the secret")
+	}
+}
