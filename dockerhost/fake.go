@@ -86,6 +86,7 @@ type FakeClient struct {
 	nextPid    int
 	created    int // creation counter: orders ContainerList newest first
 	info       system.Info
+	stats      map[string]container.StatsResponse // container ID → sample (SetStats)
 }
 
 var _ Client = (*FakeClient)(nil)

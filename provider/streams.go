@@ -1,0 +1,78 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/virtual-kubelet/virtual-kubelet/node/api"
+)
+
+// pumpStreams connects kubectl's streams to a hijacked exec or attach
+// stream of the engine until the engine's side ends (the command or
+// container exits) or ctx ends (the client went away). TTY resizes are
+// passed to resize. It returns the error of the output copy, if any.
+func pumpStreams(ctx context.Context, hj types.HijackedResponse, attach api.AttachIO, tty bool, resize func(ctx context.Context, height, width uint) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	// A client that goes away must not leave us reading a stream that only
+	// ends with the container: closing the connection ends the copy below.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		hj.Close()
+	}()
+	if tty && attach.Resize() != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case size, ok := <-attach.Resize():
+					if !ok {
+						return
+					}
+					if err := resize(ctx, uint(size.Height), uint(size.Width)); err != nil {
+						log.G(ctx).WithError(err).Debug("Cannot resize TTY")
+					}
+				}
+			}
+		}()
+	}
+	if in := attach.Stdin(); in != nil {
+		// Not waited for: a read of the client's stdin only returns when the
+		// client sends or goes away; the connection close above makes its
+		// write fail, so it ends with the client at the latest.
+		go func() {
+			_, _ = io.Copy(hj.Conn, in)
+			_ = hj.CloseWrite()
+		}()
+	}
+	stdout, stderr := writerOrDiscard(attach.Stdout()), writerOrDiscard(attach.Stderr())
+	var err error
+	if tty {
+		_, err = io.Copy(stdout, hj.Reader)
+	} else {
+		_, err = stdcopy.StdCopy(stdout, stderr, hj.Reader)
+	}
+	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+func writerOrDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
