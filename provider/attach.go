@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
-	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node/api"
 )
 
@@ -15,14 +13,10 @@ import (
 // `stdin: true`, and TTY resizes when it has `tty: true`. It returns when the
 // container exits or the client goes away.
 func (p *Provider) AttachToContainer(ctx context.Context, namespace, podName, containerName string, attach api.AttachIO) error {
-	c, err := p.findContainer(ctx, namespace, podName, containerName, false)
+	ctx, c, err := p.runningContainer(ctx, namespace, podName, containerName)
 	if err != nil {
 		return err
 	}
-	if c.State != "running" {
-		return errdefs.InvalidInputf("container %q in pod %q is not running", containerName, podName)
-	}
-	ctx = log.WithLogger(ctx, log.G(ctx).WithFields(log.Fields{"namespace": namespace, "pod": podName, "container": containerName, "containerID": c.ID}))
 	inspect, err := p.cfg.Docker.ContainerInspect(ctx, c.ID)
 	if err != nil {
 		return fmt.Errorf("inspect %s: %w", containerName, err)

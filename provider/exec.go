@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
-	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node/api"
 	"github.com/vk-docker/vk-docker/dockerhost"
 	utilexec "k8s.io/utils/exec"
@@ -18,14 +16,10 @@ import (
 // returning the command's non-zero exit code as an ExitError so that kubectl
 // exits with it.
 func (p *Provider) RunInContainer(ctx context.Context, namespace, podName, containerName string, cmd []string, attach api.AttachIO) error {
-	c, err := p.findContainer(ctx, namespace, podName, containerName, false)
+	ctx, c, err := p.runningContainer(ctx, namespace, podName, containerName)
 	if err != nil {
 		return err
 	}
-	if c.State != "running" {
-		return errdefs.InvalidInputf("container %q in pod %q is not running", containerName, podName)
-	}
-	ctx = log.WithLogger(ctx, log.G(ctx).WithFields(log.Fields{"namespace": namespace, "pod": podName, "container": containerName, "containerID": c.ID}))
 	tty := attach.TTY()
 	opts := container.ExecOptions{
 		Cmd:          cmd,

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
@@ -83,16 +82,8 @@ func (p *Provider) podDialer(ctx context.Context, namespace, podName string, por
 // pod closes its side; the client closing its side half-closes the pod
 // connection, so a request-then-response exchange completes.
 func relay(ctx context.Context, conn net.Conn, stream io.ReadWriteCloser) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		<-ctx.Done()
-		_ = conn.Close()
-	}()
+	ctx, stop := closeOnDone(ctx, conn.Close)
+	defer stop()
 	go func() {
 		// Not waited for: it ends when the client stream does, which the
 		// caller closes after we return.

@@ -17,18 +17,12 @@ import (
 // container exits) or ctx ends (the client went away). TTY resizes are
 // passed to resize. It returns the error of the output copy, if any.
 func pumpStreams(ctx context.Context, hj types.HijackedResponse, attach api.AttachIO, tty bool, resize func(ctx context.Context, height, width uint) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	// A client that goes away must not leave us reading a stream that only
 	// ends with the container: closing the connection ends the copy below.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		<-ctx.Done()
-		hj.Close()
-	}()
+	var wg sync.WaitGroup
+	defer wg.Wait() // after stop: the resize loop ends with ctx
+	ctx, stop := closeOnDone(ctx, func() error { hj.Close(); return nil })
+	defer stop()
 	if tty && attach.Resize() != nil {
 		wg.Add(1)
 		go func() {
@@ -75,4 +69,21 @@ func writerOrDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
+}
+
+// closeOnDone closes c when ctx ends or stop is called, whichever is first;
+// stop returns once the closing goroutine has ended. The returned context
+// ends with stop.
+func closeOnDone(ctx context.Context, c func() error) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		_ = c()
+	}()
+	return ctx, func() {
+		cancel()
+		<-done
+	}
 }
