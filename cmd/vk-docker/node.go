@@ -111,6 +111,7 @@ func runNode(ctx context.Context, o *options) error {
 	recorder := broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "kubelet", Host: o.nodeName})
 
 	var p *provider.Provider
+	var nodeStatus *provider.NodeStatus
 	mux := http.NewServeMux()
 	n, err := nodeutil.NewNode(o.nodeName,
 		func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
@@ -134,7 +135,16 @@ func runNode(ctx context.Context, o *options) error {
 				return nil, nil, err
 			}
 			describeNode(pc.Node, o, taints, info.NCPU, info.MemTotal, info.ServerVersion, info.KernelVersion, info.OperatingSystem, port)
-			return p, nil, nil
+			nodeStatus, err = provider.NewNodeStatus(provider.NodeStatusConfig{
+				Docker:   docker,
+				NodeName: o.nodeName,
+				Kube:     client,
+				Interval: o.nodeStatusInterval,
+			}, pc.Node)
+			if err != nil {
+				return nil, nil, err
+			}
+			return p, nodeStatus, nil
 		},
 		nodeutil.WithClient(client),
 		nodeutil.AttachProviderRoutes(mux),
@@ -178,6 +188,15 @@ func runNode(ctx context.Context, o *options) error {
 	defer cancel()
 	providerDone := make(chan error, 1)
 	go func() { providerDone <- p.Run(ctx) }()
+	statusDone := make(chan struct{})
+	go func() {
+		defer close(statusDone)
+		nodeStatus.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-statusDone
+	}()
 	nodeDone := make(chan error, 1)
 	go func() { nodeDone <- n.Run(ctx) }()
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/vk-docker/vk-docker/dockerhost"
@@ -34,6 +35,8 @@ type options struct {
 	logLevel      string
 	messageDir    string
 	probeNetwork  string
+
+	nodeStatusInterval time.Duration
 }
 
 func defaultOptions() *options {
@@ -49,6 +52,8 @@ func defaultOptions() *options {
 		maxPods:       110,
 		logLevel:      "info",
 		probeNetwork:  "auto",
+
+		nodeStatusInterval: 10 * time.Second,
 	}
 }
 
@@ -70,6 +75,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.IntVar(&o.maxPods, "max-pods", o.maxPods, "pods capacity of the node")
 	f.StringVar(&o.logLevel, "log-level", o.logLevel, "log level (debug, info, warn, error)")
 	f.StringVar(&o.probeNetwork, "probe-network", o.probeNetwork, "where tcpSocket/httpGet/grpc probes and httpGet hooks connect from: direct (the provider's network), sandbox (inside the pod, through its pause container), auto (direct with a local engine, sandbox with a remote one)")
+	f.DurationVar(&o.nodeStatusInterval, "node-status-interval", o.nodeStatusInterval, "how often the Docker engine's health, resources and images are checked for the node's status (NotReady while the engine does not answer)")
 	f.StringVar(&o.messageDir, "termination-message-dir", "", "directory for the files bind-mounted at containers' terminationMessagePath; the engine must run on this machine (default /var/lib/vk-docker/<nodename>/termination with a local engine, none with a remote one)")
 }
 
