@@ -79,8 +79,9 @@ func runNode(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	if selfSigned {
-		log.G(ctx).Warn("Serving the kubelet API with a self-signed certificate (set --tls-cert-file to use your own)")
+	serving := newServingCert(cert)
+	if selfSigned && o.servingCSRWait <= 0 {
+		log.G(ctx).Warn("Serving the kubelet API with a self-signed certificate (set --tls-cert-file, or --serving-cert-csr-wait to request one from the cluster)")
 	}
 	caPEM, err := clientCA(o.clientCAFile, restCfg)
 	if err != nil {
@@ -149,7 +150,7 @@ func runNode(ctx context.Context, o *options) error {
 		nodeutil.WithClient(client),
 		nodeutil.AttachProviderRoutes(mux),
 		nodeutil.WithTLSConfig(func(c *tls.Config) error {
-			c.Certificates = []tls.Certificate{cert}
+			c.GetCertificate = serving.GetCertificate
 			c.ClientCAs = pool
 			c.ClientAuth = tls.VerifyClientCertIfGiven
 			return nil
@@ -188,6 +189,17 @@ func runNode(ctx context.Context, o *options) error {
 	defer cancel()
 	providerDone := make(chan error, 1)
 	go func() { providerDone <- p.Run(ctx) }()
+	if selfSigned && o.servingCSRWait > 0 {
+		csrDone := make(chan struct{})
+		go func() {
+			defer close(csrDone)
+			requestServingCert(ctx, client, serving, o.nodeName, o.nodeIP, o.servingCSRWait)
+		}()
+		defer func() {
+			cancel()
+			<-csrDone
+		}()
+	}
 	statusDone := make(chan struct{})
 	go func() {
 		defer close(statusDone)

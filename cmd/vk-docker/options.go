@@ -37,6 +37,7 @@ type options struct {
 	probeNetwork  string
 
 	nodeStatusInterval time.Duration
+	servingCSRWait     time.Duration
 }
 
 func defaultOptions() *options {
@@ -67,6 +68,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.nodeIP, "node-ip", o.nodeIP, "InternalIP of the node: the address the API server dials for logs and exec")
 	f.StringVar(&o.listenAddress, "listen-address", o.listenAddress, "address of the kubelet API (TLS)")
 	f.StringVar(&o.tlsCertFile, "tls-cert-file", "", "serving certificate of the kubelet API (default: a self-signed one)")
+	f.DurationVar(&o.servingCSRWait, "serving-cert-csr-wait", 0, "without --tls-cert-file: request the serving certificate with a kubernetes.io/kubelet-serving CSR and wait this long for an admin to approve it, serving a self-signed one meanwhile and afterwards if it is not issued (0: no CSR, self-signed)")
 	f.StringVar(&o.tlsKeyFile, "tls-private-key-file", "", "key of --tls-cert-file")
 	f.StringVar(&o.clientCAFile, "client-ca-file", "", "CA that signs client certificates of the kubelet API (default: the kubeconfig's cluster CA)")
 	f.StringArrayVar(&o.taints, "taint", o.taints, "taint of the node as key[=value]:Effect, repeatable; \"none\" for no taint")
