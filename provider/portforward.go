@@ -14,8 +14,11 @@ import (
 	"github.com/vk-docker/vk-docker/dockerhost"
 )
 
-// portForwardDialTimeout bounds connecting to the pod's port.
-const portForwardDialTimeout = 10 * time.Second
+// portForwardDialTimeout bounds connecting to the pod's port. Through the
+// sandbox each connection is a `docker exec`, which a busy engine may take
+// seconds to create; and kubectl gives up the whole port-forward on one
+// failed connection. The kubelet's stream creation timeout is as long.
+const portForwardDialTimeout = 30 * time.Second
 
 // PortForward relays one kubectl port-forward connection to port of the pod.
 // Like probes, it dials the pod IP directly, or from inside the pod's

@@ -74,7 +74,7 @@ func TestKubectlLogsFlags(t *testing.T) {
 		want string
 	}{
 		{name: "--tail", args: []string{"--tail=2"}, want: "three\nfour\n"},
-		{name: "--limit-bytes", args: []string{"--limit-bytes=6"}, want: "one\ntwo"},
+		{name: "--limit-bytes", args: []string{"--limit-bytes=6"}, want: "one\ntw"},
 		{name: "--since-time", args: []string{"--since-time=" + fourAt}, want: "four\n"},
 		{name: "--since covering all", args: []string{"--since=1h"}, want: "one\ntwo\nthree\nfour\n"},
 		{name: "-c of an init container", args: []string{"-c", "init"}, want: "init-done\n"},
@@ -340,7 +340,8 @@ func TestKubectlPortForward(t *testing.T) {
 			createPod(t, ns, framework.OnNode(p, tc.node))
 			defer func() {
 				// Gone before the sandbox node closes.
-				_ = env.Client.CoreV1().Pods(ns).Delete(context.Background(), p.Name, metav1.DeleteOptions{})
+				// httpd ignores SIGTERM: no grace period to sit out.
+				_ = env.Client.CoreV1().Pods(ns).Delete(context.Background(), p.Name, *metav1.NewDeleteOptions(0))
 				if err := framework.WaitForPodGone(context.Background(), env, ns, p.Name, 30*time.Second); err != nil {
 					t.Error(err)
 				}

@@ -29,17 +29,35 @@ import (
 func TestStatsSummaryListsRunningPods(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ns := namespace(t)
+	// The API server does not proxy to loopback node addresses: this node
+	// listens on the Docker bridge gateway, an address of this machine.
+	l, err := net.Listen("tcp", net.JoinHostPort(env.Gateway, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	statsNode, err := framework.StartNode(ctx, env, framework.NodeOptions{Name: "e2e-kc-stats-" + framework.RandomSuffix(), Args: []string{"--node-ip", env.Gateway, "--listen-address", addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := statsNode.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	ns := namespace(t) // cleaned up before the node closes
 	for _, name := range []string{"stats-a", "stats-b"} {
-		createPod(t, ns, pod(name, sleeper("app"), sleeper("sidecar")))
+		createPod(t, ns, framework.OnNode(pod(name, sleeper("app"), sleeper("sidecar")), statsNode.Name))
 	}
 	for _, name := range []string{"stats-a", "stats-b"} {
 		waitRunning(t, ns, name)
 	}
+	node := statsNode
 	var summary statsv1alpha1.Summary
 	var missing []string
 	// The summary is cached for a few seconds: poll until it shows both.
-	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
 		raw, err := env.Kubectl(ctx, "get", "--raw", "/api/v1/nodes/"+node.Name+"/proxy/stats/summary")
 		if err != nil {
 			return false, err
