@@ -5,12 +5,16 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node/api"
 )
+
+// initialSizeWait bounds how long input waits for kubectl's first TTY size.
+const initialSizeWait = time.Second
 
 // pumpStreams connects kubectl's streams to a hijacked exec or attach
 // stream of the engine until the engine's side ends (the command or
@@ -24,6 +28,18 @@ func pumpStreams(ctx context.Context, hj types.HijackedResponse, attach api.Atta
 	ctx, stop := closeOnDone(ctx, func() error { hj.Close(); return nil })
 	defer stop()
 	if tty && attach.Resize() != nil {
+		// kubectl sends the terminal's size first thing; a shell that reads
+		// its first input before the size is applied answers for 24x80.
+		select {
+		case size, ok := <-attach.Resize():
+			if ok {
+				if err := resize(ctx, uint(size.Height), uint(size.Width)); err != nil {
+					log.G(ctx).WithError(err).Debug("Cannot resize TTY")
+				}
+			}
+		case <-time.After(initialSizeWait):
+		case <-ctx.Done():
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
