@@ -60,6 +60,18 @@ type Client interface {
 	// ExecResize resizes the TTY of an exec.
 	ExecResize(ctx context.Context, execID string, height, width uint) error
 
+	// ContainerAttach attaches to a running container's standard streams
+	// (stdin too when asked); the stream is multiplexed unless the container
+	// has a TTY, and has no timeout.
+	ContainerAttach(ctx context.Context, id string, stdin bool) (types.HijackedResponse, error)
+	// ContainerResize resizes a container's TTY.
+	ContainerResize(ctx context.Context, id string, height, width uint) error
+	// ContainerStats returns one sample of a container's resource usage
+	// without waiting for a second one (CPU is a cumulative counter).
+	ContainerStats(ctx context.Context, id string) (container.StatsResponse, error)
+	// ImageList lists the engine's images.
+	ImageList(ctx context.Context) ([]image.Summary, error)
+
 	// ImageInspect returns an image by reference or ID; NotFound when absent.
 	ImageInspect(ctx context.Context, ref string) (image.InspectResponse, error)
 	// ImagePull pulls ref and waits for the pull to end.

@@ -88,6 +88,7 @@ type FakeClient struct {
 	info       system.Info
 	remote     map[string]fakeRemote // pullable images by normalised reference (fake_images.go)
 	pulls      []FakePull
+	stats      map[string]container.StatsResponse // container ID → sample (SetStats)
 }
 
 var _ Client = (*FakeClient)(nil)

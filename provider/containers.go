@@ -7,6 +7,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
+	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
 )
 
@@ -57,4 +58,17 @@ func (p *Provider) findContainer(ctx context.Context, namespace, podName, contai
 		return container.Summary{}, errdefs.NotFoundf("container %q in pod %q is not available", containerName, podName)
 	}
 	return attempts[i].c, nil
+}
+
+// runningContainer returns the running instance of a pod's container (exec,
+// attach) and ctx with a logger naming it.
+func (p *Provider) runningContainer(ctx context.Context, namespace, podName, containerName string) (context.Context, container.Summary, error) {
+	c, err := p.findContainer(ctx, namespace, podName, containerName, false)
+	if err != nil {
+		return ctx, c, err
+	}
+	if c.State != "running" {
+		return ctx, c, errdefs.InvalidInputf("container %q in pod %q is not running", containerName, podName)
+	}
+	return log.WithLogger(ctx, log.G(ctx).WithFields(log.Fields{"namespace": namespace, "pod": podName, "container": containerName, "containerID": c.ID})), c, nil
 }

@@ -2,16 +2,12 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"sync"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
-	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
-	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node/api"
+	"github.com/vk-docker/vk-docker/dockerhost"
 	utilexec "k8s.io/utils/exec"
 )
 
@@ -20,14 +16,10 @@ import (
 // returning the command's non-zero exit code as an ExitError so that kubectl
 // exits with it.
 func (p *Provider) RunInContainer(ctx context.Context, namespace, podName, containerName string, cmd []string, attach api.AttachIO) error {
-	c, err := p.findContainer(ctx, namespace, podName, containerName, false)
+	ctx, c, err := p.runningContainer(ctx, namespace, podName, containerName)
 	if err != nil {
 		return err
 	}
-	if c.State != "running" {
-		return errdefs.InvalidInputf("container %q in pod %q is not running", containerName, podName)
-	}
-	logger := log.G(ctx).WithFields(log.Fields{"namespace": namespace, "pod": podName, "container": containerName, "containerID": c.ID})
 	tty := attach.TTY()
 	opts := container.ExecOptions{
 		Cmd:          cmd,
@@ -45,49 +37,15 @@ func (p *Provider) RunInContainer(ctx context.Context, namespace, podName, conta
 		return fmt.Errorf("start exec in %s: %w", containerName, err)
 	}
 	defer hj.Close()
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	if tty && attach.Resize() != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case size, ok := <-attach.Resize():
-					if !ok {
-						return
-					}
-					if err := p.cfg.Docker.ExecResize(ctx, execID, uint(size.Height), uint(size.Width)); err != nil {
-						logger.WithError(err).Debug("Cannot resize exec TTY")
-					}
-				}
-			}
-		}()
-	}
-	if in := attach.Stdin(); in != nil {
-		// Owned by the exec: it ends when stdin ends or the connection closes
-		// (deferred hj.Close above).
-		go func() {
-			_, _ = io.Copy(hj.Conn, in)
-			_ = hj.CloseWrite()
-		}()
-	}
-	stdout, stderr := writerOrDiscard(attach.Stdout()), writerOrDiscard(attach.Stderr())
-	if tty {
-		_, err = io.Copy(stdout, hj.Reader)
-	} else {
-		_, err = stdcopy.StdCopy(stdout, stderr, hj.Reader)
-	}
-	cancel()
-	wg.Wait()
-	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
+	if err := pumpStreams(ctx, hj, attach, tty, func(ctx context.Context, h, w uint) error {
+		return p.cfg.Docker.ExecResize(ctx, execID, h, w)
+	}); err != nil {
 		return fmt.Errorf("stream exec output of %s: %w", containerName, err)
 	}
-	inspect, err := p.cfg.Docker.ExecInspect(context.WithoutCancel(ctx), execID)
+	if ctx.Err() != nil {
+		return ctx.Err() // the client went away; the command may still run
+	}
+	inspect, err := execResult(context.WithoutCancel(ctx), p.cfg.Docker, execID)
 	if err != nil {
 		return fmt.Errorf("inspect exec in %s: %w", containerName, err)
 	}
@@ -97,19 +55,21 @@ func (p *Provider) RunInContainer(ctx context.Context, namespace, podName, conta
 	return nil
 }
 
-func writerOrDiscard(w io.Writer) io.Writer {
-	if w == nil {
-		return io.Discard
+// execResult inspects an exec whose stream has ended. The engine may report
+// it running for a moment after its output closed; its exit code is only
+// final once it has stopped.
+func execResult(ctx context.Context, docker dockerhost.Client, execID string) (container.ExecInspect, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		inspect, err := docker.ExecInspect(ctx, execID)
+		if err != nil || !inspect.Running {
+			return inspect, err
+		}
+		select {
+		case <-ctx.Done():
+			return inspect, fmt.Errorf("exec %.12s still running after its output ended", execID)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	return w
-}
-
-// AttachToContainer is not supported yet.
-func (p *Provider) AttachToContainer(ctx context.Context, namespace, podName, containerName string, attach api.AttachIO) error {
-	return errdefs.InvalidInput("attach is not supported by vk-docker yet")
-}
-
-// PortForward is not supported yet.
-func (p *Provider) PortForward(ctx context.Context, namespace, podName string, port int32, stream io.ReadWriteCloser) error {
-	return errdefs.InvalidInput("port-forward is not supported by vk-docker yet")
 }

@@ -25,7 +25,9 @@ func (p *Provider) GetContainerLogs(ctx context.Context, namespace, podName, con
 	}
 	switch {
 	case !opts.SinceTime.IsZero():
-		lo.Since = strconv.FormatInt(opts.SinceTime.Unix(), 10)
+		// The engine takes fractional seconds: a line written in the same
+		// second but before --since-time must not show.
+		lo.Since = fmt.Sprintf("%d.%09d", opts.SinceTime.Unix(), opts.SinceTime.Nanosecond())
 	case opts.SinceSeconds > 0:
 		lo.Since = strconv.FormatInt(p.cfg.Clock.Now().Unix()-int64(opts.SinceSeconds), 10)
 	}

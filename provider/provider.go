@@ -86,6 +86,9 @@ type Provider struct {
 	workers map[types.UID]*lifecycle.Worker
 	byName  map[string]types.UID // namespace/name → UID of the newest pod of that name
 	notify  func(*v1.Pod)
+
+	started time.Time  // when New was called: the node's stats start time
+	stats   statsCache // stats.go
 }
 
 var (
@@ -103,6 +106,7 @@ func New(cfg Config) (*Provider, error) {
 		running: make(chan struct{}),
 		workers: map[types.UID]*lifecycle.Worker{},
 		byName:  map[string]types.UID{},
+		started: cfg.Clock.Now(),
 	}
 	p.rt = &lifecycle.Runtime{
 		Docker:          cfg.Docker,

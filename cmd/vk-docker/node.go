@@ -88,8 +88,9 @@ func runNode(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	if selfSigned {
-		log.G(ctx).Warn("Serving the kubelet API with a self-signed certificate (set --tls-cert-file to use your own)")
+	serving := newServingCert(cert)
+	if selfSigned && o.servingCSRWait <= 0 {
+		log.G(ctx).Warn("Serving the kubelet API with a self-signed certificate (set --tls-cert-file, or --serving-cert-csr-wait to request one from the cluster)")
 	}
 	caPEM, err := clientCA(o.clientCAFile, restCfg)
 	if err != nil {
@@ -120,6 +121,7 @@ func runNode(ctx context.Context, o *options) error {
 	recorder := broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "kubelet", Host: o.nodeName})
 
 	var p *provider.Provider
+	var nodeStatus *provider.NodeStatus
 	mux := http.NewServeMux()
 	n, err := nodeutil.NewNode(o.nodeName,
 		func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
@@ -152,12 +154,21 @@ func runNode(ctx context.Context, o *options) error {
 				return nil, nil, err
 			}
 			describeNode(pc.Node, o, taints, info.NCPU, info.MemTotal, info.ServerVersion, info.KernelVersion, info.OperatingSystem, port)
-			return p, nil, nil
+			nodeStatus, err = provider.NewNodeStatus(provider.NodeStatusConfig{
+				Docker:   docker,
+				NodeName: o.nodeName,
+				Kube:     client,
+				Interval: o.nodeStatusInterval,
+			}, pc.Node)
+			if err != nil {
+				return nil, nil, err
+			}
+			return p, nodeStatus, nil
 		},
 		nodeutil.WithClient(client),
 		nodeutil.AttachProviderRoutes(mux),
 		nodeutil.WithTLSConfig(func(c *tls.Config) error {
-			c.Certificates = []tls.Certificate{cert}
+			c.GetCertificate = serving.GetCertificate
 			c.ClientCAs = pool
 			c.ClientAuth = tls.VerifyClientCertIfGiven
 			return nil
@@ -199,6 +210,26 @@ func runNode(ctx context.Context, o *options) error {
 	defer cancel()
 	providerDone := make(chan error, 1)
 	go func() { providerDone <- p.Run(ctx) }()
+	if selfSigned && o.servingCSRWait > 0 {
+		csrDone := make(chan struct{})
+		go func() {
+			defer close(csrDone)
+			requestServingCert(ctx, client, serving, o.nodeName, o.nodeIP, o.servingCSRWait)
+		}()
+		defer func() {
+			cancel()
+			<-csrDone
+		}()
+	}
+	statusDone := make(chan struct{})
+	go func() {
+		defer close(statusDone)
+		nodeStatus.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-statusDone
+	}()
 	nodeDone := make(chan error, 1)
 	go func() { nodeDone <- n.Run(ctx) }()
 

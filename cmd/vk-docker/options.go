@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/vk-docker/vk-docker/dockerhost"
@@ -43,6 +44,9 @@ type options struct {
 	hostIPC       bool
 	security      securityOptions
 	hostPaths     []string
+
+	nodeStatusInterval time.Duration
+	servingCSRWait     time.Duration
 }
 
 func defaultOptions() *options {
@@ -58,6 +62,8 @@ func defaultOptions() *options {
 		maxPods:       110,
 		logLevel:      "info",
 		probeNetwork:  "auto",
+
+		nodeStatusInterval: 10 * time.Second,
 	}
 }
 
@@ -71,6 +77,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.nodeIP, "node-ip", o.nodeIP, "InternalIP of the node: the address the API server dials for logs and exec")
 	f.StringVar(&o.listenAddress, "listen-address", o.listenAddress, "address of the kubelet API (TLS)")
 	f.StringVar(&o.tlsCertFile, "tls-cert-file", "", "serving certificate of the kubelet API (default: a self-signed one)")
+	f.DurationVar(&o.servingCSRWait, "serving-cert-csr-wait", 0, "without --tls-cert-file: request the serving certificate with a kubernetes.io/kubelet-serving CSR and wait this long for an admin to approve it, serving a self-signed one meanwhile and afterwards if it is not issued (0: no CSR, self-signed)")
 	f.StringVar(&o.tlsKeyFile, "tls-private-key-file", "", "key of --tls-cert-file")
 	f.StringVar(&o.clientCAFile, "client-ca-file", "", "CA that signs client certificates of the kubelet API (default: the kubeconfig's cluster CA)")
 	f.StringArrayVar(&o.taints, "taint", o.taints, "taint of the node as key[=value]:Effect, repeatable; \"none\" for no taint")
@@ -87,6 +94,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.hostIPC, "allow-host-ipc", false, "let pods use the Docker host's IPC namespace (hostIPC)")
 	o.security.addFlags(cmd)
 	f.StringSliceVar(&o.hostPaths, "allowed-host-paths", nil, "path prefixes on the Docker host that hostPath volumes may use (comma-separated or repeated); none by default, and a pod with another hostPath stays Pending. The kubelet's hostPath type checks look at this machine: the engine must run here")
+	f.DurationVar(&o.nodeStatusInterval, "node-status-interval", o.nodeStatusInterval, "how often the Docker engine's health, resources and images are checked for the node's status (NotReady while the engine does not answer)")
 	f.StringVar(&o.messageDir, "termination-message-dir", "", "directory for the files bind-mounted at containers' terminationMessagePath; the engine must run on this machine (default /var/lib/vk-docker/<nodename>/termination with a local engine, none with a remote one)")
 }
 

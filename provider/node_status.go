@@ -1,0 +1,283 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/virtual-kubelet/virtual-kubelet/node"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/kubernetes"
+	resourcehelper "k8s.io/component-helpers/resource"
+	"k8s.io/utils/clock"
+)
+
+// The kubelet's Ready condition wording (pkg/kubelet/nodestatus).
+const (
+	readyReason      = "KubeletReady"
+	readyMessage     = "kubelet is posting ready status"
+	notReadyReason   = "KubeletNotReady"
+	runtimeDownError = "container runtime is down"
+	// maxNodeImages is the kubelet's default --node-status-max-images.
+	maxNodeImages = 50
+	// engineCheckTimeout bounds one health check of the engine.
+	engineCheckTimeout = 5 * time.Second
+)
+
+// NodeStatusConfig configures a NodeStatus.
+type NodeStatusConfig struct {
+	// Docker is the engine whose health and resources the node reports.
+	Docker dockerhost.Client
+	// NodeName is this node; pods of other nodes on the same engine make
+	// its allocatable smaller.
+	NodeName string
+	// Kube lists the pods of those other nodes; nil leaves allocatable
+	// equal to capacity.
+	Kube kubernetes.Interface
+	// Interval between checks of the engine; 10s when zero.
+	Interval time.Duration
+	// Clock defaults to the real clock.
+	Clock clock.WithTicker
+}
+
+// NodeStatus is the node's virtual-kubelet NodeProvider: it checks the
+// engine periodically and pushes the node's status when it changes —
+// Ready or NotReady (with the kubelet's reason) as the engine answers or
+// not, capacity and allocatable, versions and the image list.
+type NodeStatus struct {
+	cfg NodeStatusConfig
+
+	mu      sync.Mutex
+	node    *v1.Node // last status sent, or the initial one
+	cb      func(*v1.Node)
+	pending bool // a status the callback has not had yet
+	wake    chan struct{}
+}
+
+var _ node.NodeProvider = (*NodeStatus)(nil)
+
+// NewNodeStatus starts from initial (describeNode's node) and reports
+// nothing until Run.
+func NewNodeStatus(cfg NodeStatusConfig, initial *v1.Node) (*NodeStatus, error) {
+	if cfg.Docker == nil || cfg.NodeName == "" || initial == nil {
+		return nil, errors.New("node status: Docker, NodeName and the initial node are required")
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 10 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	return &NodeStatus{cfg: cfg, node: initial.DeepCopy(), pending: true, wake: make(chan struct{}, 1)}, nil
+}
+
+// Ping reports that vk-docker itself runs: an unreachable engine is shown
+// by the Ready condition, which needs the node's status to keep flowing
+// (a failed Ping stops status updates altogether).
+func (s *NodeStatus) Ping(context.Context) error { return nil }
+
+// NotifyNodeStatus registers the node controller's callback; Run sends it
+// the current status at once.
+func (s *NodeStatus) NotifyNodeStatus(ctx context.Context, cb func(*v1.Node)) {
+	s.mu.Lock()
+	s.cb = cb
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run checks the engine at once and then every Interval until ctx ends.
+func (s *NodeStatus) Run(ctx context.Context) {
+	t := s.cfg.Clock.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		s.Check(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		case <-s.wake:
+		}
+	}
+}
+
+// Check makes one check of the engine and reports the node's status when
+// it changed.
+func (s *NodeStatus) Check(ctx context.Context) {
+	s.mu.Lock()
+	n := s.node.DeepCopy()
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, engineCheckTimeout)
+	defer cancel()
+	engineErr := s.refresh(ctx, n)
+	if engineErr != nil {
+		log.G(ctx).WithError(engineErr).Warn("Docker engine unreachable: node NotReady")
+		setReady(n, false, fmt.Sprintf("%s: %v", runtimeDownError, engineErr), s.cfg.Clock.Now())
+	} else {
+		setReady(n, true, readyMessage, s.cfg.Clock.Now())
+	}
+
+	s.mu.Lock()
+	if !equality.Semantic.DeepEqual(withoutHeartbeats(s.node.Status), withoutHeartbeats(n.Status)) {
+		s.node, s.pending = n, true
+	}
+	cb, send := s.cb, s.pending && s.cb != nil
+	if send {
+		s.pending = false
+	}
+	s.mu.Unlock()
+	if send {
+		cb(n.DeepCopy())
+	}
+}
+
+// refresh fills in what the engine says about its host; the first error
+// (the engine is unreachable) is returned and leaves the rest as it was.
+func (s *NodeStatus) refresh(ctx context.Context, n *v1.Node) error {
+	if err := s.cfg.Docker.Ping(ctx); err != nil {
+		return err
+	}
+	info, err := s.cfg.Docker.Info(ctx)
+	if err != nil {
+		return err
+	}
+	n.Status.NodeInfo.ContainerRuntimeVersion = "docker://" + info.ServerVersion
+	n.Status.NodeInfo.KernelVersion = info.KernelVersion
+	n.Status.NodeInfo.OSImage = info.OperatingSystem
+	n.Status.NodeInfo.MachineID = info.ID
+	n.Status.NodeInfo.SystemUUID = info.ID
+	capacity := n.Status.Capacity.DeepCopy()
+	if capacity == nil {
+		capacity = v1.ResourceList{}
+	}
+	capacity[v1.ResourceCPU] = *resource.NewQuantity(int64(info.NCPU), resource.DecimalSI)
+	capacity[v1.ResourceMemory] = *resource.NewQuantity(info.MemTotal, resource.BinarySI)
+	n.Status.Capacity = capacity
+	n.Status.Allocatable = capacity.DeepCopy()
+	others, err := s.otherNodesRequests(ctx)
+	if err != nil {
+		// The engine answered; only the shared-host accounting is stale.
+		log.G(ctx).WithError(err).Warn("Cannot count the requests of other nodes on this Docker host; allocatable keeps its last value")
+		if old := s.lastAllocatable(); old != nil {
+			n.Status.Allocatable = old
+		}
+	} else {
+		for _, r := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
+			q := n.Status.Allocatable[r]
+			q.Sub(others[r])
+			if q.Sign() < 0 {
+				q = *resource.NewQuantity(0, q.Format)
+			}
+			n.Status.Allocatable[r] = q
+		}
+	}
+	images, err := s.cfg.Docker.ImageList(ctx)
+	if err != nil {
+		return err
+	}
+	sort.SliceStable(images, func(i, j int) bool { return images[i].Size > images[j].Size })
+	n.Status.Images = n.Status.Images[:0]
+	for _, img := range images {
+		if len(n.Status.Images) == maxNodeImages {
+			break
+		}
+		names := append(append([]string{}, img.RepoDigests...), img.RepoTags...)
+		if len(names) == 0 {
+			continue // dangling layers nobody can name in a pod
+		}
+		n.Status.Images = append(n.Status.Images, v1.ContainerImage{Names: names, SizeBytes: img.Size})
+	}
+	return nil
+}
+
+func (s *NodeStatus) lastAllocatable() v1.ResourceList {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.node.Status.Allocatable.DeepCopy()
+}
+
+// otherNodesRequests sums the requests of the pods of the other vk-docker
+// nodes whose containers run on this engine. The host's CPU and memory are
+// shared: capacity is the host's, and allocatable leaves out what those
+// nodes' pods asked for. This node's own pods are not subtracted — the
+// scheduler already subtracts them from allocatable.
+func (s *NodeStatus) otherNodesRequests(ctx context.Context) (v1.ResourceList, error) {
+	sum := v1.ResourceList{}
+	if s.cfg.Kube == nil {
+		return sum, nil
+	}
+	list, err := s.cfg.Docker.ContainerList(ctx, dockerhost.LabelNode)
+	if err != nil {
+		return nil, fmt.Errorf("list containers of other nodes: %w", err)
+	}
+	nodes := map[string]bool{}
+	for _, c := range list {
+		if name := c.Labels[dockerhost.LabelNode]; name != "" && name != s.cfg.NodeName && c.State == "running" {
+			nodes[name] = true
+		}
+	}
+	for name := range nodes {
+		pods, err := s.cfg.Kube.CoreV1().Pods(v1.NamespaceAll).List(ctx, metav1.ListOptions{
+			FieldSelector: fields.OneTermEqualSelector("spec.nodeName", name).String(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list pods of node %s: %w", name, err)
+		}
+		for i := range pods.Items {
+			pod := &pods.Items[i]
+			if pod.Spec.NodeName != name || pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed {
+				continue
+			}
+			for r, q := range resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}) {
+				total := sum[r]
+				total.Add(q)
+				sum[r] = total
+			}
+		}
+	}
+	return sum, nil
+}
+
+// setReady sets the Ready condition; its transition time only moves when
+// its status does.
+func setReady(n *v1.Node, ready bool, message string, now time.Time) {
+	status, reason := v1.ConditionFalse, notReadyReason
+	if ready {
+		status, reason = v1.ConditionTrue, readyReason
+	}
+	t := metav1.NewTime(now)
+	for i := range n.Status.Conditions {
+		c := &n.Status.Conditions[i]
+		if c.Type != v1.NodeReady {
+			continue
+		}
+		if c.Status != status {
+			c.LastTransitionTime = t
+		}
+		c.Status, c.Reason, c.Message, c.LastHeartbeatTime = status, reason, message, t
+		return
+	}
+	n.Status.Conditions = append(n.Status.Conditions, v1.NodeCondition{Type: v1.NodeReady, Status: status, Reason: reason, Message: message, LastHeartbeatTime: t, LastTransitionTime: t})
+}
+
+// withoutHeartbeats is a status without heartbeat times, to tell a change
+// from a check that found the same.
+func withoutHeartbeats(st v1.NodeStatus) v1.NodeStatus {
+	st = *st.DeepCopy()
+	for i := range st.Conditions {
+		st.Conditions[i].LastHeartbeatTime = metav1.Time{}
+	}
+	return st
+}

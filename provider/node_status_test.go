@@ -1,0 +1,141 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+func startingNode(name string) *v1.Node {
+	return &v1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Status: v1.NodeStatus{Conditions: []v1.NodeCondition{
+			{Type: v1.NodeReady, Status: v1.ConditionFalse, Reason: notReadyReason, Message: "vk-docker is starting"},
+		}},
+	}
+}
+
+func readyCondition(t *testing.T, n *v1.Node) v1.NodeCondition {
+	t.Helper()
+	for _, c := range n.Status.Conditions {
+		if c.Type == v1.NodeReady {
+			return c
+		}
+	}
+	t.Fatalf("node has no Ready condition: %+v", n.Status.Conditions)
+	return v1.NodeCondition{}
+}
+
+// The node follows the engine: NotReady with the kubelet's reason while it
+// does not answer, Ready again when it does; unchanged checks send nothing.
+func TestNodeReadyFollowsTheEngine(t *testing.T) {
+	ctx := context.Background()
+	docker := dockerhost.NewFake()
+	s, err := NewNodeStatus(NodeStatusConfig{Docker: docker, NodeName: "vk-a"}, startingNode("vk-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent []*v1.Node
+	s.NotifyNodeStatus(ctx, func(n *v1.Node) { sent = append(sent, n) })
+
+	steps := []struct {
+		name       string
+		pingErr    error
+		wantSent   int
+		wantStatus v1.ConditionStatus
+		wantReason string
+		wantMsg    string
+	}{
+		{name: "engine answers", wantSent: 1, wantStatus: v1.ConditionTrue, wantReason: "KubeletReady", wantMsg: "kubelet is posting ready status"},
+		{name: "still answers: nothing new", wantSent: 1, wantStatus: v1.ConditionTrue, wantReason: "KubeletReady"},
+		{name: "engine gone", pingErr: errors.New("dial unix /run/docker.sock: connect: connection refused"), wantSent: 2, wantStatus: v1.ConditionFalse, wantReason: "KubeletNotReady",
+			wantMsg: "container runtime is down: dial unix /run/docker.sock: connect: connection refused"},
+		{name: "engine back", wantSent: 3, wantStatus: v1.ConditionTrue, wantReason: "KubeletReady", wantMsg: "kubelet is posting ready status"},
+	}
+	for _, st := range steps {
+		docker.InjectError("Ping", st.pingErr)
+		s.Check(ctx)
+		if len(sent) != st.wantSent {
+			t.Fatalf("%s: %d statuses sent, want %d", st.name, len(sent), st.wantSent)
+		}
+		c := readyCondition(t, sent[len(sent)-1])
+		if c.Status != st.wantStatus || c.Reason != st.wantReason || (st.wantMsg != "" && c.Message != st.wantMsg) {
+			t.Errorf("%s: Ready = %s %s %q, want %s %s %q", st.name, c.Status, c.Reason, c.Message, st.wantStatus, st.wantReason, st.wantMsg)
+		}
+	}
+	if n := sent[len(sent)-1]; n.Status.NodeInfo.ContainerRuntimeVersion != "docker://fake" || n.Status.Capacity.Cpu().Value() != 4 {
+		t.Errorf("nodeInfo/capacity = %+v %v, want docker://fake and the engine's 4 CPUs", n.Status.NodeInfo, n.Status.Capacity)
+	}
+}
+
+// Several nodes may share one Docker host: allocatable leaves out what the
+// other nodes' pods there requested, but not this node's own pods (the
+// scheduler counts those).
+func TestAllocatableLeavesOutOtherNodesPodsOnTheSameEngine(t *testing.T) {
+	ctx := context.Background()
+	docker := dockerhost.NewFake()
+	docker.SetInfo(8, 16<<30)
+	docker.AddImage("busybox", "", "")
+	for _, nodeName := range []string{"vk-a", "vk-b"} {
+		resp, err := docker.ContainerCreate(ctx, &container.Config{Image: "busybox", Labels: map[string]string{dockerhost.LabelNode: nodeName, dockerhost.LabelPodUID: "u-" + nodeName}}, nil, nil, "c-"+nodeName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := docker.ContainerStart(ctx, resp.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	podOn := func(name, nodeName, cpu, mem string, phase v1.PodPhase) *v1.Pod {
+		return &v1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: v1.PodSpec{NodeName: nodeName, Containers: []v1.Container{{Name: "c", Resources: v1.ResourceRequirements{Requests: v1.ResourceList{
+				v1.ResourceCPU: resource.MustParse(cpu), v1.ResourceMemory: resource.MustParse(mem)}}}}},
+			Status: v1.PodStatus{Phase: phase},
+		}
+	}
+	kube := fake.NewClientset(
+		podOn("own", "vk-a", "1", "1Gi", v1.PodRunning),
+		podOn("other", "vk-b", "2", "3Gi", v1.PodRunning),
+		podOn("other-done", "vk-b", "4", "4Gi", v1.PodSucceeded),
+		podOn("elsewhere", "real-node", "3", "3Gi", v1.PodRunning),
+	)
+	s, err := NewNodeStatus(NodeStatusConfig{Docker: docker, NodeName: "vk-a", Kube: kube}, startingNode("vk-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *v1.Node
+	s.NotifyNodeStatus(ctx, func(n *v1.Node) { got = n })
+	s.Check(ctx)
+	if got == nil {
+		t.Fatal("no status sent")
+	}
+	if c := got.Status.Capacity; c.Cpu().String() != "8" || c.Memory().String() != "16Gi" {
+		t.Errorf("capacity = cpu %s memory %s, want the host's 8 and 16Gi", c.Cpu(), c.Memory())
+	}
+	if a := got.Status.Allocatable; a.Cpu().String() != "6" || a.Memory().String() != "13Gi" {
+		t.Errorf("allocatable = cpu %s memory %s, want 6 and 13Gi (the host minus vk-b's running pod)", a.Cpu(), a.Memory())
+	}
+}
+
+func TestNodeImagesListNamedImagesLargestFirst(t *testing.T) {
+	ctx := context.Background()
+	docker := dockerhost.NewFake()
+	docker.AddImage("vk-docker/busybox:0.1.0", "", "")
+	s, err := NewNodeStatus(NodeStatusConfig{Docker: docker, NodeName: "vk-a"}, startingNode("vk-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *v1.Node
+	s.NotifyNodeStatus(ctx, func(n *v1.Node) { got = n })
+	s.Check(ctx)
+	if got == nil || len(got.Status.Images) != 1 || got.Status.Images[0].Names[0] != "vk-docker/busybox:0.1.0" {
+		t.Errorf("images = %+v, want the engine's one image by name", got)
+	}
+}
