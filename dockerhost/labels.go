@@ -61,4 +61,8 @@ const (
 	// LabelContainerPorts holds the container's ports as JSON: a container that
 	// joins the sandbox's network namespace cannot expose them.
 	LabelContainerPorts = "io.kubernetes.container.ports"
+	// LabelPodRequests, on a sandbox, holds its pod's resource requests
+	// ("cpu=250m,memory=64Mi"): other nodes sharing the engine subtract them
+	// from their allocatable without asking the API server.
+	LabelPodRequests = "io.vk-docker.pod.requests"
 )

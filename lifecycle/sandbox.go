@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/vk-docker/vk-docker/dockerhost"
 	v1 "k8s.io/api/core/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
 )
 
 // podLabels are the labels shared by every container of pod.
@@ -31,6 +33,9 @@ func (rt *Runtime) sandboxConfig(pod *v1.Pod) (*container.Config, *container.Hos
 	labels := rt.podLabels(pod)
 	labels[dockerhost.LabelContainerName] = dockerhost.SandboxContainerName
 	labels[dockerhost.LabelDockerType] = dockerhost.DockerTypeSandbox
+	if r := podRequestsLabel(pod); r != "" {
+		labels[dockerhost.LabelPodRequests] = r
+	}
 	cfg := &container.Config{
 		Image:  rt.PauseImage,
 		Labels: labels,
@@ -109,4 +114,17 @@ func (rt *Runtime) sandboxIP(sb *instance) string {
 		}
 	}
 	return ""
+}
+
+// podRequestsLabel renders the pod's CPU and memory requests, as the
+// scheduler counts them, for dockerhost.LabelPodRequests.
+func podRequestsLabel(pod *v1.Pod) string {
+	req := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
+	var parts []string
+	for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
+		if q, ok := req[name]; ok && !q.IsZero() {
+			parts = append(parts, string(name)+"="+q.String())
+		}
+	}
+	return strings.Join(parts, ",")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,9 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/kubernetes"
-	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/utils/clock"
 )
 
@@ -40,9 +38,6 @@ type NodeStatusConfig struct {
 	// NodeName is this node; pods of other nodes on the same engine make
 	// its allocatable smaller.
 	NodeName string
-	// Kube lists the pods of those other nodes; nil leaves allocatable
-	// equal to capacity.
-	Kube kubernetes.Interface
 	// Interval between checks of the engine; 10s when zero.
 	Interval time.Duration
 	// Clock defaults to the real clock.
@@ -209,42 +204,34 @@ func (s *NodeStatus) lastAllocatable() v1.ResourceList {
 }
 
 // otherNodesRequests sums the requests of the pods of the other vk-docker
-// nodes whose containers run on this engine. The host's CPU and memory are
+// nodes whose sandboxes run on this engine, from the label each sandbox
+// carries (one container list, no API call). The host's CPU and memory are
 // shared: capacity is the host's, and allocatable leaves out what those
 // nodes' pods asked for. This node's own pods are not subtracted — the
 // scheduler already subtracts them from allocatable.
 func (s *NodeStatus) otherNodesRequests(ctx context.Context) (v1.ResourceList, error) {
 	sum := v1.ResourceList{}
-	if s.cfg.Kube == nil {
-		return sum, nil
-	}
-	list, err := s.cfg.Docker.ContainerList(ctx, dockerhost.LabelNode)
+	list, err := s.cfg.Docker.ContainerList(ctx, dockerhost.LabelNode, dockerhost.LabelDockerType+"="+dockerhost.DockerTypeSandbox)
 	if err != nil {
-		return nil, fmt.Errorf("list containers of other nodes: %w", err)
+		return nil, fmt.Errorf("list sandboxes of other nodes: %w", err)
 	}
-	nodes := map[string]bool{}
 	for _, c := range list {
-		if name := c.Labels[dockerhost.LabelNode]; name != "" && name != s.cfg.NodeName && c.State == "running" {
-			nodes[name] = true
+		if c.Labels[dockerhost.LabelNode] == s.cfg.NodeName || c.State != "running" {
+			continue
 		}
-	}
-	for name := range nodes {
-		pods, err := s.cfg.Kube.CoreV1().Pods(v1.NamespaceAll).List(ctx, metav1.ListOptions{
-			FieldSelector: fields.OneTermEqualSelector("spec.nodeName", name).String(),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list pods of node %s: %w", name, err)
-		}
-		for i := range pods.Items {
-			pod := &pods.Items[i]
-			if pod.Spec.NodeName != name || pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed {
+		for _, kv := range strings.Split(c.Labels[dockerhost.LabelPodRequests], ",") {
+			name, value, ok := strings.Cut(kv, "=")
+			if !ok {
 				continue
 			}
-			for r, q := range resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}) {
-				total := sum[r]
-				total.Add(q)
-				sum[r] = total
+			q, err := resource.ParseQuantity(value)
+			if err != nil {
+				log.G(ctx).WithField("container", c.ID).WithError(err).Debug("Ignoring a malformed requests label")
+				continue
 			}
+			total := sum[v1.ResourceName(name)]
+			total.Add(q)
+			sum[v1.ResourceName(name)] = total
 		}
 	}
 	return sum, nil

@@ -8,9 +8,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/vk-docker/vk-docker/dockerhost"
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 )
 
 func startingNode(name string) *v1.Node {
@@ -76,37 +74,38 @@ func TestNodeReadyFollowsTheEngine(t *testing.T) {
 }
 
 // Several nodes may share one Docker host: allocatable leaves out what the
-// other nodes' pods there requested, but not this node's own pods (the
-// scheduler counts those).
+// other nodes' running pods there requested (read from their sandboxes'
+// labels), but not this node's own pods (the scheduler counts those).
 func TestAllocatableLeavesOutOtherNodesPodsOnTheSameEngine(t *testing.T) {
 	ctx := context.Background()
 	docker := dockerhost.NewFake()
 	docker.SetInfo(8, 16<<30)
-	docker.AddImage("busybox", "", "")
-	for _, nodeName := range []string{"vk-a", "vk-b"} {
-		resp, err := docker.ContainerCreate(ctx, &container.Config{Image: "busybox", Labels: map[string]string{dockerhost.LabelNode: nodeName, dockerhost.LabelPodUID: "u-" + nodeName}}, nil, nil, "c-"+nodeName)
+	docker.AddImage("pause", "", "")
+	for _, sb := range []struct {
+		name, node, requests string
+		running              bool
+	}{
+		{"own", "vk-a", "cpu=1,memory=1Gi", true},
+		{"other", "vk-b", "cpu=2,memory=3Gi", true},
+		{"other-done", "vk-b", "cpu=4,memory=4Gi", false},
+		{"other-besteffort", "vk-c", "", true},
+	} {
+		labels := map[string]string{dockerhost.LabelNode: sb.node, dockerhost.LabelPodUID: "u-" + sb.name,
+			dockerhost.LabelDockerType: dockerhost.DockerTypeSandbox}
+		if sb.requests != "" {
+			labels[dockerhost.LabelPodRequests] = sb.requests
+		}
+		resp, err := docker.ContainerCreate(ctx, &container.Config{Image: "pause", Labels: labels}, nil, nil, "k8s_POD_"+sb.name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := docker.ContainerStart(ctx, resp.ID); err != nil {
-			t.Fatal(err)
+		if sb.running {
+			if err := docker.ContainerStart(ctx, resp.ID); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	podOn := func(name, nodeName, cpu, mem string, phase v1.PodPhase) *v1.Pod {
-		return &v1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
-			Spec: v1.PodSpec{NodeName: nodeName, Containers: []v1.Container{{Name: "c", Resources: v1.ResourceRequirements{Requests: v1.ResourceList{
-				v1.ResourceCPU: resource.MustParse(cpu), v1.ResourceMemory: resource.MustParse(mem)}}}}},
-			Status: v1.PodStatus{Phase: phase},
-		}
-	}
-	kube := fake.NewClientset(
-		podOn("own", "vk-a", "1", "1Gi", v1.PodRunning),
-		podOn("other", "vk-b", "2", "3Gi", v1.PodRunning),
-		podOn("other-done", "vk-b", "4", "4Gi", v1.PodSucceeded),
-		podOn("elsewhere", "real-node", "3", "3Gi", v1.PodRunning),
-	)
-	s, err := NewNodeStatus(NodeStatusConfig{Docker: docker, NodeName: "vk-a", Kube: kube}, startingNode("vk-a"))
+	s, err := NewNodeStatus(NodeStatusConfig{Docker: docker, NodeName: "vk-a"}, startingNode("vk-a"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,7 +157,6 @@ func runNode(ctx context.Context, o *options) error {
 			nodeStatus, err = provider.NewNodeStatus(provider.NodeStatusConfig{
 				Docker:   docker,
 				NodeName: o.nodeName,
-				Kube:     client,
 				Interval: o.nodeStatusInterval,
 			}, pc.Node)
 			if err != nil {
