@@ -11,6 +11,7 @@ TEST_FLAGS ?=
 # e2e tests mostly wait (back-off, probes, grace periods), but on 2 cores more
 # than 4 at once skews the timings they assert.
 E2E_PARALLEL ?= 4
+TIMING_PARALLEL ?= 2
 BENCH_PODS ?= 20
 # Set to the kubeconfig of another cluster to join it instead of starting the
 # local control plane (make run CLUSTER_KUBECONFIG=~/.kube/config).
@@ -81,7 +82,7 @@ E2E_ENV = KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK
 	APISERVER_PORT=$(APISERVER_PORT)
 test: build images registry cluster-up
 	$(E2E_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) $(TEST_FLAGS) -skip '$(TIMING_TESTS)' ./...
-	$(E2E_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) $(TEST_FLAGS) -run '$(TIMING_TESTS)' ./test/e2e/
+	$(E2E_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(TIMING_PARALLEL) $(TEST_FLAGS) -run '$(TIMING_TESTS)' ./test/e2e/
 	$(E2E_ENV) VK_DOCKER_E2E_NODE_ARGS=--probe-network=sandbox \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) $(TEST_FLAGS) -run '^(TestProbes|TestHooks)' ./test/e2e/
 
