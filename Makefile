@@ -84,7 +84,7 @@ test: build images registry cluster-up
 	$(E2E_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) $(TEST_FLAGS) -skip '$(TIMING_TESTS)' ./...
 	$(E2E_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(TIMING_PARALLEL) $(TEST_FLAGS) -run '$(TIMING_TESTS)' ./test/e2e/
 	$(E2E_ENV) VK_DOCKER_E2E_NODE_ARGS=--probe-network=sandbox \
-		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) $(TEST_FLAGS) -run '^(TestProbes|TestHooks)' ./test/e2e/
+		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(TIMING_PARALLEL) $(TEST_FLAGS) -run '^(TestProbes|TestHooks)' ./test/e2e/
 
 bench: build images cluster-up
 	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK_DOCKER_VERSION=$(VERSION) \

@@ -210,8 +210,10 @@ func TestProbesSeedLivenessHTTP(t *testing.T) {
 	if last == nil || last.ExitCode != 137 || last.Reason != "Error" || last.ContainerID != firstID {
 		t.Errorf("nginx lastState.terminated = %s; want container %s, exitCode 137, reason Error", dump(last), firstID)
 	}
-	// The first restart has no back-off (kuberuntime_manager.go doBackOff).
-	if d := cs.State.Running.StartedAt.Sub(stop.die); d > probeTolerance {
+	// The first restart has no back-off (kuberuntime_manager.go doBackOff);
+	// it still includes the engine's create and start, up to 2 s with other
+	// tests probing through docker exec beside it.
+	if d := cs.State.Running.StartedAt.Sub(stop.die); d > 2*time.Second {
 		t.Errorf("nginx restarted %v after it died, want at once", d)
 	}
 	if d := cs.State.Running.StartedAt.Sub(removed); d > 12*time.Second+probeTolerance {
