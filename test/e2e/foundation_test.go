@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -25,14 +24,7 @@ import (
 func TestSeedNginxPodServesItsPage(t *testing.T) {
 	t.Parallel()
 	ns := namespace(t)
-	manifest, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "examples", "nginx.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := framework.PodFromYAML(manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := examplePod(t, "nginx.yaml")
 	createPod(t, ns, framework.OnNode(p, node.Name))
 	p = waitRunning(t, ns, "nginx")
 
@@ -47,7 +39,7 @@ func TestSeedNginxPodServesItsPage(t *testing.T) {
 	// Without a readiness probe the pod is Ready once httpd runs, which may
 	// be a moment before it listens: retry briefly, as a client would.
 	var resp *http.Response
-	err = wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
 		var gerr error
 		resp, gerr = (&http.Client{Timeout: 5 * time.Second}).Get("http://" + p.Status.PodIP + ":80/")
 		return gerr == nil, nil
@@ -135,22 +127,13 @@ func TestDefaultTaintKeepsIntolerantPodsAway(t *testing.T) {
 		t.Errorf("pod without toleration: nodeName %q phase %s, want unscheduled and Pending", p.Spec.NodeName, p.Status.Phase)
 	}
 
-	open, err := framework.StartNode(ctx, env, framework.NodeOptions{Name: "e2e-open-" + framework.RandomSuffix(), Taints: []string{"none"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := open.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	welcome := &v1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "welcome"},
-		Spec: v1.PodSpec{
-			NodeSelector: map[string]string{"kubernetes.io/hostname": open.Name},
-			Containers:   []v1.Container{sleeper("app")},
-		},
-	}
+	open := startNode(t, framework.NodeOptions{Name: "e2e-open-" + framework.RandomSuffix(), Taints: []string{"none"}})
+	// No toleration, and pod()'s short grace period: a SIGTERM that comes
+	// before the shell has set its trap is ignored, as by any PID 1, and
+	// the pod then waits out its whole grace period.
+	welcome := pod("welcome", sleeper("app"))
+	welcome.Spec.Tolerations = nil
+	welcome.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": open.Name}
 	createPod(t, ns, welcome)
 	if p := waitRunning(t, ns, "welcome"); p.Spec.NodeName != open.Name {
 		t.Errorf("pod runs on %q, want %q", p.Spec.NodeName, open.Name)
@@ -239,20 +222,15 @@ func TestNodeBuildsMissingPauseImage(t *testing.T) {
 	if _, err := env.Docker.ImageInspect(ctx, image); err == nil {
 		t.Fatalf("image %s exists before the test", image)
 	}
-	n, err := framework.StartNode(ctx, env, framework.NodeOptions{Name: "e2e-pause-" + framework.RandomSuffix(), PauseImage: image})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Cleanups run last first: the node, then its pause image, then the namespace.
 	ns := namespace(t)
 	t.Cleanup(func() {
-		if err := n.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
 		if out, err := exec.Command("docker", "rmi", image).CombinedOutput(); err != nil {
 			t.Errorf("docker rmi %s: %v: %s", image, err, out)
 		}
 	})
-	p := framework.OnNode(&v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "on-own-pause"}, Spec: v1.PodSpec{Containers: []v1.Container{sleeper("app")}}}, n.Name)
+	n := startNode(t, framework.NodeOptions{Name: "e2e-pause-" + framework.RandomSuffix(), PauseImage: image})
+	p := framework.OnNode(pod("on-own-pause", sleeper("app")), n.Name)
 	created := createPod(t, ns, p)
 	waitRunning(t, ns, p.Name)
 	cs, err := env.Docker.ContainerList(ctx, dockerhost.PodSelector(string(created.UID)), dockerhost.LabelDockerType+"="+dockerhost.DockerTypeSandbox)

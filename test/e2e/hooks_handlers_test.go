@@ -10,8 +10,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,70 +75,13 @@ func TestHooksHTTPGet(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.waitGone(t, 30*time.Second)
-	last := w.lastWith(func(p *v1.Pod) bool {
-		cs := statusOf(p, "app")
-		return cs != nil && cs.State.Terminated != nil
-	})
-	if last == nil {
+	term := w.lastTerminated("app")
+	if term == nil {
 		t.Fatal("the app was never reported terminated before the pod went away")
 	}
-	if term := statusOf(last, "app").State.Terminated; term.ExitCode != 0 {
+	if term.ExitCode != 0 {
 		t.Errorf("app exit code %d: the stop signal came before the preStop request reached the server (want 0)", term.ExitCode)
 	}
-}
-
-// httpGet hooks to a port nothing listens on fail with the kubelet's events:
-// a failed postStart kills the container (Killing "FailedPostStartHook"),
-// which restarts per policy; a failed preStop is reported and the container
-// still stops.
-func TestHooksHTTPGetFailures(t *testing.T) {
-	t.Parallel()
-	t.Run("postStart", func(t *testing.T) {
-		t.Parallel()
-		ns := namespace(t)
-		c := sleeper("app")
-		c.Lifecycle = &v1.Lifecycle{PostStart: httpHook("/", intstr.FromInt32(9))}
-		created := createPod(t, ns, pod("bad-http-poststart", c))
-		w := watchPod(t, created)
-		waitPodEvent(t, ns, created.Name, 30*time.Second, "FailedPostStartHook", func(e v1.Event) bool {
-			return e.Type == v1.EventTypeWarning && e.Reason == "FailedPostStartHook" && e.Message == "PostStartHook failed" &&
-				e.InvolvedObject.FieldPath == "spec.containers{app}"
-		})
-		waitPodEvent(t, ns, created.Name, 10*time.Second, "Killing FailedPostStartHook", func(e v1.Event) bool {
-			return e.Reason == "Killing" && e.Message == "FailedPostStartHook"
-		})
-		w.waitFor(t, 30*time.Second, "restarted", func(p *v1.Pod) bool {
-			cs := statusOf(p, "app")
-			return cs != nil && cs.RestartCount >= 1
-		})
-	})
-	t.Run("preStop", func(t *testing.T) {
-		t.Parallel()
-		ctx := context.Background()
-		ns := namespace(t)
-		c := sleeper("app")
-		c.Lifecycle = &v1.Lifecycle{PreStop: httpHook("/", intstr.FromInt32(9))}
-		p := pod("bad-http-prestop", c)
-		grace := int64(10) // time for the final status to be written before the object goes
-		p.Spec.TerminationGracePeriodSeconds = &grace
-		created := createPod(t, ns, p)
-		w := watchPod(t, created)
-		waitRunning(t, ns, created.Name)
-		if err := env.Client.CoreV1().Pods(ns).Delete(ctx, created.Name, metav1.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		waitPodEvent(t, ns, created.Name, 30*time.Second, "FailedPreStopHook", func(e v1.Event) bool {
-			return e.Type == v1.EventTypeWarning && e.Reason == "FailedPreStopHook" && e.Message == "PreStopHook failed"
-		})
-		w.waitGone(t, 30*time.Second)
-		last := w.lastWith(func(p *v1.Pod) bool {
-			cs := statusOf(p, "app")
-			return cs != nil && cs.State.Terminated != nil
-		})
-		if last == nil || statusOf(last, "app").State.Terminated.ExitCode != 0 {
-			t.Errorf("app's last state: %s; want terminated with 0 (its stop signal followed the failed hook)", dump(last))
-		}
-	})
 }
 
 // The sleep handler: a 3 s preStop sleep delays the stop signal by 3 s
@@ -236,14 +177,7 @@ func TestHooksSeedPreStopStopsTheServer(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	ns := namespace(t)
-	manifest, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "examples", "lifecycle-hooks.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := framework.PodFromYAML(manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := examplePod(t, "lifecycle-hooks.yaml")
 	script := &p.Spec.Containers[0].Command[2]
 	if !strings.HasPrefix(*script, "sleep 30; ") {
 		t.Fatalf("the example's command %q no longer starts with the seed's sleep 30", *script)

@@ -234,15 +234,7 @@ func TestImagesPullPoliciesAgainstARegistry(t *testing.T) {
 	img := reg.Host + "/" + repoTag
 	// Cleanups run last first: pods, then the node, the pulled image, the registry.
 	t.Cleanup(func() { removeImage(t, img) })
-	n, err := framework.StartNode(ctx, env, framework.NodeOptions{Name: "e2e-img-" + framework.RandomSuffix()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	n := startNode(t, framework.NodeOptions{Name: "e2e-img-" + framework.RandomSuffix()})
 	ns := namespace(t)
 	reg.push(t, env.BusyboxImage(), repoTag)
 	t.Logf("pushed %s; manifest requests so far: %d", img, reg.Pulls(repoTag))

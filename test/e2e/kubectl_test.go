@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -208,14 +207,7 @@ func TestKubectlExecItReadsThePostStartFile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ns := namespace(t)
-	manifest, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "examples", "lifecycle-hooks.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := framework.PodFromYAML(manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := examplePod(t, "lifecycle-hooks.yaml")
 	createPod(t, ns, framework.OnNode(p, node.Name))
 	waitRunning(t, ns, p.Name)
 	screen, err := runInPTY(t, ctx, []string{
@@ -312,15 +304,7 @@ func portForward(t *testing.T, ctx context.Context, ns, pod string) string {
 // dials from inside the pod's sandbox (pod IPs not routable).
 func TestKubectlPortForward(t *testing.T) {
 	t.Parallel()
-	sandboxNode, err := framework.StartNode(context.Background(), env, framework.NodeOptions{Name: "e2e-kc-pf-" + framework.RandomSuffix(), Args: []string{"--probe-network", "sandbox"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := sandboxNode.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	sandboxNode := startNode(t, framework.NodeOptions{Name: "e2e-kc-pf-" + framework.RandomSuffix(), Args: []string{"--probe-network", "sandbox"}})
 	for _, tc := range []struct{ name, node string }{{"direct", node.Name}, {"through the sandbox", sandboxNode.Name}} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -329,14 +313,7 @@ func TestKubectlPortForward(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			manifest, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "examples", "nginx.yaml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := framework.PodFromYAML(manifest)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := examplePod(t, "nginx.yaml")
 			createPod(t, ns, framework.OnNode(p, tc.node))
 			defer func() {
 				// Gone before the sandbox node closes.

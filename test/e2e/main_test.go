@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -56,6 +57,48 @@ func namespace(t *testing.T) string {
 		}
 	})
 	return ns
+}
+
+// startNode starts a node of the test's own, closed when the test ends (after
+// the cleanups registered later, such as a namespace's). A failed test
+// prints the end of the node's log.
+func startNode(t *testing.T, o framework.NodeOptions) *framework.Node {
+	t.Helper()
+	n, err := framework.StartNode(context.Background(), env, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("node log %s ends with:\n%s", n.LogPath, n.LogTail(80))
+		}
+		if err := n.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return n
+}
+
+// examplePod loads a pod manifest from examples/ (the seed's pods, as the
+// README applies them). Each test has its own namespace, so the names are
+// kept.
+func examplePod(t *testing.T, file string) *v1.Pod {
+	t.Helper()
+	manifest, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "examples", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := framework.PodFromYAML(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// seedPod is examplePod aimed at the package's node.
+func seedPod(t *testing.T, file string) *v1.Pod {
+	t.Helper()
+	return framework.OnNode(examplePod(t, file), node.Name)
 }
 
 // createPod creates pod in ns and returns the API's copy.

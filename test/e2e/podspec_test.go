@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,18 +20,10 @@ import (
 func TestPodSpec(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	n, err := framework.StartNode(ctx, env, framework.NodeOptions{
+	n := startNode(t, framework.NodeOptions{
 		Name: "e2e-spec-" + framework.RandomSuffix(),
 		Args: []string{"--allow-host-network", "--allow-host-pid", "--allow-host-ipc",
 			"--node-labels", "type=normal", "--cluster-domain", "cluster.local"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.Close(ctx); err != nil {
-			t.Error(err)
-		}
 	})
 	onNode := func(name string, containers ...v1.Container) *v1.Pod {
 		p := pod(name, containers...)
@@ -176,14 +166,7 @@ func TestPodSpec(t *testing.T) {
 	t.Run("the seed's section 12 pod runs with the host's namespaces", func(t *testing.T) {
 		t.Parallel()
 		ns := namespace(t)
-		manifest, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "examples", "full-example.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := framework.PodFromYAML(manifest)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := examplePod(t, "full-example.yaml")
 		p.Namespace = ""
 		p.Spec.HostAliases = []v1.HostAlias{{IP: "127.0.0.3", Hostnames: []string{"seed.local"}}}
 		framework.OnNode(p, n.Name)

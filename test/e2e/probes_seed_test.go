@@ -17,7 +17,7 @@ func TestProbesSeedNoProbeIsReadyAsSoonAsItRuns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	ns := namespace(t)
-	p := seedProbePod(t, "no-probe.yaml")
+	p := seedPod(t, "no-probe.yaml")
 	grace := int64(1)
 	p.Spec.TerminationGracePeriodSeconds = &grace
 	w := watchPod(t, createPod(t, ns, p))

@@ -16,14 +16,11 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vk-docker/vk-docker/dockerhost"
-	"github.com/vk-docker/vk-docker/test/e2e/framework"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -41,7 +38,7 @@ func TestProbesSeedReadinessTCP(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	ns := namespace(t)
-	p := seedProbePod(t, "readiness-tcp.yaml")
+	p := seedPod(t, "readiness-tcp.yaml")
 	w := watchPod(t, createPod(t, ns, p))
 	started := waitContainerRunning(t, w, "nginx")
 
@@ -175,7 +172,7 @@ func TestProbesReadinessFailureNeverRestarts(t *testing.T) {
 func TestProbesSeedLivenessHTTP(t *testing.T) {
 	t.Parallel()
 	ns := namespace(t)
-	p := seedProbePod(t, "liveness-http.yaml")
+	p := seedPod(t, "liveness-http.yaml")
 	grace := int64(2)
 	p.Spec.TerminationGracePeriodSeconds = &grace
 	created := createPod(t, ns, p)
@@ -302,7 +299,7 @@ func TestProbesLivenessProbeGracePeriod(t *testing.T) {
 func TestProbesSeedStartupProbe(t *testing.T) {
 	t.Parallel()
 	ns := namespace(t)
-	p := seedProbePod(t, "startup-probe.yaml")
+	p := seedPod(t, "startup-probe.yaml")
 	w := watchPod(t, createPod(t, ns, p))
 	started := waitContainerRunning(t, w, "nginx")
 
@@ -704,13 +701,9 @@ func TestProbesReadinessDuringDeletion(t *testing.T) {
 			}
 		}
 	}
-	final := w.lastWith(func(p *v1.Pod) bool {
-		cs := statusOf(p, "web")
-		return cs != nil && cs.State.Terminated != nil
-	})
-	if final == nil {
+	if term := w.lastTerminated("web"); term == nil {
 		t.Errorf("the pod left the API before web was reported terminated")
-	} else if term := statusOf(final, "web").State.Terminated; term.ExitCode != 0 {
+	} else if term.ExitCode != 0 {
 		t.Errorf("web terminated %s, want exit code 0 (it exits 3 s after SIGTERM)", dump(term))
 	}
 }
@@ -733,22 +726,6 @@ func webVersions(vs []podVersion, since time.Time) string {
 		lines = append(lines, fmt.Sprintf("  +%v deleting=%v %s ready=%v", v.at.Sub(since).Round(time.Millisecond), v.pod.DeletionTimestamp != nil, state, cs.Ready))
 	}
 	return strings.Join(lines, "\n")
-}
-
-// seedProbePod loads one of the seed's probe manifests from examples/ and
-// aims it at the package's node. Each test has its own namespace, so the
-// seed's names are kept.
-func seedProbePod(t *testing.T, file string) *v1.Pod {
-	t.Helper()
-	manifest, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "examples", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := framework.PodFromYAML(manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return framework.OnNode(p, node.Name)
 }
 
 // waitContainerRunning waits for a container to run and returns its

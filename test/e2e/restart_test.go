@@ -20,22 +20,10 @@ import (
 func TestProviderRestartKeepsRunningPods(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	n, err := framework.StartNode(ctx, env, framework.NodeOptions{Name: "e2e-restart-" + framework.RandomSuffix()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := namespace(t)
-	t.Cleanup(func() {
-		if err := n.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	ns := namespace(t) // cleaned up after the node closes
+	n := startNode(t, framework.NodeOptions{Name: "e2e-restart-" + framework.RandomSuffix()})
 	onNode := func(name string) *v1.Pod {
-		grace := int64(2)
-		return framework.OnNode(&v1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec:       v1.PodSpec{Containers: []v1.Container{sleeper("app"), sleeper("sidecar")}, TerminationGracePeriodSeconds: &grace},
-		}, n.Name)
+		return framework.OnNode(pod(name, sleeper("app"), sleeper("sidecar")), n.Name)
 	}
 	uids := map[string]types.UID{}
 	for _, name := range []string{"survivor", "force-deleted", "gracefully-deleted"} {

@@ -30,16 +30,7 @@ import (
 // sysctls only).
 func TestSecurity(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	n, err := framework.StartNode(ctx, env, framework.NodeOptions{Name: "e2e-sec-" + framework.RandomSuffix()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	n := startNode(t, framework.NodeOptions{Name: "e2e-sec-" + framework.RandomSuffix()})
 	on := func(name string, containers ...v1.Container) *v1.Pod {
 		p := pod(name, containers...)
 		p.Spec.NodeSelector = nil

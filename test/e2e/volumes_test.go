@@ -242,16 +242,8 @@ func TestVolumesHostPath(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	allowed := t.TempDir()
-	hp, err := framework.StartNode(ctx, env, framework.NodeOptions{Name: "e2e-vol-" + framework.RandomSuffix(), Args: []string{"--allowed-host-paths", allowed}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Registered before the namespace's cleanup, so it runs after it.
-	t.Cleanup(func() {
-		if err := hp.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	// Started before the namespace, so it closes after the namespace is gone.
+	hp := startNode(t, framework.NodeOptions{Name: "e2e-vol-" + framework.RandomSuffix(), Args: []string{"--allowed-host-paths", allowed}})
 	ns := namespace(t)
 	onNode := func(p *v1.Pod) *v1.Pod { return framework.OnNode(p, hp.Name) }
 
@@ -272,7 +264,7 @@ func TestVolumesHostPath(t *testing.T) {
 	createPod(t, ns, wrongType)
 
 	waitRunning(t, ns, ok.Name)
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
 		b, err := os.ReadFile(filepath.Join(allowed, "made", "out"))
 		return err == nil && string(b) == "from-pod\n", nil
 	})
