@@ -80,6 +80,28 @@ func newITest(t *testing.T) *itest {
 	return it
 }
 
+// pauseImageRef names a pause image of this test's own, built from this
+// build's pause program (the shared one may predate it), and removes the
+// image when the test ends.
+func (it *itest) pauseImageRef(tag string) string {
+	it.t.Helper()
+	if _, err := PauseBinary(); err != nil {
+		it.t.Fatalf("%v (run `make pause` first)", err)
+	}
+	ref := DefaultPauseImageRepo + ":" + tag + "-" + it.suffix
+	raw, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		it.t.Fatal(err)
+	}
+	it.t.Cleanup(func() {
+		if _, err := raw.ImageRemove(context.Background(), ref, image.RemoveOptions{PruneChildren: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			it.t.Errorf("remove image %s: %v", ref, err)
+		}
+		_ = raw.Close()
+	})
+	return ref
+}
+
 func (it *itest) labels(extra ...string) map[string]string {
 	l := map[string]string{LabelNode: it.node, LabelPodUID: it.uid, LabelPodName: "pod-" + it.suffix, LabelPodNamespace: "default"}
 	for i := 0; i+1 < len(extra); i += 2 {
@@ -439,20 +461,7 @@ func (c *countingClient) ImageImport(ctx context.Context, rootfs io.Reader, ref 
 
 func TestEnsurePauseImageBuildsTheEmbeddedProgram(t *testing.T) {
 	it := newITest(t)
-	if _, err := PauseBinary(); err != nil {
-		t.Fatalf("%v (run `make pause` first)", err)
-	}
-	ref := DefaultPauseImageRepo + ":itest-" + it.suffix
-	raw, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := raw.ImageRemove(context.Background(), ref, image.RemoveOptions{PruneChildren: true}); err != nil && !cerrdefs.IsNotFound(err) {
-			t.Errorf("remove image %s: %v", ref, err)
-		}
-		_ = raw.Close()
-	})
+	ref := it.pauseImageRef("itest")
 	c := &countingClient{Client: it.c}
 
 	if err := EnsurePauseImage(it.ctx, c, ref); err != nil {

@@ -6,11 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/client"
 	"github.com/vk-docker/vk-docker/volumes/atomicdir"
 )
 
@@ -20,21 +17,7 @@ import (
 // volume and never out of it.
 func TestWriteVolumeFilesThroughTheSandbox(t *testing.T) {
 	it := newITest(t)
-	if _, err := PauseBinary(); err != nil {
-		t.Fatalf("%v (run `make pause` first)", err)
-	}
-	// The shared pause image may predate write-volume: use this build's.
-	ref := DefaultPauseImageRepo + ":itest-vol-" + it.suffix
-	raw, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := raw.ImageRemove(context.Background(), ref, image.RemoveOptions{PruneChildren: true}); err != nil && !cerrdefs.IsNotFound(err) {
-			t.Errorf("remove image %s: %v", ref, err)
-		}
-		_ = raw.Close()
-	})
+	ref := it.pauseImageRef("itest-vol") // with write-volume
 	if err := EnsurePauseImage(it.ctx, it.c, ref); err != nil {
 		t.Fatal(err)
 	}
@@ -87,3 +70,4 @@ func TestWriteVolumeFilesThroughTheSandbox(t *testing.T) {
 		t.Error("the sandbox's inspect output shows the secret")
 	}
 }
+

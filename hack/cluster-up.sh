@@ -10,10 +10,8 @@
 #      KCM_PORT (10357), SCHEDULER_PORT (10359), START_TIMEOUT (90 s).
 set -euo pipefail
 
-HACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(git -C "$HACK_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$HACK_DIR/.." && pwd))
-BIN=$REPO/bin
-STATE=$REPO/.cluster
+# shellcheck source=hack/cluster-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster-lib.sh"
 PKI=$STATE/pki
 LOGS=$STATE/logs
 
@@ -31,17 +29,6 @@ log() { echo "cluster-up: $*"; }
 die() {
 	echo "cluster-up: ERROR: $*" >&2
 	exit 1
-}
-
-# pid_of NAME: prints the recorded pid if that process is alive and is our binary.
-pid_of() {
-	local f=$STATE/$1.pid pid exe
-	[[ -f $f ]] || return 1
-	pid=$(<"$f")
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
-	[[ ${exe% (deleted)} == "$BIN/$1" ]] || return 1
-	echo "$pid"
 }
 
 kubectl() { "$BIN/kubectl" --kubeconfig "$STATE/kubeconfig" --request-timeout=5s "$@"; }

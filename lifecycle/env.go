@@ -131,44 +131,44 @@ func (rt *Runtime) envValueFrom(ec envContext, src *v1.EnvVarSource, cache *refC
 		return v, err == nil, err
 	case src.ConfigMapKeyRef != nil:
 		ref := src.ConfigMapKeyRef
-		optional := ref.Optional != nil && *ref.Optional
 		cm, err := cache.configMap(ref.Name)
 		if err != nil {
-			if apierrors.IsNotFound(err) && optional {
-				return "", false, nil
-			}
-			return "", false, err
+			return "", false, ignoreOptionalNotFound(err, ref.Optional)
 		}
-		v, found := cm.Data[ref.Key]
-		if !found {
-			if optional {
-				return "", false, nil
-			}
-			return "", false, fmt.Errorf("couldn't find key %v in ConfigMap %v/%v", ref.Key, cache.ns, ref.Name)
-		}
-		return v, true, nil
+		return keyValue(cm.Data, "ConfigMap", cache.ns, ref.Name, ref.Key, ref.Optional)
 	case src.SecretKeyRef != nil:
 		ref := src.SecretKeyRef
-		optional := ref.Optional != nil && *ref.Optional
 		s, err := cache.secret(ref.Name)
 		if err != nil {
-			if apierrors.IsNotFound(err) && optional {
-				return "", false, nil
-			}
-			return "", false, err
+			return "", false, ignoreOptionalNotFound(err, ref.Optional)
 		}
-		v, found := s.Data[ref.Key]
-		if !found {
-			if optional {
-				return "", false, nil
-			}
-			return "", false, fmt.Errorf("couldn't find key %v in Secret %v/%v", ref.Key, cache.ns, ref.Name)
-		}
-		return string(v), true, nil
+		return keyValue(s.Data, "Secret", cache.ns, ref.Name, ref.Key, ref.Optional)
 	case src.FileKeyRef != nil:
 		return "", false, fmt.Errorf("env from a file (fileKeyRef on volume %q) is not supported by vk-docker", src.FileKeyRef.VolumeName)
 	}
 	return "", false, errors.New("env var source with no field set")
+}
+
+// ignoreOptionalNotFound drops the error of an optional reference to an
+// object that does not exist: the variable is left out.
+func ignoreOptionalNotFound(err error, optional *bool) error {
+	if apierrors.IsNotFound(err) && optional != nil && *optional {
+		return nil
+	}
+	return err
+}
+
+// keyValue is the value of a ConfigMap's or Secret's key, with the kubelet's
+// error when a required key is missing; an optional one is left out.
+func keyValue[V ~string | ~[]byte](data map[string]V, kind, ns, name, key string, optional *bool) (string, bool, error) {
+	v, found := data[key]
+	if found {
+		return string(v), true, nil
+	}
+	if optional != nil && *optional {
+		return "", false, nil
+	}
+	return "", false, fmt.Errorf("couldn't find key %v in %s %v/%v", key, kind, ns, name)
 }
 
 // fieldRefValue is the downward API value of a pod field, with the status

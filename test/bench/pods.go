@@ -144,36 +144,21 @@ func runPods(ctx context.Context, env *framework.Env, ns, node string, o options
 
 	// Creates, o.concurrency at a time.
 	start := time.Now()
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, o.concurrency)
-	createErrs := make([]error, len(pods))
-	for i, bp := range pods {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				createErrs[i] = ctx.Err()
-				return
-			}
-			defer func() { <-sem }()
-			spec := benchPodSpec(env, ns, bp.name, node)
-			t := time.Now()
-			mu.Lock()
-			bp.created = t
-			mu.Unlock()
-			got, err := podsAPI.Create(ctx, spec, metav1.CreateOptions{})
-			if err != nil {
-				createErrs[i] = fmt.Errorf("create pod %s: %w", bp.name, err)
-				return
-			}
-			mu.Lock()
-			bp.uid = got.UID
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	createErrs := forEach(ctx, pods, o.concurrency, func(ctx context.Context, bp *benchPod) error {
+		spec := benchPodSpec(env, ns, bp.name, node)
+		t := time.Now()
+		mu.Lock()
+		bp.created = t
+		mu.Unlock()
+		got, err := podsAPI.Create(ctx, spec, metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("create pod %s: %w", bp.name, err)
+		}
+		mu.Lock()
+		bp.uid = got.UID
+		mu.Unlock()
+		return nil
+	})
 	if err := joinErrors(createErrs); err != nil {
 		return nil, err
 	}
@@ -288,31 +273,22 @@ func deletePods(ctx context.Context, env *framework.Env, ns, node string, pr *po
 	defer cancel()
 
 	start := time.Now()
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, o.concurrency)
-	deleteErrs := make([]error, n)
-	for i, bp := range pods {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-dctx.Done():
-				deleteErrs[i] = dctx.Err()
-				return
-			}
-			defer func() { <-sem }()
+	// The deletes go on while the engine is polled.
+	deletesDone := make(chan []error, 1)
+	go func() {
+		deletesDone <- forEach(dctx, pods, o.concurrency, func(ctx context.Context, bp *benchPod) error {
 			zero := int64(0)
 			uid := bp.uid
 			mu.Lock()
-			started[i] = time.Now()
+			started[index[string(uid)]] = time.Now()
 			mu.Unlock()
-			err := podsAPI.Delete(dctx, bp.name, metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &uid}})
+			err := podsAPI.Delete(ctx, bp.name, metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &uid}})
 			if err != nil {
-				deleteErrs[i] = fmt.Errorf("delete pod %s: %w", bp.name, err)
+				return fmt.Errorf("delete pod %s: %w", bp.name, err)
 			}
-		}()
-	}
+			return nil
+		})
+	}()
 
 	// Poll the engine until no pod of ours has a container left.
 	res := &deleteResults{}
@@ -358,8 +334,7 @@ func deletePods(ctx context.Context, env *framework.Env, ns, node string, pr *po
 		}
 	}
 	end := time.Now()
-	wg.Wait()
-	if err := joinErrors(deleteErrs); err != nil {
+	if err := joinErrors(<-deletesDone); err != nil {
 		return nil, err
 	}
 	if remaining > 0 {
