@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -20,7 +22,7 @@ func (p *Provider) GetContainerLogs(ctx context.Context, namespace, podName, con
 		return nil, err
 	}
 	lo := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Timestamps: opts.Timestamps, Tail: "all"}
-	if opts.Tail > 0 {
+	if opts.Tail > 0 || (opts.Tail == 0 && tailLinesZero(ctx)) {
 		lo.Tail = strconv.Itoa(opts.Tail)
 	}
 	switch {
@@ -54,6 +56,25 @@ func (p *Provider) GetContainerLogs(ctx context.Context, namespace, podName, con
 		out = limitedReadCloser{io.LimitReader(out, int64(opts.LimitBytes)), out}
 	}
 	return out, nil
+}
+
+type tailLinesZeroKey struct{}
+
+// WithTailLinesZero marks the containerLogs requests that ask for
+// tailLines=0 (kubectl logs --tail=0): virtual-kubelet's ContainerLogOpts
+// reads a 0 as "not set", where a kubelet gives no past lines at all.
+func WithTailLinesZero(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/containerLogs/") && r.URL.Query().Get("tailLines") == "0" {
+			r = r.WithContext(context.WithValue(r.Context(), tailLinesZeroKey{}, true))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func tailLinesZero(ctx context.Context) bool {
+	zero, _ := ctx.Value(tailLinesZeroKey{}).(bool)
+	return zero
 }
 
 type limitedReadCloser struct {

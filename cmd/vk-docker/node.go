@@ -174,7 +174,7 @@ func runNode(ctx context.Context, o *options) error {
 		}),
 		func(c *nodeutil.NodeConfig) error {
 			c.HTTPListenAddr = o.listenAddress
-			c.Handler = nodeutil.WithAuth(auth, mux)
+			c.Handler = nodeutil.WithAuth(auth, provider.WithTailLinesZero(mux))
 			c.NumWorkers = max(runtime.NumCPU(), 4)
 			// api.PodHandler hands these two to port-forward in swapped order;
 			// equal values keep every stream kind right.

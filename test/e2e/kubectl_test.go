@@ -44,7 +44,7 @@ func waitLogs(t *testing.T, want string, args ...string) {
 }
 
 // Every `kubectl logs` flag gives what a kubelet gives: stdout and stderr
-// in the order written, the last lines, the first bytes, timestamps, lines
+// in the order written, the last lines (none for --tail=0), the first bytes, timestamps, lines
 // since a time, and init containers' logs.
 func TestKubectlLogsFlags(t *testing.T) {
 	t.Parallel()
@@ -73,6 +73,7 @@ func TestKubectlLogsFlags(t *testing.T) {
 		want string
 	}{
 		{name: "--tail", args: []string{"--tail=2"}, want: "three\nfour\n"},
+		{name: "--tail=0", args: []string{"--tail=0"}, want: ""},
 		{name: "--limit-bytes", args: []string{"--limit-bytes=6"}, want: "one\ntw"},
 		{name: "--since-time", args: []string{"--since-time=" + fourAt}, want: "four\n"},
 		{name: "--since covering all", args: []string{"--since=1h"}, want: "one\ntwo\nthree\nfour\n"},
