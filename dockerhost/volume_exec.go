@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,18 @@ func WriteVolumeFiles(ctx context.Context, c Client, sandboxID, dir string, payl
 		return false, err
 	}
 	return out == "changed", nil
+}
+
+// SetUpEmptyDirs gives the roots of emptyDir volumes mounted in the running
+// sandbox sandboxID the kubelet's mode and, when fsGroup is set, the
+// ownership of that group.
+func SetUpEmptyDirs(ctx context.Context, c Client, sandboxID string, dirs []string, fsGroup *int64) error {
+	args := []string{"setup-emptydirs"}
+	if fsGroup != nil {
+		args = append(args, "--fs-group", strconv.FormatInt(*fsGroup, 10))
+	}
+	_, err := execPause(ctx, c, sandboxID, nil, append(args, dirs...)...)
+	return err
 }
 
 // ResolveSubPath resolves a volumeMount's subPath inside root, a volume

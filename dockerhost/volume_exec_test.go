@@ -71,3 +71,49 @@ func TestWriteVolumeFilesThroughTheSandbox(t *testing.T) {
 	}
 }
 
+// The roots of a pod's emptyDirs, set up through the sandbox, have the
+// kubelet's modes: a disk volume (0755 as the engine makes it) and a tmpfs
+// (1777) are writable by any user, and with an fsGroup they belong to that
+// group with the setgid bit, so that what a container writes joins it.
+func TestSetUpEmptyDirsThroughTheSandbox(t *testing.T) {
+	it := newITest(t)
+	ref := it.pauseImageRef("itest-dirs") // with setup-emptydirs
+	if err := EnsurePauseImage(it.ctx, it.c, ref); err != nil {
+		t.Fatal(err)
+	}
+	var mounts, readerMounts []mount.Mount
+	for name, opts := range map[string]map[string]string{"disk": nil, "mem": TmpfsOptions(1 << 20)} {
+		vol := VolumeName(it.uid, name)
+		if err := it.c.VolumeCreateOptions(it.ctx, vol, it.labels(LabelVolumeName, name), opts); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := it.c.VolumeRemove(context.Background(), vol); err != nil {
+				t.Errorf("remove volume: %v", err)
+			}
+		})
+		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: "/vk-docker/volumes/" + name})
+		readerMounts = append(readerMounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: "/" + name})
+	}
+	sb := it.create(it.name(SandboxContainerName, 0).String(),
+		&container.Config{Image: ref, Labels: it.labels(LabelContainerName, SandboxContainerName, LabelDockerType, DockerTypeSandbox)},
+		&container.HostConfig{NetworkMode: "none", Mounts: mounts})
+	it.start(sb)
+	gid := int64(2345)
+	if err := SetUpEmptyDirs(it.ctx, it.c, sb, []string{"/vk-docker/volumes/disk", "/vk-docker/volumes/mem"}, &gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetUpEmptyDirs(it.ctx, it.c, sb, []string{"/vk-docker/volumes/absent"}, nil); err == nil || !strings.Contains(err.Error(), "absent") {
+		t.Errorf("a missing volume root: %v, want an error naming it", err)
+	}
+
+	check := `set -e; test "$(stat -c '%a %g' /disk)" = "2777 2345"; test "$(stat -c '%a %g' /mem)" = "3777 2345";` +
+		` echo x > /disk/f; echo x > /mem/f; test "$(stat -c %g /disk/f)" = 2345; test "$(stat -c %g /mem/f)" = 2345`
+	writer := it.create(it.name("writer", 0).String(),
+		&container.Config{Image: itestBusybox, User: "1000:1000", Entrypoint: []string{"sh", "-c", check}, Labels: it.labels(LabelContainerName, "writer")},
+		&container.HostConfig{NetworkMode: container.NetworkMode("container:" + sb), Mounts: readerMounts})
+	it.start(writer)
+	if st := it.waitExited(writer); st.ExitCode != 0 {
+		t.Errorf("user 1000 cannot write into the emptyDirs, or the modes and group differ (exit %d)", st.ExitCode)
+	}
+}

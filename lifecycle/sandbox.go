@@ -2,10 +2,12 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/vk-docker/vk-docker/dockerhost"
 	v1 "k8s.io/api/core/v1"
@@ -58,8 +60,8 @@ func (w *Worker) ensureSandbox(ctx context.Context, pod *v1.Pod, obs *observatio
 	attempt := 0
 	if sb != nil {
 		if sb.created() {
-			if err := w.docker.ContainerStart(ctx, sb.id()); err != nil {
-				return nil, fmt.Errorf("start sandbox %s: %w", sb.name, err)
+			if err := w.startSandbox(ctx, pod, sb.id(), sb.name); err != nil {
+				return nil, err
 			}
 			return w.reinspect(ctx, sb)
 		}
@@ -82,10 +84,44 @@ func (w *Worker) ensureSandbox(ctx context.Context, pod *v1.Pod, obs *observatio
 	if err != nil {
 		return nil, fmt.Errorf("create sandbox %s: %w", name, err)
 	}
-	if err := w.docker.ContainerStart(ctx, id); err != nil {
-		return nil, fmt.Errorf("start sandbox %s: %w", name, err)
+	if err := w.startSandbox(ctx, pod, id, name); err != nil {
+		return nil, err
 	}
 	return w.reinspect(ctx, &instance{name: name, inspect: container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{ID: id}}})
+}
+
+// startSandbox starts the sandbox and gives the roots of the pod's emptyDirs,
+// mounted there, the kubelet's mode and fsGroup ownership. A sandbox whose
+// volumes could not be set up is removed: the next sync makes another.
+func (w *Worker) startSandbox(ctx context.Context, pod *v1.Pod, id string, name dockerhost.ContainerName) error {
+	if err := w.docker.ContainerStart(ctx, id); err != nil {
+		return fmt.Errorf("start sandbox %s: %w", name, err)
+	}
+	var dirs []string
+	for _, dv := range w.rt.planVolumes(pod).docker {
+		if !dv.apiData {
+			dirs = append(dirs, sandboxVolumeDir+dv.name)
+		}
+	}
+	if len(dirs) == 0 {
+		return nil
+	}
+	err := dockerhost.SetUpEmptyDirs(ctx, w.docker, id, dirs, podFSGroup(pod))
+	if err == nil {
+		return nil
+	}
+	if rerr := w.docker.ContainerRemove(ctx, id); rerr != nil && !cerrdefs.IsNotFound(rerr) {
+		err = errors.Join(err, fmt.Errorf("remove sandbox: %w", rerr))
+	}
+	return fmt.Errorf("set up the emptyDir volumes in sandbox %s: %w", name, err)
+}
+
+// podFSGroup is the pod's fsGroup, nil when it has none.
+func podFSGroup(pod *v1.Pod) *int64 {
+	if pod.Spec.SecurityContext == nil {
+		return nil
+	}
+	return pod.Spec.SecurityContext.FSGroup
 }
 
 func (w *Worker) reinspect(ctx context.Context, inst *instance) (*instance, error) {

@@ -131,6 +131,7 @@ func (w *Worker) writeVolume(ctx context.Context, pod *v1.Pod, sb *instance, nam
 	if err != nil {
 		return err
 	}
+	payload.FSGroup = podFSGroup(pod)
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return err

@@ -26,6 +26,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "write-volume" {
 		os.Exit(writeVolume(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "setup-emptydirs" {
+		os.Exit(setUpEmptyDirs(os.Args[2:]))
+	}
 	if len(os.Args) > 1 && os.Args[1] == "subpath" {
 		os.Exit(subPath(os.Args[2:]))
 	}

@@ -48,6 +48,55 @@ func TestVolumesEmptyDirsAreSharedAndMemoryIsTmpfs(t *testing.T) {
 	deleteAndCheckEngineClean(t, ns, p.Name, created.UID)
 }
 
+// A non-root user writes into emptyDirs, which are 0777 as on a kubelet;
+// with an fsGroup the volumes belong to that group (setgid, so new files
+// join it) and a 0400 secret becomes 0440 for the group to read.
+func TestVolumesFSGroupOwnership(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name                   string
+		fsGroup                *int64
+		disk, mem, file, token string // stat -c '%a %g'
+		readsToken             bool
+	}{
+		{name: "without fsGroup", disk: "777 0", mem: "1777 0", file: "644 3000", token: "400 0"},
+		{name: "with fsGroup", fsGroup: ptr.To[int64](2000), disk: "2777 2000", mem: "3777 2000", file: "644 2000", token: "440 2000", readsToken: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			ns := namespace(t)
+			secret := &v1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds"}, StringData: map[string]string{"token": "t0ken"}}
+			if _, err := env.Client.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			p := pod("owned", busybox("app", "umask 022; echo x > /disk/f; echo x > /mem/f; trap 'exit 0' TERM; while true; do sleep 1; done"))
+			p.Spec.SecurityContext = &v1.PodSecurityContext{RunAsUser: ptr.To[int64](1000), RunAsGroup: ptr.To[int64](3000), FSGroup: tc.fsGroup}
+			p.Spec.Volumes = []v1.Volume{
+				{Name: "disk", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}},
+				{Name: "mem", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumMemory}}},
+				{Name: "creds", VolumeSource: v1.VolumeSource{Secret: &v1.SecretVolumeSource{SecretName: "creds", DefaultMode: ptr.To[int32](0o400)}}},
+			}
+			p.Spec.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "disk", MountPath: "/disk"}, {Name: "mem", MountPath: "/mem"}, {Name: "creds", MountPath: "/creds"}}
+			createPod(t, ns, p)
+			waitRunning(t, ns, p.Name)
+			waitExecOutput(t, ns, p.Name, "app", "x\nx", 10*time.Second, "cat", "/disk/f", "/mem/f")
+			for path, want := range map[string]string{"/disk": tc.disk, "/mem": tc.mem, "/disk/f": tc.file, "/creds/token": tc.token} {
+				if got := strings.TrimSpace(mustExec(t, ns, p.Name, "app", "stat", "-L", "-c", "%a %g", path)); got != want {
+					t.Errorf("stat %s = %q, want %q", path, got, want)
+				}
+			}
+			got, err := env.Exec(ctx, ns, p.Name, "app", "cat", "/creds/token")
+			if tc.readsToken && (err != nil || got != "t0ken") {
+				t.Errorf("user 1000 in the fsGroup reads the 0400 secret: %q, %v; want t0ken", got, err)
+			}
+			if !tc.readsToken && err == nil {
+				t.Errorf("user 1000 read a root-owned 0400 secret: %q", got)
+			}
+		})
+	}
+}
+
 // ConfigMap and Secret volumes show the kubelet's files, modes and ..data
 // layout; an edit of the ConfigMap reaches the file (not a subPath mount)
 // within 90 s; the secret lives on tmpfs and its bytes appear in no inspect

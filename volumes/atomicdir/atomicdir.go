@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vk-docker/vk-docker/volumes/ownership"
 )
 
 // File is one file of a payload: its bytes and permission bits.
@@ -31,6 +33,9 @@ type File struct {
 // what the provider sends to `pause write-volume` as JSON on stdin.
 type Payload struct {
 	Files map[string]File `json:"files"`
+	// FSGroup is the pod's fsGroup: the volume and its files belong to that
+	// group and are readable by it, as on a kubelet.
+	FSGroup *int64 `json:"fsGroup,omitempty"`
 }
 
 const (
@@ -74,6 +79,10 @@ func Write(dir string, payload Payload, now time.Time) (bool, error) {
 		return false, err
 	}
 	files := cleanPaths(payload.Files)
+	for name, f := range files {
+		f.Mode = int32(ownership.FileMode(fs.FileMode(f.Mode)&fs.ModePerm, payload.FSGroup, true))
+		files[name] = f
+	}
 	oldTS, err := os.Readlink(filepath.Join(dir, dataDirName))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("read %s: %w", dataDirName, err)
@@ -105,6 +114,12 @@ func Write(dir string, payload Payload, now time.Time) (bool, error) {
 		// WriteFile's mode is filtered by the umask; the payload's is not.
 		if err := os.Chmod(p, fs.FileMode(f.Mode)&fs.ModePerm); err != nil {
 			return false, fmt.Errorf("chmod %s: %w", name, err)
+		}
+	}
+	if payload.FSGroup != nil {
+		// Before the swap: a reader in the group never sees files it cannot read.
+		if err := ownership.Apply(tsDir, *payload.FSGroup, true); err != nil {
+			return false, err
 		}
 	}
 	tmpLink := filepath.Join(dir, newDataDirName)
@@ -142,6 +157,12 @@ func Write(dir string, payload Payload, now time.Time) (bool, error) {
 	if oldTS != "" && oldTS != filepath.Base(tsDir) {
 		if err := os.RemoveAll(filepath.Join(dir, oldTS)); err != nil {
 			return false, fmt.Errorf("remove old data %s: %w", oldTS, err)
+		}
+	}
+	if payload.FSGroup != nil {
+		// The volume's root and its links.
+		if err := ownership.Apply(dir, *payload.FSGroup, true); err != nil {
+			return false, err
 		}
 	}
 	return true, nil

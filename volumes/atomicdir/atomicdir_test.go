@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -49,6 +50,36 @@ func TestWriteLayoutAndModes(t *testing.T) {
 		if err != nil || st.Mode().Perm() != mode {
 			t.Errorf("%s mode = %v (%v), want %v", name, st.Mode().Perm(), err, mode)
 		}
+	}
+}
+
+// With the pod's fsGroup the files belong to that group and are readable
+// by it (a 0400 secret becomes 0440), the kubelet's SetVolumeOwnership for a
+// read-only volume; writing the same payload again changes nothing.
+func TestWriteWithFSGroup(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing a file's group to one the user is not in needs root")
+	}
+	dir := t.TempDir()
+	gid := int64(2345)
+	p := Payload{FSGroup: &gid, Files: map[string]File{
+		"token":     {Data: []byte("s3cr3t"), Mode: 0o400},
+		"nested/ca": {Data: []byte("CA"), Mode: 0o644},
+	}}
+	if changed, err := Write(dir, p, now); err != nil || !changed {
+		t.Fatalf("Write = %v, %v; want changed", changed, err)
+	}
+	for name, mode := range map[string]os.FileMode{"token": 0o440, "nested/ca": 0o644, "nested": 0o755 | os.ModeSetgid | os.ModeDir, ".": 0o755 | os.ModeSetgid | os.ModeDir} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode() != mode || st.Sys().(*syscall.Stat_t).Gid != uint32(gid) {
+			t.Errorf("%s: %v group %d, want %v group %d", name, st.Mode(), st.Sys().(*syscall.Stat_t).Gid, mode, gid)
+		}
+	}
+	if changed, err := Write(dir, p, now.Add(time.Minute)); err != nil || changed {
+		t.Errorf("second Write = %v, %v; want unchanged", changed, err)
 	}
 }
 
