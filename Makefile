@@ -38,7 +38,8 @@ build: pause
 images: build
 	$(BIN)/vk-docker pause-image --pause-image vk-docker/pause:$(VERSION)
 	bash hack/images.sh $(VERSION)
-	bash hack/grpc-image.sh $(VERSION)
+	bash hack/test-image.sh grpchealth grpc-health $(VERSION)
+	bash hack/test-image.sh dnsanswer dns-answer $(VERSION)
 
 # The image registry the image-pull e2e tests run on 127.0.0.1 (its own
 # module, hack/registry; rebuilt only when its pins change).

@@ -101,7 +101,7 @@ type podEvent struct {
 // podDNS composes the pod's resolv.conf from its dnsPolicy and dnsConfig as
 // the kubelet's DNS configurer does, with the warnings it records.
 func (d DNSSettings) podDNS(pod *v1.Pod) (servers, searches, options []string, warnings []podEvent) {
-	host := ResolvConf{Nameservers: []string{"127.0.0.1"}, Searches: []string{"."}}
+	host := ResolvConf{Nameservers: []string{"127.0.0.1"}}
 	if d.Host != nil {
 		host = *d.Host
 	}
@@ -267,6 +267,10 @@ func (rt *Runtime) applyPodNetworking(pod *v1.Pod, cfg *container.Config, host *
 		// resolver with no nameserver line asks the local host, which this
 		// says explicitly.
 		servers = []string{"127.0.0.1"}
+	}
+	if len(searches) == 0 {
+		// Likewise an empty search list takes the engine host's; "." is none.
+		searches = []string{"."}
 	}
 	host.DNS, host.DNSSearch, host.DNSOptions = servers, searches, options
 	return warnings, nil

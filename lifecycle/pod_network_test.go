@@ -47,6 +47,13 @@ func TestPodDNS(t *testing.T) {
 			options:  []string{"ndots:5"},
 		},
 		{
+			name: "ClusterFirst with a cluster DNS and no --resolv-conf: the cluster's search paths only",
+			dns:  DNSSettings{ClusterDNS: []string{"172.17.0.53"}, ClusterDomain: "cluster.local"}, pod: dnsPod(v1.DNSClusterFirst, false, nil),
+			servers:  []string{"172.17.0.53"},
+			searches: []string{"shop.svc.cluster.local", "svc.cluster.local", "cluster.local"},
+			options:  []string{"ndots:5"},
+		},
+		{
 			name: "ClusterFirst on the host network is Default",
 			dns:  cluster, pod: dnsPod(v1.DNSClusterFirst, true, nil),
 			servers: []string{"192.168.0.1"}, searches: []string{"corp.example"}, options: []string{"timeout:2"},
@@ -66,12 +73,12 @@ func TestPodDNS(t *testing.T) {
 		{
 			name: "Default without --resolv-conf resolves through the pod's loopback",
 			dns:  noCluster, pod: dnsPod(v1.DNSDefault, false, nil),
-			servers: []string{"127.0.0.1"}, searches: []string{"."},
+			servers: []string{"127.0.0.1"},
 		},
 		{
 			name: "ClusterFirst without a cluster DNS falls back to Default, with the kubelet's warning",
 			dns:  noCluster, pod: dnsPod(v1.DNSClusterFirst, false, nil),
-			servers: []string{"127.0.0.1"}, searches: []string{"."},
+			servers:  []string{"127.0.0.1"},
 			warnings: []string{missing},
 		},
 		{
@@ -111,6 +118,32 @@ func TestPodDNS(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tc.warnings) {
 				t.Errorf("warnings = %q, want %q", got, tc.warnings)
+			}
+		})
+	}
+}
+
+// Docker fills an empty server or search list from the engine host's
+// resolv.conf; the sandbox is given the pod's own lists, or what means
+// none, so nothing of the host's leaks into a pod.
+func TestSandboxDNSNeverLeftEmpty(t *testing.T) {
+	rt := &Runtime{DNS: DNSSettings{ClusterDomain: "cluster.local"}}
+	for _, tc := range []struct {
+		name              string
+		pod               *v1.Pod
+		servers, searches []string
+	}{
+		{"None without dnsConfig", dnsPod(v1.DNSNone, false, nil), []string{"127.0.0.1"}, []string{"."}},
+		{"None with servers only", dnsPod(v1.DNSNone, false, &v1.PodDNSConfig{Nameservers: []string{"172.17.0.9"}}), []string{"172.17.0.9"}, []string{"."}},
+		{"None with searches", dnsPod(v1.DNSNone, false, &v1.PodDNSConfig{Searches: []string{"a.example"}}), []string{"127.0.0.1"}, []string{"a.example"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, host := &container.Config{}, &container.HostConfig{}
+			if _, err := rt.applyPodNetworking(tc.pod, cfg, host); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(host.DNS, tc.servers) || !reflect.DeepEqual(host.DNSSearch, tc.searches) {
+				t.Errorf("sandbox DNS %q search %q, want %q search %q", host.DNS, host.DNSSearch, tc.servers, tc.searches)
 			}
 		})
 	}

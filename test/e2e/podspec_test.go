@@ -263,3 +263,51 @@ func atoi(t *testing.T, s string) int {
 func dockerName(p *v1.Pod, container string) string {
 	return fmt.Sprintf("k8s_%s_%s_%s_%s_0", container, p.Name, p.Namespace, p.UID)
 }
+
+// A ClusterFirst pod on a node with --cluster-dns resolves through that
+// server with the kubelet's search path: the short name "web" is asked as
+// web.<namespace>.svc.cluster.local first (ndots:5), and the answer comes
+// back. The cluster DNS is a pod of the test image dns-answer.
+func TestPodSpecClusterFirstResolvesThroughTheClusterDNS(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t) // cleaned up after the node closes
+	name := "web." + ns + ".svc.cluster.local"
+	dns := pod("dns", v1.Container{Name: "dns", Image: "vk-docker/dns-answer:" + env.Version, ImagePullPolicy: v1.PullNever,
+		Args: []string{name + "=127.0.0.9"}})
+	createPod(t, ns, dns)
+	dnsIP := waitRunning(t, ns, dns.Name).Status.PodIP
+	n := startNode(t, framework.NodeOptions{Name: "e2e-dns-" + framework.RandomSuffix(),
+		Args: []string{"--cluster-dns", dnsIP, "--cluster-domain", "cluster.local"}})
+
+	client := framework.OnNode(pod("client", sleeper("app")), n.Name)
+	createPod(t, ns, client)
+	t.Cleanup(func() { // before the node closes
+		if err := env.Client.CoreV1().Pods(ns).Delete(ctx, client.Name, metav1.DeleteOptions{}); err != nil {
+			t.Error(err)
+		}
+		if err := framework.WaitForPodGone(ctx, env, ns, client.Name, 30*time.Second); err != nil {
+			t.Error(err)
+		}
+	})
+	waitRunning(t, ns, client.Name)
+	resolv := mustExec(t, ns, client.Name, "app", "cat", "/etc/resolv.conf")
+	search := "search " + ns + ".svc.cluster.local svc.cluster.local cluster.local"
+	if !containsLine(resolv, "nameserver "+dnsIP) || strings.Count(resolv, "nameserver") != 1 ||
+		!containsLine(resolv, "options ndots:5") || !containsLine(resolv, search) {
+		t.Errorf("/etc/resolv.conf:\n%s\nwant only nameserver %s, %q and options ndots:5", resolv, dnsIP, search)
+	}
+	// busybox nslookup tries every search domain and exits 1 when any
+	// of them is unknown; the answer is in its output.
+	out := mustExec(t, ns, client.Name, "app", "sh", "-c", "nslookup web; true")
+	if !strings.Contains(out, "Name:\t"+name) || !strings.Contains(out, "Address: 127.0.0.9") {
+		t.Errorf("nslookup web:\n%s\nwant %s at 127.0.0.9", out, name)
+	}
+	logs, err := env.Kubectl(ctx, "-n", ns, "logs", dns.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs, "query TypeA "+name+". from ") {
+		t.Errorf("the cluster DNS was not asked for %s:\n%s", name, logs)
+	}
+}
