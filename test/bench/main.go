@@ -11,7 +11,7 @@
 //
 // The last line of a successful run is machine-readable:
 //
-//	bench: pods=N running_p50_ms=.. running_p99_ms=.. docker_p50_ms=.. ratio=.. delete_p99_ms=..
+//	bench: pods=N running_p50_ms=.. running_p99_ms=.. docker_p50_ms=.. ratio=.. delete_p99_ms=.. stats_p50_ms=..
 package main
 
 import (
@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -78,8 +79,14 @@ func run(ctx context.Context, o options) (res *results, err error) {
 	}
 
 	nodeName := "bench-" + framework.RandomSuffix()
+	proxied, err := framework.ProxiedArgs(env) // for /stats/summary
+	if err != nil {
+		return nil, err
+	}
 	nodeStart := time.Now()
-	node, err := framework.StartNode(ctx, env, framework.NodeOptions{Name: nodeName})
+	// Room for every pod: the node's default capacity is the kubelet's 110.
+	args := append(proxied, "--max-pods", strconv.Itoa(max(110, o.pods)))
+	node, err := framework.StartNode(ctx, env, framework.NodeOptions{Name: nodeName, Args: args})
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +122,12 @@ func run(ctx context.Context, o options) (res *results, err error) {
 		return nil, fmt.Errorf("pod phase: %w (node log: %s)", err, node.LogPath)
 	}
 
+	// Stats: full /stats/summary passes while every pod runs.
+	stats, err := measureStats(ctx, env, node, o.pods)
+	if err != nil {
+		return nil, fmt.Errorf("stats phase: %w (node log: %s)", err, node.LogPath)
+	}
+
 	// 2. Delete: delete call -> no container of the pod left on the engine.
 	deleted, err := deletePods(ctx, env, ns, nodeName, pods, o)
 	if err != nil {
@@ -139,7 +152,7 @@ func run(ctx context.Context, o options) (res *results, err error) {
 		return nil, fmt.Errorf("docker baseline: %w", err)
 	}
 
-	return &results{opts: o, pods: pods, deleted: deleted, docker: base}, nil
+	return &results{opts: o, pods: pods, stats: stats, deleted: deleted, docker: base}, nil
 }
 
 func leftoverError(owner string, left []string) error {

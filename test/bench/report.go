@@ -13,6 +13,7 @@ import (
 type results struct {
 	opts    options
 	pods    *podResults
+	stats   *statsResults
 	deleted *deleteResults
 	docker  *dockerResults
 }
@@ -49,6 +50,8 @@ func (r *results) print(w io.Writer) {
 	}
 	row("pod create -> scheduled (watch)", r.pods.scheduled)
 	row("pod create -> Running+Ready (watch)", r.pods.running)
+	row("stats/summary full pass (API proxy)", r.stats.fetch)
+	row("  node CPU time per pass", r.stats.cpu)
 	row("pod delete -> no container on engine", r.deleted.gone)
 	row("docker sandbox+app started", r.docker.started)
 	for _, s := range dockerSteps {
@@ -65,7 +68,7 @@ func (r *results) print(w io.Writer) {
 	if dockerP50 > 0 {
 		ratio = float64(runP50) / float64(dockerP50)
 	}
-	fmt.Fprintf(w, "bench: pods=%d running_p50_ms=%d running_p99_ms=%d docker_p50_ms=%d ratio=%.2f delete_p99_ms=%d\n",
+	fmt.Fprintf(w, "bench: pods=%d running_p50_ms=%d running_p99_ms=%d docker_p50_ms=%d ratio=%.2f delete_p99_ms=%d stats_p50_ms=%d\n",
 		r.opts.pods, msInt(runP50), msInt(percentile(r.pods.running, 99)),
-		msInt(dockerP50), ratio, msInt(percentile(r.deleted.gone, 99)))
+		msInt(dockerP50), ratio, msInt(percentile(r.deleted.gone, 99)), msInt(percentile(r.stats.fetch, 50)))
 }

@@ -28,15 +28,11 @@ import (
 func TestStatsSummaryListsRunningPods(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	// The API server does not proxy to loopback node addresses: this node
-	// listens on the Docker bridge gateway, an address of this machine.
-	l, err := net.Listen("tcp", net.JoinHostPort(env.Gateway, "0"))
+	proxied, err := framework.ProxiedArgs(env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	statsNode := startNode(t, framework.NodeOptions{Name: "e2e-kc-stats-" + framework.RandomSuffix(), Args: []string{"--node-ip", env.Gateway, "--listen-address", addr}})
+	statsNode := startNode(t, framework.NodeOptions{Name: "e2e-kc-stats-" + framework.RandomSuffix(), Args: proxied})
 	ns := namespace(t) // cleaned up before the node closes
 	for _, name := range []string{"stats-a", "stats-b"} {
 		createPod(t, ns, framework.OnNode(pod(name, sleeper("app"), sleeper("sidecar")), statsNode.Name))

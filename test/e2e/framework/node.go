@@ -127,6 +127,30 @@ func (n *Node) Start(ctx context.Context) error {
 	return nil
 }
 
+// ProxiedArgs are the flags of a node the API server can proxy to (for
+// `kubectl get --raw /api/v1/nodes/<node>/proxy/...`): it does not proxy to
+// loopback node addresses, so the node listens on a free port of the Docker
+// bridge gateway, an address of this machine.
+func ProxiedArgs(env *Env) ([]string, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(env.Gateway, "0"))
+	if err != nil {
+		return nil, fmt.Errorf("free port on %s: %w", env.Gateway, err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		return nil, err
+	}
+	return []string{"--node-ip", env.Gateway, "--listen-address", addr}, nil
+}
+
+// Pid is the node process's id, 0 when it is not running.
+func (n *Node) Pid() int {
+	if n.cmd == nil || n.cmd.Process == nil {
+		return 0
+	}
+	return n.cmd.Process.Pid
+}
+
 // Kill ends the process with SIGKILL, as a crash would.
 func (n *Node) Kill() {
 	if n.cmd == nil || n.cmd.Process == nil {
