@@ -79,6 +79,9 @@ type Client interface {
 	// ImageImport creates the image ref from a root filesystem tarball, with
 	// Dockerfile-style changes ("ENTRYPOINT [...]", "LABEL k=v").
 	ImageImport(ctx context.Context, rootfs io.Reader, ref string, changes []string) error
+	// ImageRemove removes an image by ID; NotFound when absent, Conflict
+	// while a container uses it.
+	ImageRemove(ctx context.Context, id string) error
 
 	// VolumeCreate creates a named local volume with labels.
 	VolumeCreate(ctx context.Context, name string, labels map[string]string) error
@@ -239,6 +242,13 @@ func (e *engine) ImageImport(ctx context.Context, rootfs io.Reader, ref string, 
 	}
 	defer rc.Close()
 	return drainJSONMessages(rc)
+}
+
+func (e *engine) ImageRemove(ctx context.Context, id string) error {
+	ctx, cancel := short(ctx)
+	defer cancel()
+	_, err := e.c.ImageRemove(ctx, id, image.RemoveOptions{PruneChildren: true})
+	return err
 }
 
 func (e *engine) VolumeCreate(ctx context.Context, name string, labels map[string]string) error {

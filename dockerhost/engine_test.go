@@ -504,3 +504,46 @@ func TestEnsurePauseImageBuildsTheEmbeddedProgram(t *testing.T) {
 		t.Errorf("the second call imported again (imports = %d)", n)
 	}
 }
+
+// A rebuild of the pause image removes the image it took the tag from,
+// unless a sandbox still uses it; nothing is left untagged otherwise.
+func TestEnsurePauseImageRemovesTheImageItReplaced(t *testing.T) {
+	for _, inUse := range []bool{false, true} {
+		t.Run(fmt.Sprintf("in use %v", inUse), func(t *testing.T) {
+			it := newITest(t)
+			ref := it.pauseImageRef("itest-replace")
+			stale, err := pauseRootFS([]byte("#!/bin/sh\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := it.c.ImageImport(it.ctx, stale, ref, []string{"LABEL " + LabelPauseSHA256 + "=stale"}); err != nil {
+				t.Fatal(err)
+			}
+			old, err := it.c.ImageInspect(it.ctx, ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inUse {
+				id := it.create(it.name(SandboxContainerName, 0).String(), &container.Config{Image: old.ID, Entrypoint: []string{"/pause"}, Labels: it.labels()}, nil)
+				t.Cleanup(func() {
+					if err := it.c.ContainerRemove(context.Background(), id); err != nil {
+						t.Error(err)
+					}
+					if err := it.c.ImageRemove(context.Background(), old.ID); err != nil && !cerrdefs.IsNotFound(err) {
+						t.Errorf("remove the replaced image: %v", err)
+					}
+				})
+			}
+			if err := EnsurePauseImage(it.ctx, it.c, ref); err != nil {
+				t.Fatal(err)
+			}
+			_, err = it.c.ImageInspect(it.ctx, old.ID)
+			switch {
+			case inUse && err != nil:
+				t.Errorf("the replaced image, used by a container: %v; want it kept", err)
+			case !inUse && !cerrdefs.IsNotFound(err):
+				t.Errorf("the replaced image: inspect err %v, want NotFound", err)
+			}
+		})
+	}
+}

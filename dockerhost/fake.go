@@ -909,9 +909,32 @@ func (f *FakeClient) ImageImport(ctx context.Context, rootfs io.Reader, ref stri
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if old := f.images[normalizeRef(ref)]; old != nil {
-		delete(f.images, old.ID) // the old image loses its tag
+		old.Ref = "" // the old image loses its tag and stays, dangling
 	}
 	f.addImageLocked(img)
+	return nil
+}
+
+func (f *FakeClient) ImageRemove(ctx context.Context, id string) error {
+	if err := f.call("ImageRemove", id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	img := f.images[id]
+	if img == nil {
+		return notFound("image", id)
+	}
+	for _, c := range f.containers {
+		if c.imageID == img.ID {
+			return fmt.Errorf("image %s is used by container %s: %w", id, c.id, cerrdefs.ErrConflict)
+		}
+	}
+	for k, v := range f.images {
+		if v == img {
+			delete(f.images, k)
+		}
+	}
 	return nil
 }
 

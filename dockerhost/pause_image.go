@@ -73,7 +73,26 @@ func EnsurePauseImage(ctx context.Context, c Client, ref string) error {
 	if err := c.ImageImport(ctx, rootfs, ref, changes); err != nil {
 		return fmt.Errorf("import pause image %s: %w", ref, err)
 	}
+	if inspectErr == nil {
+		removeReplacedImage(ctx, c, ref, inspect.ID)
+	}
 	return nil
+}
+
+// removeReplacedImage removes the image a rebuild took the tag from, which
+// would otherwise stay on the engine untagged. Sandboxes still running on
+// it keep it; the engine's image prune takes it once they are gone.
+func removeReplacedImage(ctx context.Context, c Client, ref, id string) {
+	logger := log.G(ctx).WithFields(log.Fields{"image": ref, "replaced": id})
+	switch err := c.ImageRemove(ctx, id); {
+	case err == nil:
+		logger.Info("Removed the pause image the rebuild replaced")
+	case cerrdefs.IsNotFound(err):
+	case cerrdefs.IsConflict(err):
+		logger.Info("The pause image the rebuild replaced is still used by sandboxes; it stays until they are gone")
+	default:
+		logger.WithError(err).Warn("Cannot remove the pause image the rebuild replaced")
+	}
 }
 
 // pauseRootFS is a tarball holding only /pause.
