@@ -72,7 +72,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.kubeconfig, "kubeconfig", o.kubeconfig, "kubeconfig of the cluster to join (default $KUBECONFIG)")
 	f.StringVar(&o.nodeName, "nodename", o.nodeName, "name of the virtual node; it also labels every container the node creates")
 	f.StringVar(&o.dockerHost, "docker-host", o.dockerHost, "Docker engine address (default $DOCKER_HOST or the local socket)")
-	f.StringVar(&o.pauseImage, "pause-image", o.pauseImage, "sandbox image; the default is built from vk-docker's own pause program when missing")
+	f.StringVar(&o.pauseImage, "pause-image", o.pauseImage, "sandbox image; it must hold vk-docker's /pause program, through which volume content, emptyDir modes, subPaths and in-sandbox probes go (the default is built from it when missing)")
 	f.StringVar(&o.network, "docker-network", o.network, "Docker network pod sandboxes join")
 	f.StringVar(&o.nodeIP, "node-ip", o.nodeIP, "InternalIP of the node: the address the API server dials for logs and exec")
 	f.StringVar(&o.listenAddress, "listen-address", o.listenAddress, "address of the kubelet API (TLS)")
