@@ -43,12 +43,18 @@ func EnsurePauseImage(ctx context.Context, c Client, ref string) error {
 	case inspectErr != nil && !cerrdefs.IsNotFound(inspectErr):
 		return fmt.Errorf("inspect pause image %s: %w", ref, inspectErr)
 	case inspectErr == nil && !own:
+		warnWithoutPauseProgram(ctx, ref, inspect)
 		return nil
 	case inspectErr != nil && !own:
 		log.G(ctx).WithField("image", ref).Info("Pulling pause image")
 		if err := c.ImagePull(ctx, ref, image.PullOptions{}); err != nil {
 			return fmt.Errorf("pull pause image %s: %w", ref, err)
 		}
+		pulled, err := c.ImageInspect(ctx, ref)
+		if err != nil {
+			return fmt.Errorf("inspect pause image %s: %w", ref, err)
+		}
+		warnWithoutPauseProgram(ctx, ref, pulled)
 		return nil
 	}
 
@@ -77,6 +83,16 @@ func EnsurePauseImage(ctx context.Context, c Client, ref string) error {
 		removeReplacedImage(ctx, c, ref, inspect.ID)
 	}
 	return nil
+}
+
+// warnWithoutPauseProgram says when a sandbox image was not built from
+// vk-docker's pause program (whose label a retagged or pushed copy keeps):
+// pods whose volumes, subPaths or in-sandbox probes need /pause will fail.
+func warnWithoutPauseProgram(ctx context.Context, ref string, img image.InspectResponse) {
+	if img.Config != nil && img.Config.Labels[LabelPauseSHA256] != "" {
+		return
+	}
+	log.G(ctx).WithField("image", ref).Warn("The pause image lacks vk-docker's pause program: pods with volumes, subPaths or in-sandbox probes will fail. Serve a copy of vk-docker's own (`vk-docker pause-image`, then docker tag and push)")
 }
 
 // removeReplacedImage removes the image a rebuild took the tag from, which
