@@ -7,11 +7,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
+	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"golang.org/x/sync/singleflight"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/util/flowcontrol"
@@ -39,15 +45,18 @@ type imagePulls struct {
 
 	mu sync.Mutex
 	// pulledWith maps an image ID to the hashes of the credentials it was
-	// pulled with ("" for anonymous). Kept in memory: after a restart the
-	// node's images count as preloaded.
+	// pulled with ("" for anonymous).
 	pulledWith map[string]map[string]bool
+	// file keeps pulledWith across restarts (Runtime.ImagePullRecords); with
+	// none, the node's images count as preloaded after a restart.
+	file string
 }
 
-// recordPull notes that image id was pulled with credentials hash.
-func (p *imagePulls) recordPull(id, hash string) {
+// recordPull notes that image id was pulled with credentials hash, and
+// writes the records to the file when the node keeps one.
+func (p *imagePulls) recordPull(id, hash string) error {
 	if id == "" {
-		return
+		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -57,7 +66,83 @@ func (p *imagePulls) recordPull(id, hash string) {
 	if p.pulledWith[id] == nil {
 		p.pulledWith[id] = map[string]bool{}
 	}
+	if p.pulledWith[id][hash] {
+		return nil
+	}
 	p.pulledWith[id][hash] = true
+	if p.file == "" {
+		return nil
+	}
+	return p.saveLocked()
+}
+
+// pullRecordsFile is the file's content: image ID to credential hashes.
+type pullRecordsFile struct {
+	PulledWith map[string][]string `json:"pulledWith"`
+}
+
+// saveLocked replaces the file in one rename, so that a crash leaves the
+// old records or the new ones. p.mu is held.
+func (p *imagePulls) saveLocked() error {
+	out := pullRecordsFile{PulledWith: map[string][]string{}}
+	for id, hashes := range p.pulledWith {
+		out.PulledWith[id] = slices.Sorted(maps.Keys(hashes))
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return fmt.Errorf("encode image pull records: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(p.file), 0o700); err != nil {
+		return fmt.Errorf("image pull records: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p.file), ".image-pulls-*")
+	if err != nil {
+		return fmt.Errorf("image pull records: %w", err)
+	}
+	_, werr := tmp.Write(b)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("write image pull records: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), p.file); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("write image pull records: %w", err)
+	}
+	return nil
+}
+
+// LoadImagePullRecords reads what earlier runs recorded in
+// ImagePullRecords, so that an image pulled with credentials stays for the
+// pods holding them across restarts, as the kubelet's pulled-image records
+// do. A missing file is a first run; a file that cannot be read is an
+// error, since going on without it would open those images to every pod.
+func (rt *Runtime) LoadImagePullRecords() error {
+	p := rt.imagePulls()
+	if p.file == "" {
+		return nil
+	}
+	b, err := os.ReadFile(p.file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("image pull records: %w", err)
+	}
+	var in pullRecordsFile
+	if err := json.Unmarshal(b, &in); err != nil {
+		return fmt.Errorf("image pull records %s: %w (remove the file to treat every image on the engine as preloaded)", p.file, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pulledWith = map[string]map[string]bool{}
+	for id, hashes := range in.PulledWith {
+		p.pulledWith[id] = map[string]bool{}
+		for _, h := range hashes {
+			p.pulledWith[id][h] = true
+		}
+	}
+	return nil
 }
 
 // accessible reports whether a pod holding creds may use the present image
@@ -95,7 +180,7 @@ func (rt *Runtime) imagePulls() *imagePulls {
 	pullsInit.Lock()
 	defer pullsInit.Unlock()
 	if rt.pulls == nil {
-		rt.pulls = &imagePulls{}
+		rt.pulls = &imagePulls{file: rt.ImagePullRecords}
 	}
 	return rt.pulls
 }
@@ -107,7 +192,7 @@ func (rt *Runtime) pullImage(ctx context.Context, ref string, creds []pullCreden
 	if len(creds) == 0 {
 		res, err := rt.pullShared(ctx, ref, "")
 		if err == nil {
-			rt.imagePulls().recordPull(res.id, "")
+			rt.keepPullRecord(ctx, res.id, "")
 		}
 		return res, err
 	}
@@ -120,12 +205,20 @@ func (rt *Runtime) pullImage(ctx context.Context, ref string, creds []pullCreden
 		}
 		res, err := rt.pullShared(ctx, ref, auth)
 		if err == nil {
-			rt.imagePulls().recordPull(res.id, credentialHash(c))
+			rt.keepPullRecord(ctx, res.id, credentialHash(c))
 			return res, nil
 		}
 		errs = append(errs, err)
 	}
 	return pullResult{}, utilerrors.NewAggregate(errs)
+}
+
+// keepPullRecord records a pull. The image was pulled: a record that cannot
+// be written only weakens the next run, which is said in the log.
+func (rt *Runtime) keepPullRecord(ctx context.Context, id, hash string) {
+	if err := rt.imagePulls().recordPull(id, hash); err != nil {
+		log.G(ctx).WithError(err).WithField("image", id).Warn("Cannot keep the image's pull record; after a restart the image counts as preloaded")
+	}
 }
 
 // pullShared does one engine pull of ref with auth, or waits for the one in

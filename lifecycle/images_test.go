@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -462,15 +464,7 @@ func TestImagesPulledWithASecretNeedTheSecret(t *testing.T) {
 	h.rt.Kube = client
 	start := func(name string, policy v1.PullPolicy, secret string) v1.ContainerStatus {
 		t.Helper()
-		app := appContainer()
-		app.Image, app.ImagePullPolicy = private, policy
-		pod := newPod(app)
-		pod.Name, pod.UID = name, types.UID("uid-"+name)
-		if secret != "" {
-			pod.Spec.ImagePullSecrets = []v1.LocalObjectReference{{Name: secret}}
-		}
-		h.sync(NewWorker(h.rt, pod, true))
-		return containerStatus(t, h.status(), "app")
+		return startWithImage(t, h, h.rt, private, name, secret, policy)
 	}
 	if cs := start("first", v1.PullIfNotPresent, "right"); cs.State.Running == nil {
 		t.Fatalf("the pod with the secret: %+v, want running", cs.State)
@@ -499,4 +493,71 @@ func TestImagesPulledWithASecretNeedTheSecret(t *testing.T) {
 			t.Errorf("%s: pulled %v, want %v", c.name, pulled, c.wantPull)
 		}
 	}
+}
+
+// startWithImage runs a pod of one container of image under policy, with
+// the pull secret when given, through rt, and returns the container's status.
+func startWithImage(t *testing.T, h *harness, rt *Runtime, image, name, secret string, policy v1.PullPolicy) v1.ContainerStatus {
+	t.Helper()
+	app := appContainer()
+	app.Image, app.ImagePullPolicy = image, policy
+	pod := newPod(app)
+	pod.Name, pod.UID = name, types.UID("uid-"+name)
+	if secret != "" {
+		pod.Spec.ImagePullSecrets = []v1.LocalObjectReference{{Name: secret}}
+	}
+	h.sync(NewWorker(rt, pod, true))
+	return containerStatus(t, h.status(), "app")
+}
+
+// The pull records outlive the node's process when it keeps them in a file:
+// after a restart, a pod without the secret still may not use the image
+// (Never: not present); with no file, the image counts as preloaded. A
+// record file that cannot be read stops the node.
+func TestImagePullRecordsSurviveARestart(t *testing.T) {
+	const private = "registry.example.com:5000/team/private:1"
+	for _, tc := range []struct {
+		name        string
+		keep        bool
+		wantWaiting string
+	}{
+		{name: "kept in a file", keep: true, wantWaiting: ReasonErrImageNeverPull},
+		{name: "in memory only", keep: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			if tc.keep {
+				h.rt.ImagePullRecords = filepath.Join(t.TempDir(), "node", "image-pulls.json")
+			}
+			h.docker.SetRemoteImage(private, "ann", "s3cret", 10)
+			h.rt.Kube = fake.NewClientset(dockerConfigJSON("right", "registry.example.com:5000", "ann", "s3cret"))
+			if cs := startWithImage(t, h, h.rt, private, "first", "right", v1.PullIfNotPresent); cs.State.Running == nil {
+				t.Fatalf("the pod with the secret: %+v, want running", cs.State)
+			}
+
+			restarted := &Runtime{}
+			*restarted = *h.rt
+			restarted.pulls = nil
+			if err := restarted.LoadImagePullRecords(); err != nil {
+				t.Fatal(err)
+			}
+			cs := startWithImage(t, h, restarted, private, "after-restart", "", v1.PullNever)
+			switch {
+			case tc.wantWaiting == "" && cs.State.Running == nil:
+				t.Errorf("after a restart: %+v, want running (preloaded)", cs.State)
+			case tc.wantWaiting != "" && (cs.State.Waiting == nil || cs.State.Waiting.Reason != tc.wantWaiting):
+				t.Errorf("after a restart: %+v, want waiting %s", cs.State, tc.wantWaiting)
+			}
+		})
+	}
+	t.Run("an unreadable file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "image-pulls.json")
+		if err := os.WriteFile(file, []byte("{not json"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		rt := &Runtime{ImagePullRecords: file}
+		if err := rt.LoadImagePullRecords(); err == nil || !strings.Contains(err.Error(), file) {
+			t.Errorf("LoadImagePullRecords = %v, want an error naming %s", err, file)
+		}
+	})
 }

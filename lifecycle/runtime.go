@@ -82,6 +82,10 @@ type Runtime struct {
 	// its worker has stopped.
 	Removed func(types.UID)
 
+	// ImagePullRecords is the file that keeps, across restarts, with which
+	// credentials each image was pulled; empty keeps them in memory only.
+	ImagePullRecords string
+
 	// pulls joins concurrent pulls of one image (see imagePulls); created on
 	// first use.
 	pulls *imagePulls

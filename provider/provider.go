@@ -54,6 +54,9 @@ type Config struct {
 	// MessageDir is lifecycle.Runtime.MessageDir: where termination message
 	// files are made, on the engine's own disk; empty disables them.
 	MessageDir string
+	// ImagePullRecords is lifecycle.Runtime.ImagePullRecords: the file that
+	// keeps with which credentials each image was pulled.
+	ImagePullRecords string
 	// ProbeViaSandbox is lifecycle.Runtime.ProbeViaSandbox.
 	ProbeViaSandbox bool
 	// DNS and HostNamespaces are lifecycle.Runtime's.
@@ -109,30 +112,34 @@ func New(cfg Config) (*Provider, error) {
 		started: cfg.Clock.Now(),
 	}
 	p.rt = &lifecycle.Runtime{
-		Docker:          cfg.Docker,
-		NodeName:        cfg.NodeName,
-		HostIP:          cfg.HostIP,
-		PauseImage:      cfg.PauseImage,
-		Network:         cfg.Network,
-		PodAPIHost:      cfg.PodAPIHost,
-		PodAPIPort:      cfg.PodAPIPort,
-		MessageDir:      cfg.MessageDir,
-		ProbeViaSandbox: cfg.ProbeViaSandbox,
-		DNS:             cfg.DNS,
-		HostNamespaces:  cfg.HostNamespaces,
-		Security:        cfg.Security,
-		Secrets:         cfg.Secrets,
-		ConfigMaps:      cfg.ConfigMaps,
-		Services:        cfg.Services,
-		Allocatable:     cfg.Allocatable,
-		Kube:            cfg.Kube,
-		HostPaths:       cfg.HostPaths,
-		Recorder:        cfg.Recorder,
-		Clock:           cfg.Clock,
-		Notify:          p.notifyPod,
-		Removed:         p.removed,
+		Docker:           cfg.Docker,
+		NodeName:         cfg.NodeName,
+		HostIP:           cfg.HostIP,
+		PauseImage:       cfg.PauseImage,
+		Network:          cfg.Network,
+		PodAPIHost:       cfg.PodAPIHost,
+		PodAPIPort:       cfg.PodAPIPort,
+		MessageDir:       cfg.MessageDir,
+		ImagePullRecords: cfg.ImagePullRecords,
+		ProbeViaSandbox:  cfg.ProbeViaSandbox,
+		DNS:              cfg.DNS,
+		HostNamespaces:   cfg.HostNamespaces,
+		Security:         cfg.Security,
+		Secrets:          cfg.Secrets,
+		ConfigMaps:       cfg.ConfigMaps,
+		Services:         cfg.Services,
+		Allocatable:      cfg.Allocatable,
+		Kube:             cfg.Kube,
+		HostPaths:        cfg.HostPaths,
+		Recorder:         cfg.Recorder,
+		Clock:            cfg.Clock,
+		Notify:           p.notifyPod,
+		Removed:          p.removed,
 	}
 	if err := p.rt.Validate(); err != nil {
+		return nil, err
+	}
+	if err := p.rt.LoadImagePullRecords(); err != nil {
 		return nil, err
 	}
 	return p, nil

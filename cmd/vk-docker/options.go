@@ -35,6 +35,7 @@ type options struct {
 	maxPods       int
 	logLevel      string
 	messageDir    string
+	pullRecords   string
 	probeNetwork  string
 	clusterDNS    []string
 	clusterDomain string
@@ -95,6 +96,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	o.security.addFlags(cmd)
 	f.StringSliceVar(&o.hostPaths, "allowed-host-paths", nil, "path prefixes on the Docker host that hostPath volumes may use (comma-separated or repeated); none by default, and a pod with another hostPath stays Pending. The kubelet's hostPath type checks look at this machine: the engine must run here")
 	f.DurationVar(&o.nodeStatusInterval, "node-status-interval", o.nodeStatusInterval, "how often the Docker engine's health, resources and images are checked for the node's status (NotReady while the engine does not answer)")
+	f.StringVar(&o.pullRecords, "image-pull-records", "", "file that keeps, across restarts, with which pull secrets each image was pulled, so that only pods holding them use it (default /var/lib/vk-docker/<nodename>/image-pulls.json)")
 	f.StringVar(&o.messageDir, "termination-message-dir", "", "directory for the files bind-mounted at containers' terminationMessagePath; the engine must run on this machine (default /var/lib/vk-docker/<nodename>/termination with a local engine, none with a remote one)")
 }
 
@@ -145,6 +147,15 @@ func listenPort(addr string) (int32, error) {
 		return 0, fmt.Errorf("--listen-address %q: bad port", addr)
 	}
 	return int32(port), nil
+}
+
+// imagePullRecords is --image-pull-records, or its default in the node's
+// directory of this machine.
+func (o *options) imagePullRecords() string {
+	if o.pullRecords != "" {
+		return o.pullRecords
+	}
+	return filepath.Join("/var/lib/vk-docker", o.nodeName, "image-pulls.json")
 }
 
 // terminationMessageDir is --termination-message-dir, or its default: a

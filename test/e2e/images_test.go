@@ -223,7 +223,8 @@ func waitWaiting(t *testing.T, ns, name, reason string) v1.ContainerStateWaiting
 
 // Seed section 5: each pull policy pulls or does not pull as stated (pulls
 // counted at a real registry with htpasswd auth), a private image pulls only
-// with the right secret (and, once present, is used only by pods with it),
+// with the right secret (and, once present, is used only by pods with it,
+// also after the node restarts),
 // Never with a missing image is ErrImageNeverPull, a missing image is
 // ErrImagePull then ImagePullBackOff.
 func TestImagesPullPoliciesAgainstARegistry(t *testing.T) {
@@ -335,4 +336,14 @@ func TestImagesPullPoliciesAgainstARegistry(t *testing.T) {
 		t.Errorf("always-wrong-secret: message %q, want the registry's auth error", w.Message)
 	}
 	wantPulls("after an Always pod with a wrong secret", 3)
+
+	// The node keeps its pull records across a restart: the image is still
+	// not for pods without the secret.
+	n.Stop()
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	podWith("never-after-restart", img, v1.PullNever)
+	waitWaiting(t, ns, "never-after-restart", "ErrImageNeverPull")
+	wantPulls("after the restart", 3)
 }

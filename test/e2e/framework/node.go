@@ -194,8 +194,9 @@ func (n *Node) Leftovers(ctx context.Context) ([]string, error) {
 }
 
 // Close waits (up to a minute) for the node's pods to be gone from the
-// engine, stops the process and deletes the Node object. Whatever was still
-// on the engine is returned as an error, after being removed.
+// engine, stops the process, removes its directory in /var/lib/vk-docker and
+// deletes the Node object. Whatever was still on the engine is returned as
+// an error, after being removed.
 func (n *Node) Close(ctx context.Context) error {
 	var left []string
 	_ = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -204,6 +205,10 @@ func (n *Node) Close(ctx context.Context) error {
 		return err == nil && len(left) == 0, nil
 	})
 	n.Stop()
+	// The node's own directory (image pull records, termination messages).
+	if err := os.RemoveAll(filepath.Join("/var/lib/vk-docker", n.Name)); err != nil {
+		return fmt.Errorf("remove the state of node %s: %w", n.Name, err)
+	}
 	if err := n.env.Client.CoreV1().Nodes().Delete(ctx, n.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete node %s: %w", n.Name, err)
 	}
