@@ -105,6 +105,19 @@ func TestAllocatableLeavesOutOtherNodesPodsOnTheSameEngine(t *testing.T) {
 			}
 		}
 	}
+	got := checkedNode(t, docker)
+	if c := got.Status.Capacity; c.Cpu().String() != "8" || c.Memory().String() != "16Gi" {
+		t.Errorf("capacity = cpu %s memory %s, want the host's 8 and 16Gi", c.Cpu(), c.Memory())
+	}
+	if a := got.Status.Allocatable; a.Cpu().String() != "6" || a.Memory().String() != "13Gi" {
+		t.Errorf("allocatable = cpu %s memory %s, want 6 and 13Gi (the host minus vk-b's running pod)", a.Cpu(), a.Memory())
+	}
+}
+
+// checkedNode is the status node "vk-a" sends after one check of docker.
+func checkedNode(t *testing.T, docker dockerhost.Client) *v1.Node {
+	t.Helper()
+	ctx := context.Background()
 	s, err := NewNodeStatus(NodeStatusConfig{Docker: docker, NodeName: "vk-a"}, startingNode("vk-a"))
 	if err != nil {
 		t.Fatal(err)
@@ -115,26 +128,14 @@ func TestAllocatableLeavesOutOtherNodesPodsOnTheSameEngine(t *testing.T) {
 	if got == nil {
 		t.Fatal("no status sent")
 	}
-	if c := got.Status.Capacity; c.Cpu().String() != "8" || c.Memory().String() != "16Gi" {
-		t.Errorf("capacity = cpu %s memory %s, want the host's 8 and 16Gi", c.Cpu(), c.Memory())
-	}
-	if a := got.Status.Allocatable; a.Cpu().String() != "6" || a.Memory().String() != "13Gi" {
-		t.Errorf("allocatable = cpu %s memory %s, want 6 and 13Gi (the host minus vk-b's running pod)", a.Cpu(), a.Memory())
-	}
+	return got
 }
 
 func TestNodeImagesListNamedImagesLargestFirst(t *testing.T) {
-	ctx := context.Background()
 	docker := dockerhost.NewFake()
 	docker.AddImage("vk-docker/busybox:0.1.0", "", "")
-	s, err := NewNodeStatus(NodeStatusConfig{Docker: docker, NodeName: "vk-a"}, startingNode("vk-a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got *v1.Node
-	s.NotifyNodeStatus(ctx, func(n *v1.Node) { got = n })
-	s.Check(ctx)
-	if got == nil || len(got.Status.Images) != 1 || got.Status.Images[0].Names[0] != "vk-docker/busybox:0.1.0" {
+	got := checkedNode(t, docker)
+	if len(got.Status.Images) != 1 || got.Status.Images[0].Names[0] != "vk-docker/busybox:0.1.0" {
 		t.Errorf("images = %+v, want the engine's one image by name", got)
 	}
 }

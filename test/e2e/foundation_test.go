@@ -139,9 +139,7 @@ func TestDefaultTaintKeepsIntolerantPodsAway(t *testing.T) {
 		t.Errorf("pod runs on %q, want %q", p.Spec.NodeName, open.Name)
 	}
 	// Delete it here: the node is closed before the namespace.
-	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, "welcome", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	deletePod(t, ns, "welcome")
 	if err := framework.WaitForPodGone(ctx, env, ns, "welcome", 30*time.Second); err != nil {
 		t.Fatal(err)
 	}

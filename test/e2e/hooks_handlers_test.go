@@ -16,7 +16,6 @@ import (
 
 	"github.com/vk-docker/vk-docker/test/e2e/framework"
 	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
@@ -44,7 +43,6 @@ func httpHook(path string, port intstr.IntOrString) *v1.LifecycleHandler {
 // the server's log (exit 0, else 3).
 func TestHooksHTTPGet(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	ns := namespace(t)
 	app := busybox("app", "trap 'if grep -q url:/prestop /data/httpd.log; then exit 0; else exit 3; fi' TERM; while true; do sleep 1 & wait; done")
 	app.Ports = []v1.ContainerPort{{Name: "hooks", ContainerPort: 8080}}
@@ -71,15 +69,8 @@ func TestHooksHTTPGet(t *testing.T) {
 		}
 	}
 
-	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	w.waitGone(t, 30*time.Second)
-	term := w.lastTerminated("app")
-	if term == nil {
-		t.Fatal("the app was never reported terminated before the pod went away")
-	}
-	if term.ExitCode != 0 {
+	deletePod(t, ns, p.Name)
+	if term := w.terminatedWhenGone(t, 30*time.Second, "app"); term.ExitCode != 0 {
 		t.Errorf("app exit code %d: the stop signal came before the preStop request reached the server (want 0)", term.ExitCode)
 	}
 }
@@ -91,7 +82,6 @@ func TestHooksSleep(t *testing.T) {
 	t.Parallel()
 	t.Run("preStop", func(t *testing.T) {
 		t.Parallel()
-		ctx := context.Background()
 		ns := namespace(t)
 		c := sleeper("app")
 		c.Lifecycle = &v1.Lifecycle{PreStop: &v1.LifecycleHandler{Sleep: &v1.SleepAction{Seconds: 3}}}
@@ -100,10 +90,7 @@ func TestHooksSleep(t *testing.T) {
 		p.Spec.TerminationGracePeriodSeconds = &grace
 		created := createPod(t, ns, p)
 		waitRunning(t, ns, p.Name)
-		deleted := time.Now()
-		if err := env.Client.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		deleted := deletePod(t, ns, p.Name)
 		stop := engineStop(t, created.UID, "app", deleted, 30*time.Second)
 		if after := stop.term.Sub(deleted); stop.term.IsZero() || after < 3*time.Second || after > 3*time.Second+probeTolerance {
 			t.Errorf("the stop signal came %v after the delete (engine: %s), want after the 3 s preStop sleep", after, stop)
@@ -138,7 +125,6 @@ func TestHooksSleep(t *testing.T) {
 // a busy machine.)
 func TestHooksPreStopHooksRunInParallel(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	ns := namespace(t)
 	a, b := sleeper("app-a"), sleeper("app-b")
 	for _, c := range []*v1.Container{&a, &b} {
@@ -149,10 +135,7 @@ func TestHooksPreStopHooksRunInParallel(t *testing.T) {
 	p.Spec.TerminationGracePeriodSeconds = &grace
 	created := createPod(t, ns, p)
 	waitRunning(t, ns, p.Name)
-	deleted := time.Now()
-	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	deleted := deletePod(t, ns, p.Name)
 	var terms []time.Time
 	for _, c := range []string{"app-a", "app-b"} {
 		stop := engineStop(t, created.UID, c, deleted, 30*time.Second)
@@ -194,10 +177,7 @@ func TestHooksSeedPreStopStopsTheServer(t *testing.T) {
 		t.Fatalf("the web server never served: %v", err)
 	}
 
-	deleted := time.Now()
-	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	deleted := deletePod(t, ns, p.Name)
 	stop := engineStop(t, created.UID, "nginx", deleted, 30*time.Second)
 	if after := stop.die.Sub(deleted); after > 5*time.Second {
 		t.Errorf("the container ended %v after the delete (engine: %s), want within a few seconds: the preStop hook stops the server", after, stop)

@@ -1,14 +1,12 @@
 package e2e
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vk-docker/vk-docker/test/e2e/framework"
 	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -55,7 +53,6 @@ func TestHooksPostStartBlocksRunning(t *testing.T) {
 // ends no sooner than the preStop's 2 s sleep.
 func TestHooksPreStopRunsBeforeTheStopSignal(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	ns := namespace(t)
 	c := busybox("app", "trap 'if [ -f /tmp/prestop ]; then exit 0; else exit 3; fi' TERM; while true; do sleep 1 & wait; done")
 	c.Lifecycle = &v1.Lifecycle{PreStop: execHook("touch /tmp/prestop; sleep 2")}
@@ -65,15 +62,8 @@ func TestHooksPreStopRunsBeforeTheStopSignal(t *testing.T) {
 	created := createPod(t, ns, p)
 	w := watchPod(t, created)
 	waitRunning(t, ns, p.Name)
-	deleted := time.Now()
-	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	w.waitGone(t, 30*time.Second)
-	term := w.lastTerminated("app")
-	if term == nil {
-		t.Fatal("the container was never reported terminated before the pod went away")
-	}
+	deleted := deletePod(t, ns, p.Name)
+	term := w.terminatedWhenGone(t, 30*time.Second, "app")
 	if term.ExitCode != 0 {
 		t.Errorf("exit code %d: the stop signal came before the preStop hook had run (want 0)", term.ExitCode)
 	}
@@ -121,7 +111,6 @@ func TestHooksFailuresAreReported(t *testing.T) {
 		})
 		t.Run(h.name+"/preStop", func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
 			ns := namespace(t)
 			c := sleeper("app")
 			c.Lifecycle = &v1.Lifecycle{PreStop: h.handler}
@@ -131,14 +120,11 @@ func TestHooksFailuresAreReported(t *testing.T) {
 			created := createPod(t, ns, p)
 			w := watchPod(t, created)
 			waitRunning(t, ns, created.Name)
-			if err := env.Client.CoreV1().Pods(ns).Delete(ctx, created.Name, metav1.DeleteOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			deletePod(t, ns, created.Name)
 			waitPodEvent(t, ns, created.Name, 30*time.Second, "FailedPreStopHook", func(e v1.Event) bool {
 				return e.Type == v1.EventTypeWarning && e.Reason == "FailedPreStopHook" && e.Message == "PreStopHook failed"
 			})
-			w.waitGone(t, 30*time.Second)
-			if term := w.lastTerminated("app"); term == nil || term.ExitCode != 0 {
+			if term := w.terminatedWhenGone(t, 30*time.Second, "app"); term.ExitCode != 0 {
 				t.Errorf("app's last terminated state: %s; want exit code 0 (its stop signal followed the failed hook)", dump(term))
 			}
 		})

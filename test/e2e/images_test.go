@@ -188,6 +188,7 @@ func randomHex(t *testing.T) string {
 	return hex.EncodeToString(b)
 }
 
+// freeLocalPort is a TCP port of 127.0.0.1 nothing listens on now.
 func freeLocalPort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -266,7 +267,7 @@ func TestImagesPullPoliciesAgainstARegistry(t *testing.T) {
 	}
 	hasEvent := func(pod, reason string, message *regexp.Regexp) {
 		t.Helper()
-		waitEvent(t, ns, pod, 20*time.Second, reason+" "+message.String(), func(e v1.Event) bool {
+		waitPodEvent(t, ns, pod, 20*time.Second, reason+" "+message.String(), func(e v1.Event) bool {
 			return e.Reason == reason && message.MatchString(e.Message)
 		})
 	}

@@ -767,7 +767,6 @@ func TestLifecycleActiveDeadline(t *testing.T) {
 // "Stopping container app" when the pod is deleted.
 func TestLifecycleContainerEvents(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	ns := namespace(t)
 	p := pod("events", sleeper("app"))
 	createPod(t, ns, p)
@@ -782,9 +781,7 @@ func TestLifecycleContainerEvents(t *testing.T) {
 			return e.Type == v1.EventTypeNormal && e.Reason == want.reason && e.Message == want.message && e.InvolvedObject.FieldPath == field
 		})
 	}
-	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	deletePod(t, ns, p.Name)
 	waitPodEvent(t, ns, p.Name, 10*time.Second, "Normal Killing Stopping container app", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeNormal && e.Reason == "Killing" && e.Message == "Stopping container app" && e.InvolvedObject.FieldPath == field
 	})
@@ -926,6 +923,18 @@ func (w *podWatch) lastTerminated(container string) *v1.ContainerStateTerminated
 		return nil
 	}
 	return statusOf(p, container).State.Terminated
+}
+
+// terminatedWhenGone waits for the pod to leave the API and returns the
+// container's last reported terminated state; the test fails without one.
+func (w *podWatch) terminatedWhenGone(t *testing.T, timeout time.Duration, container string) *v1.ContainerStateTerminated {
+	t.Helper()
+	w.waitGone(t, timeout)
+	term := w.lastTerminated(container)
+	if term == nil {
+		t.Fatalf("%s was never reported terminated before the pod went away; last status:\n%s", container, dump(w.latest().pod.Status))
+	}
+	return term
 }
 
 // statusOf finds a container's status among the init and app containers.
@@ -1144,32 +1153,6 @@ func waitKubectlStatus(t *testing.T, ns, name string, timeout time.Duration, wan
 		t.Fatalf("kubectl get pod %s never showed STATUS %s within %v; it showed %q (last error: %v)", name, want, timeout, seen, lastErr)
 	}
 	return seen
-}
-
-// waitPodEvent waits for an event about the pod that match accepts.
-func waitPodEvent(t *testing.T, ns, pod string, timeout time.Duration, what string, match func(v1.Event) bool) v1.Event {
-	t.Helper()
-	var found v1.Event
-	var seen []string
-	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		list, err := env.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + pod})
-		if err != nil {
-			return false, nil
-		}
-		seen = seen[:0]
-		for _, e := range list.Items {
-			seen = append(seen, fmt.Sprintf("%s %s %s: %s", e.Type, e.Reason, e.InvolvedObject.FieldPath, e.Message))
-			if match(e) {
-				found = e
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatalf("no event %q about pod %s within %v; events:\n  %s", what, pod, timeout, strings.Join(seen, "\n  "))
-	}
-	return found
 }
 
 func dump(v any) string {

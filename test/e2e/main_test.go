@@ -111,6 +111,17 @@ func createPod(t *testing.T, ns string, pod *v1.Pod) *v1.Pod {
 	return created
 }
 
+// deletePod deletes the pod through the API with its own grace period and
+// returns the time just before the call.
+func deletePod(t *testing.T, ns, name string) time.Time {
+	t.Helper()
+	at := time.Now()
+	if err := env.Client.CoreV1().Pods(ns).Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
+		t.Fatalf("delete pod %s: %v", name, err)
+	}
+	return at
+}
+
 // waitRunning waits for every container of the pod to run and be ready.
 func waitRunning(t *testing.T, ns, name string) *v1.Pod {
 	t.Helper()

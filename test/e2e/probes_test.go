@@ -229,7 +229,7 @@ func TestProbesSeedLivenessHTTP(t *testing.T) {
 	if failures != 2 {
 		t.Errorf("%d Unhealthy events %q, want 2 (failureThreshold; the probe stops once it failed)", failures, unhealthy)
 	}
-	waitEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container nginx failed liveness probe, will be restarted", func(e v1.Event) bool {
+	waitPodEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container nginx failed liveness probe, will be restarted", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeNormal && e.Reason == "Killing" && e.InvolvedObject.FieldPath == field &&
 			e.Message == "Container nginx failed liveness probe, will be restarted"
 	})
@@ -279,7 +279,7 @@ func TestProbesLivenessProbeGracePeriod(t *testing.T) {
 		t.Errorf("app died %v after SIGTERM; want SIGKILL 2 s after it (probe-level grace 1 s, raised to the kubelet's minimum of 2 s; the pod's is 30 s)", d)
 	}
 	waitUnhealthy(t, ns, p.Name, "app", 5*time.Second, "Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory")
-	waitEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container app failed liveness probe, will be restarted", func(e v1.Event) bool {
+	waitPodEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container app failed liveness probe, will be restarted", func(e v1.Event) bool {
 		return e.Reason == "Killing" && e.Message == "Container app failed liveness probe, will be restarted"
 	})
 	w.waitFor(t, 15*time.Second, "app restarted", func(p *v1.Pod) bool {
@@ -399,7 +399,7 @@ func TestProbesStartupFailureRestarts(t *testing.T) {
 		}
 	}
 	waitUnhealthy(t, ns, p.Name, "app", 5*time.Second, "Startup probe failed: cat: can't open '/tmp/started': No such file or directory")
-	waitEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container app failed startup probe, will be restarted", func(e v1.Event) bool {
+	waitPodEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container app failed startup probe, will be restarted", func(e v1.Event) bool {
 		return e.Reason == "Killing" && e.Message == "Container app failed startup probe, will be restarted"
 	})
 	for _, e := range podEvents(t, ns, p.Name) {
@@ -550,7 +550,7 @@ chmod +x /tmp/h; exec nc -ll -p 8080 -e /tmp/h`
 			e := waitUnhealthy(t, ns, p.Name, "app", 15*time.Second, "Readiness probe failed: "+strings.ReplaceAll(c.fails, "{ip}", ip))
 			if e.Count < 2 {
 				// Wait for a second attempt: the probe goes on failing.
-				e = waitEvent(t, ns, p.Name, 5*time.Second, "a repeated Unhealthy event", func(x v1.Event) bool {
+				e = waitPodEvent(t, ns, p.Name, 5*time.Second, "a repeated Unhealthy event", func(x v1.Event) bool {
 					return x.Name == e.Name && x.Count >= 2
 				})
 			}
@@ -634,7 +634,7 @@ func TestProbesExecTimeout(t *testing.T) {
 	}
 	// Three attempts take about 2 × period + timeout: a hung exec does not
 	// hold the next one back.
-	e := waitEvent(t, ns, p.Name, 10*time.Second, "3 timed-out attempts", func(e v1.Event) bool {
+	e := waitPodEvent(t, ns, p.Name, 10*time.Second, "3 timed-out attempts", func(e v1.Event) bool {
 		return e.Reason == "Unhealthy" && strings.TrimSpace(e.Message) == want && e.Count >= 3
 	})
 	if d := e.LastTimestamp.Sub(started); d > 7*time.Second+probeTolerance {
@@ -783,15 +783,15 @@ func eventLines(evs []v1.Event) string {
 func waitUnhealthy(t *testing.T, ns, pod, container string, timeout time.Duration, message string) v1.Event {
 	t.Helper()
 	field := "spec.containers{" + container + "}"
-	return waitEvent(t, ns, pod, timeout, "Warning Unhealthy "+field+" "+message, func(e v1.Event) bool {
+	return waitPodEvent(t, ns, pod, timeout, "Warning Unhealthy "+field+" "+message, func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "Unhealthy" && e.InvolvedObject.FieldPath == field &&
 			strings.TrimSpace(e.Message) == message
 	})
 }
 
-// waitEvent waits for an event about the pod that match accepts; on a
+// waitPodEvent waits for an event about the pod that match accepts; on a
 // timeout it reports the events there are.
-func waitEvent(t *testing.T, ns, pod string, timeout time.Duration, what string, match func(v1.Event) bool) v1.Event {
+func waitPodEvent(t *testing.T, ns, pod string, timeout time.Duration, what string, match func(v1.Event) bool) v1.Event {
 	t.Helper()
 	var (
 		found   v1.Event

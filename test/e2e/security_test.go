@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -176,7 +175,7 @@ func testSysctls(t *testing.T, on podOnNode) {
 	if failed.Status.Reason != "SysctlForbidden" || failed.Status.Message != "Pod was rejected: "+msg {
 		t.Errorf("status reason %q message %q, want SysctlForbidden %q", failed.Status.Reason, failed.Status.Message, "Pod was rejected: "+msg)
 	}
-	waitEvent(t, ns, bad.Name, 10*time.Second, "Warning SysctlForbidden", func(e v1.Event) bool {
+	waitPodEvent(t, ns, bad.Name, 10*time.Second, "Warning SysctlForbidden", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "SysctlForbidden" && e.Message == msg
 	})
 	if cs, err := env.Docker.ContainerList(ctx, dockerhost.PodSelector(string(created.UID))); err != nil || len(cs) != 0 {
@@ -206,7 +205,7 @@ func testRunAsNonRoot(t *testing.T, on podOnNode) {
 	if m := statusOf(got, "app").State.Waiting.Message; m != want {
 		t.Errorf("waiting message = %q, want %q", m, want)
 	}
-	waitEvent(t, ns, p.Name, 10*time.Second, "Warning Failed", func(e v1.Event) bool {
+	waitPodEvent(t, ns, p.Name, 10*time.Second, "Warning Failed", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "Failed" && e.Message == "Error: "+want
 	})
 	// Only the sandbox exists: the container was never created.
@@ -232,7 +231,7 @@ func testPrivilegedForbidden(t *testing.T, on podOnNode) {
 	if got.Status.Phase != v1.PodPending || got.Status.Message != want || cs == nil || cs.State.Waiting == nil || cs.State.Waiting.Reason != "Blocked" {
 		t.Errorf("status = %s", dump(got.Status))
 	}
-	waitEvent(t, ns, p.Name, 10*time.Second, "Warning Forbidden", func(e v1.Event) bool {
+	waitPodEvent(t, ns, p.Name, 10*time.Second, "Warning Forbidden", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "Forbidden" && e.Message == want
 	})
 	if cs, err := env.Docker.ContainerList(ctx, dockerhost.PodSelector(string(created.UID))); err != nil || len(cs) != 0 {
@@ -271,7 +270,7 @@ func testAppArmorRejected(t *testing.T, on podOnNode) {
 func testHostPort(t *testing.T, on podOnNode) {
 	ctx := context.Background()
 	ns := namespace(t)
-	port := freeHostPort(t)
+	port := freeLocalPort(t)
 	web := busybox("web", "mkdir -p /www && echo hello-from-hostport > /www/index.html && exec httpd -f -p 8080 -h /www")
 	web.Ports = []v1.ContainerPort{{ContainerPort: 8080, HostPort: int32(port), HostIP: "127.0.0.1", Protocol: v1.ProtocolTCP}}
 	first := on("hostport", web)
@@ -301,7 +300,7 @@ func testHostPort(t *testing.T, on podOnNode) {
 	second := on("hostport-taken", web)
 	second.Spec.NodeName = first.Spec.NodeSelector["kubernetes.io/hostname"]
 	createPod(t, ns, second)
-	ev := waitEvent(t, ns, second.Name, 30*time.Second, "Warning FailedCreatePodSandBox", func(e v1.Event) bool {
+	ev := waitPodEvent(t, ns, second.Name, 30*time.Second, "Warning FailedCreatePodSandBox", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "FailedCreatePodSandBox"
 	})
 	if !strings.Contains(ev.Message, "port is already allocated") && !strings.Contains(ev.Message, "address already in use") {
@@ -314,15 +313,4 @@ func testHostPort(t *testing.T, on podOnNode) {
 	}); err != nil {
 		t.Error(err)
 	}
-}
-
-// freeHostPort is a TCP port of 127.0.0.1 nothing listens on now.
-func freeHostPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -362,7 +362,7 @@ func waitExecOutput(t *testing.T, ns, pod, container, want string, timeout time.
 // waitFailedMount waits for the pod's FailedMount warning containing want.
 func waitFailedMount(t *testing.T, ns, pod, want string) {
 	t.Helper()
-	waitEvent(t, ns, pod, 30*time.Second, "FailedMount: "+want, func(e v1.Event) bool {
+	waitPodEvent(t, ns, pod, 30*time.Second, "FailedMount: "+want, func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "FailedMount" && strings.Contains(e.Message, want)
 	})
 }
@@ -372,9 +372,7 @@ func waitFailedMount(t *testing.T, ns, pod, want string) {
 func deleteAndCheckEngineClean(t *testing.T, ns, pod string, uid types.UID) {
 	t.Helper()
 	ctx := context.Background()
-	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, pod, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	deletePod(t, ns, pod)
 	if err := framework.WaitForPodGone(ctx, env, ns, pod, 30*time.Second); err != nil {
 		t.Fatalf("pod still in the API: %v", err)
 	}
