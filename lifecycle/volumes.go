@@ -101,7 +101,7 @@ func (w *Worker) ensureVolumes(ctx context.Context, pod *v1.Pod, plan volumePlan
 			return &mountError{volume: name, err: err}
 		}
 	}
-	if w.volumesCreated {
+	if w.mem.volumesCreated {
 		return nil
 	}
 	for _, dv := range plan.docker {
@@ -123,7 +123,7 @@ func (w *Worker) ensureVolumes(ctx context.Context, pod *v1.Pod, plan volumePlan
 			return &mountError{volume: dv.name, err: fmt.Errorf("create volume: %w", err)}
 		}
 	}
-	w.volumesCreated = true
+	w.mem.volumesCreated = true
 	return nil
 }
 
