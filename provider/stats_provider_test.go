@@ -7,6 +7,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/dockerhost/dockerfake"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -18,7 +19,7 @@ import (
 // the pod's sums and its sandbox's network, and the node's sum; a second
 // pass after the cache expires derives CPU rates from the counters.
 func TestStatsSummaryFromTheEngine(t *testing.T) {
-	docker := dockerhost.NewFake()
+	docker := dockerfake.New()
 	docker.AddImage("vk-docker/pause:test", "", "")
 	docker.AddImage("example.com/app:1", "", "")
 	clock := clocktesting.NewFakeClock(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))

@@ -1,4 +1,4 @@
-package dockerhost
+package dockerfake
 
 import (
 	"bufio"
@@ -15,7 +15,7 @@ import (
 
 // SetStats sets the sample ContainerStats returns for a container; without
 // one a running container reports zero usage.
-func (f *FakeClient) SetStats(ref string, s container.StatsResponse) error {
+func (f *Client) SetStats(ref string, s container.StatsResponse) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.lookupLocked(ref)
@@ -31,7 +31,7 @@ func (f *FakeClient) SetStats(ref string, s container.StatsResponse) error {
 
 // ContainerAttach attaches to nothing: like a fake exec, the stream ends at
 // once.
-func (f *FakeClient) ContainerAttach(ctx context.Context, id string, stdin bool) (types.HijackedResponse, error) {
+func (f *Client) ContainerAttach(ctx context.Context, id string, stdin bool) (types.HijackedResponse, error) {
 	if err := f.call("ContainerAttach", id, strconv.FormatBool(stdin)); err != nil {
 		return types.HijackedResponse{}, err
 	}
@@ -45,7 +45,7 @@ func (f *FakeClient) ContainerAttach(ctx context.Context, id string, stdin bool)
 	return types.HijackedResponse{Conn: client, Reader: bufio.NewReader(client)}, nil
 }
 
-func (f *FakeClient) ContainerResize(ctx context.Context, id string, height, width uint) error {
+func (f *Client) ContainerResize(ctx context.Context, id string, height, width uint) error {
 	if err := f.call("ContainerResize", id, strconv.FormatUint(uint64(height), 10), strconv.FormatUint(uint64(width), 10)); err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (f *FakeClient) ContainerResize(ctx context.Context, id string, height, wid
 	return nil
 }
 
-func (f *FakeClient) ContainerStats(ctx context.Context, id string) (container.StatsResponse, error) {
+func (f *Client) ContainerStats(ctx context.Context, id string) (container.StatsResponse, error) {
 	if err := f.call("ContainerStats", id); err != nil {
 		return container.StatsResponse{}, err
 	}
@@ -77,7 +77,7 @@ func (f *FakeClient) ContainerStats(ctx context.Context, id string) (container.S
 	return s, nil
 }
 
-func (f *FakeClient) ImageList(ctx context.Context) ([]image.Summary, error) {
+func (f *Client) ImageList(ctx context.Context) ([]image.Summary, error) {
 	if err := f.call("ImageList"); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,8 @@
-package dockerhost
+// Package dockerfake is an in-memory Docker engine behind dockerhost.Client,
+// for the tests of the packages that drive the engine (as client-go's fake
+// packages are for its clientsets). Only tests import it, so it is never part
+// of the vk-docker binary.
+package dockerfake
 
 import (
 	"archive/tar"
@@ -31,11 +35,12 @@ import (
 	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/vk-docker/vk-docker/dockerhost"
 	"k8s.io/utils/clock"
 )
 
-// FakeClient is an in-memory Client for tests, in the spirit of cri-dockerd's
-// FakeDockerClient. It keeps containers, images and volumes in maps and
+// Client is an in-memory dockerhost.Client for tests, in the spirit of
+// cri-dockerd's FakeDockerClient. It keeps containers, images and volumes in maps and
 // behaves like the engine where vk-docker depends on it:
 //
 //   - errors carry the engine's classification (cerrdefs.IsNotFound for a
@@ -64,12 +69,12 @@ import (
 // what happened with Calls, Signals and the ordinary read methods, and steer
 // it with InjectError, SetHook, SetExited, AddImage, SetInfo, SetLogs,
 // AppendLog, SetFile and SetSymlink.
-type FakeClient struct {
+type Client struct {
 	mu         sync.Mutex
 	clock      clock.PassiveClock
 	containers map[string]*fakeContainer // by ID
 	names      map[string]string         // container name (no "/") → ID
-	images     map[string]*FakeImage     // by normalised reference and by ID
+	images     map[string]*Image         // by normalised reference and by ID
 	volumes    map[string]*volume.Volume
 	execs      map[string]*fakeExec
 	logs       map[string][]byte              // container ID → raw log stream (SetLogs)
@@ -87,17 +92,17 @@ type FakeClient struct {
 	created    int // creation counter: orders ContainerList newest first
 	info       system.Info
 	remote     map[string]fakeRemote // pullable images by normalised reference (fake_images.go)
-	pulls      []FakePull
+	pulls      []Pull
 	stats      map[string]container.StatsResponse // container ID → sample (SetStats)
 }
 
-var _ Client = (*FakeClient)(nil)
+var _ dockerhost.Client = (*Client)(nil)
 
-// FakeGateway is the gateway of the fake's "bridge" network.
-const FakeGateway = "172.17.0.1"
+// Gateway is the gateway of the fake's "bridge" network.
+const Gateway = "172.17.0.1"
 
-// FakeImage is an image the fake holds.
-type FakeImage struct {
+// Image is an image the fake holds.
+type Image struct {
 	ID         string
 	Ref        string
 	StopSignal string
@@ -152,14 +157,14 @@ type fakeEvent struct {
 	labels map[string]string
 }
 
-// NewFake returns an empty fake engine: no containers, volumes or images, a
+// New returns an empty fake engine: no containers, volumes or images, a
 // host with 4 CPUs and 8 GiB of memory, and the real clock for timestamps.
-func NewFake() *FakeClient {
-	return &FakeClient{
+func New() *Client {
+	return &Client{
 		clock:      clock.RealClock{},
 		containers: map[string]*fakeContainer{},
 		names:      map[string]string{},
-		images:     map[string]*FakeImage{},
+		images:     map[string]*Image{},
 		volumes:    map[string]*volume.Volume{},
 		execs:      map[string]*fakeExec{},
 		logs:       map[string][]byte{},
@@ -183,14 +188,14 @@ func NewFake() *FakeClient {
 
 // SetClock sets the time source of timestamps (StartedAt, FinishedAt, event
 // times); tests pass the fake clock their code under test uses.
-func (f *FakeClient) SetClock(c clock.PassiveClock) {
+func (f *Client) SetClock(c clock.PassiveClock) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.clock = c
 }
 
 // SetInfo sets the CPUs and memory Info reports.
-func (f *FakeClient) SetInfo(ncpu int, memTotal int64) {
+func (f *Client) SetInfo(ncpu int, memTotal int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.info.NCPU, f.info.MemTotal = ncpu, memTotal
@@ -199,7 +204,7 @@ func (f *FakeClient) SetInfo(ncpu int, memTotal int64) {
 // InjectError makes every later call of op (a Client method name such as
 // "ContainerStart") fail with err, until InjectError(op, nil). The failed
 // calls still appear in Calls.
-func (f *FakeClient) InjectError(op string, err error) {
+func (f *Client) InjectError(op string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err == nil {
@@ -213,7 +218,7 @@ func (f *FakeClient) InjectError(op string, err error) {
 // operation and its arguments, as logged by Calls. A non-nil error is returned
 // as the call's result. The hook runs without the fake's lock held, so it may
 // call the fake (those calls reach the hook too); nil removes it.
-func (f *FakeClient) SetHook(hook func(op string, args []string) error) {
+func (f *Client) SetHook(hook func(op string, args []string) error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.hook = hook
@@ -222,14 +227,14 @@ func (f *FakeClient) SetHook(hook func(op string, args []string) error) {
 // Calls returns every call made so far, in order, as "<Method> <args...>":
 // "ContainerCreate <name>", "ContainerStart <id>", "ContainerKill <id> <signal>",
 // "ContainerRemove <id>", "VolumeCreate <name>", "ImagePull <ref>", ...
-func (f *FakeClient) Calls() []string {
+func (f *Client) Calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.calls)
 }
 
 // ResetCalls forgets the calls made so far.
-func (f *FakeClient) ResetCalls() {
+func (f *Client) ResetCalls() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = nil
@@ -237,19 +242,19 @@ func (f *FakeClient) ResetCalls() {
 
 // AddImage makes image ref present with the given ID (generated when empty)
 // and STOPSIGNAL (none when empty).
-func (f *FakeClient) AddImage(ref, id, stopSignal string) {
+func (f *Client) AddImage(ref, id, stopSignal string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.addImageLocked(&FakeImage{Ref: ref, ID: id, StopSignal: stopSignal})
+	f.addImageLocked(&Image{Ref: ref, ID: id, StopSignal: stopSignal})
 }
 
 // Image returns the image ref (a reference or an ID) as the fake holds it.
-func (f *FakeClient) Image(ref string) (FakeImage, bool) {
+func (f *Client) Image(ref string) (Image, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	img := f.imageLocked(ref)
 	if img == nil {
-		return FakeImage{}, false
+		return Image{}, false
 	}
 	out := *img
 	out.Labels = maps.Clone(img.Labels)
@@ -260,7 +265,7 @@ func (f *FakeClient) Image(ref string) (FakeImage, bool) {
 // IgnoreSignal makes the container ref (an ID, or a name that may not exist
 // yet) survive signal. SIGKILL cannot be ignored. It panics on a signal name
 // it does not know: that is a mistake in the test.
-func (f *FakeClient) IgnoreSignal(ref, signal string) {
+func (f *Client) IgnoreSignal(ref, signal string) {
 	sig, _, err := parseSignal(signal)
 	if err != nil {
 		panic(err)
@@ -276,8 +281,8 @@ func (f *FakeClient) IgnoreSignal(ref, signal string) {
 
 // SetSignalHandler replaces the default reaction to every signal but SIGKILL:
 // handler says whether the container exits, and with which code. nil restores
-// the default (see FakeClient).
-func (f *FakeClient) SetSignalHandler(handler func(id, name, signal string) (exits bool, exitCode int)) {
+// the default (see Client).
+func (f *Client) SetSignalHandler(handler func(id, name, signal string) (exits bool, exitCode int)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.onSignal = handler
@@ -285,7 +290,7 @@ func (f *FakeClient) SetSignalHandler(handler func(id, name, signal string) (exi
 
 // Signals returns the signals the container ref (ID or name) received, in
 // order, by name ("SIGTERM"). Stops and forced removals count.
-func (f *FakeClient) Signals(ref string) []string {
+func (f *Client) Signals(ref string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.lookupLocked(ref)
@@ -297,7 +302,7 @@ func (f *FakeClient) Signals(ref string) []string {
 
 // SetExited ends a running container as a crash would: exit code exitCode,
 // OOMKilled when oom, with oom (if so) and die events.
-func (f *FakeClient) SetExited(ref string, exitCode int, oom bool) error {
+func (f *Client) SetExited(ref string, exitCode int, oom bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.lookupLocked(ref)
@@ -314,7 +319,7 @@ func (f *FakeClient) SetExited(ref string, exitCode int, oom bool) error {
 // SetLogs sets what ContainerLogs returns for the container ref (as is:
 // multiplexed or raw, as the test needs), whatever the options. It overrides
 // the lines AppendLog wrote.
-func (f *FakeClient) SetLogs(ref string, log []byte) error {
+func (f *Client) SetLogs(ref string, log []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.lookupLocked(ref)
@@ -330,7 +335,7 @@ func (f *FakeClient) SetLogs(ref string, log []byte) error {
 // without "\n" making an entry of its own. ContainerLogs then returns the
 // entries (those of the streams asked for, the last Tail of them) multiplexed
 // in stdcopy frames, or raw when the container has a TTY.
-func (f *FakeClient) AppendLog(ref string, stderr bool, text string) error {
+func (f *Client) AppendLog(ref string, stderr bool, text string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.lookupLocked(ref)
@@ -351,17 +356,17 @@ func (f *FakeClient) AppendLog(ref string, stderr bool, text string) error {
 // SetFile puts a regular file with content at the absolute path p inside the
 // container ref (replacing what was there), for CopyFromContainer. Files
 // survive the container's exit, as its writable layer does, and go with it.
-func (f *FakeClient) SetFile(ref, p string, content []byte) error {
+func (f *Client) SetFile(ref, p string, content []byte) error {
 	return f.setFile(ref, p, fakeFile{content: slices.Clone(content)})
 }
 
 // SetSymlink puts a symbolic link to target at the absolute path p inside the
 // container ref; CopyFromContainer returns the link itself, as the engine does.
-func (f *FakeClient) SetSymlink(ref, p, target string) error {
+func (f *Client) SetSymlink(ref, p, target string) error {
 	return f.setFile(ref, p, fakeFile{link: target})
 }
 
-func (f *FakeClient) setFile(ref, p string, file fakeFile) error {
+func (f *Client) setFile(ref, p string, file fakeFile) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.lookupLocked(ref)
@@ -378,7 +383,7 @@ func (f *FakeClient) setFile(ref, p string, file fakeFile) error {
 
 // FailEvents ends every open event stream with err, as when the engine
 // connection breaks.
-func (f *FakeClient) FailEvents(err error) {
+func (f *Client) FailEvents(err error) {
 	f.mu.Lock()
 	subs := slices.Collect(maps.Keys(f.subs))
 	clear(f.subs)
@@ -391,7 +396,7 @@ func (f *FakeClient) FailEvents(err error) {
 // ---------------------------------------------------------------------------
 // Containers.
 
-func (f *FakeClient) ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, name string) (container.CreateResponse, error) {
+func (f *Client) ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, name string) (container.CreateResponse, error) {
 	if err := f.call("ContainerCreate", name); err != nil {
 		return container.CreateResponse{}, err
 	}
@@ -473,7 +478,7 @@ func (f *FakeClient) ContainerCreate(ctx context.Context, config *container.Conf
 
 var validContainerName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 
-func (f *FakeClient) ContainerStart(ctx context.Context, id string) error {
+func (f *Client) ContainerStart(ctx context.Context, id string) error {
 	if err := f.call("ContainerStart", id); err != nil {
 		return err
 	}
@@ -531,7 +536,7 @@ func (f *FakeClient) ContainerStart(ctx context.Context, id string) error {
 	return nil
 }
 
-func (f *FakeClient) ContainerStop(ctx context.Context, id string, signal string, timeout time.Duration) error {
+func (f *Client) ContainerStop(ctx context.Context, id string, signal string, timeout time.Duration) error {
 	if err := f.call("ContainerStop", id, signal, timeout.String()); err != nil {
 		return err
 	}
@@ -559,7 +564,7 @@ func (f *FakeClient) ContainerStop(ctx context.Context, id string, signal string
 	return nil
 }
 
-func (f *FakeClient) ContainerKill(ctx context.Context, id, signal string) error {
+func (f *Client) ContainerKill(ctx context.Context, id, signal string) error {
 	if err := f.call("ContainerKill", id, signal); err != nil {
 		return err
 	}
@@ -581,7 +586,7 @@ func (f *FakeClient) ContainerKill(ctx context.Context, id, signal string) error
 	return f.signalLocked(c, signal)
 }
 
-func (f *FakeClient) ContainerRemove(ctx context.Context, id string) error {
+func (f *Client) ContainerRemove(ctx context.Context, id string) error {
 	if err := f.call("ContainerRemove", id); err != nil {
 		return err
 	}
@@ -610,7 +615,7 @@ func (f *FakeClient) ContainerRemove(ctx context.Context, id string) error {
 	return nil
 }
 
-func (f *FakeClient) ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error) {
+func (f *Client) ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error) {
 	if err := f.call("ContainerInspect", id); err != nil {
 		return container.InspectResponse{}, err
 	}
@@ -623,7 +628,7 @@ func (f *FakeClient) ContainerInspect(ctx context.Context, id string) (container
 	return c.inspect(), nil
 }
 
-func (f *FakeClient) ContainerList(ctx context.Context, labels ...string) ([]container.Summary, error) {
+func (f *Client) ContainerList(ctx context.Context, labels ...string) ([]container.Summary, error) {
 	if err := f.call("ContainerList", labels...); err != nil {
 		return nil, err
 	}
@@ -655,7 +660,7 @@ func (f *FakeClient) ContainerList(ctx context.Context, labels ...string) ([]con
 	return out, nil
 }
 
-func (f *FakeClient) ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error) {
+func (f *Client) ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error) {
 	if err := f.call("ContainerLogs", id); err != nil {
 		return nil, err
 	}
@@ -699,7 +704,7 @@ func (f *FakeClient) ContainerLogs(ctx context.Context, id string, options conta
 // CopyFromContainer returns the file, symlink or directory (the files below
 // it) at path in a tar stream, as the engine does: the first entry is named
 // by path's base name. A missing container or path is NotFound.
-func (f *FakeClient) CopyFromContainer(ctx context.Context, id, p string) (io.ReadCloser, error) {
+func (f *Client) CopyFromContainer(ctx context.Context, id, p string) (io.ReadCloser, error) {
 	if err := f.call("CopyFromContainer", id, p); err != nil {
 		return nil, err
 	}
@@ -776,7 +781,7 @@ func containerPath(p string) string { return path.Clean("/" + p) }
 // ---------------------------------------------------------------------------
 // Exec: a fake exec runs nothing; its stream ends at once and it exits 0.
 
-func (f *FakeClient) ExecCreate(ctx context.Context, id string, options container.ExecOptions) (string, error) {
+func (f *Client) ExecCreate(ctx context.Context, id string, options container.ExecOptions) (string, error) {
 	if err := f.call("ExecCreate", append([]string{id}, options.Cmd...)...); err != nil {
 		return "", err
 	}
@@ -794,7 +799,7 @@ func (f *FakeClient) ExecCreate(ctx context.Context, id string, options containe
 	return e.id, nil
 }
 
-func (f *FakeClient) ExecAttach(ctx context.Context, execID string, tty bool) (types.HijackedResponse, error) {
+func (f *Client) ExecAttach(ctx context.Context, execID string, tty bool) (types.HijackedResponse, error) {
 	if err := f.call("ExecAttach", execID); err != nil {
 		return types.HijackedResponse{}, err
 	}
@@ -808,7 +813,7 @@ func (f *FakeClient) ExecAttach(ctx context.Context, execID string, tty bool) (t
 	return types.HijackedResponse{Conn: client, Reader: bufio.NewReader(client)}, nil
 }
 
-func (f *FakeClient) ExecInspect(ctx context.Context, execID string) (container.ExecInspect, error) {
+func (f *Client) ExecInspect(ctx context.Context, execID string) (container.ExecInspect, error) {
 	if err := f.call("ExecInspect", execID); err != nil {
 		return container.ExecInspect{}, err
 	}
@@ -821,7 +826,7 @@ func (f *FakeClient) ExecInspect(ctx context.Context, execID string) (container.
 	return container.ExecInspect{ExecID: e.id, ContainerID: e.containerID, Running: e.running}, nil
 }
 
-func (f *FakeClient) ExecResize(ctx context.Context, execID string, height, width uint) error {
+func (f *Client) ExecResize(ctx context.Context, execID string, height, width uint) error {
 	if err := f.call("ExecResize", execID, strconv.FormatUint(uint64(height), 10), strconv.FormatUint(uint64(width), 10)); err != nil {
 		return err
 	}
@@ -836,7 +841,7 @@ func (f *FakeClient) ExecResize(ctx context.Context, execID string, height, widt
 // ---------------------------------------------------------------------------
 // Images.
 
-func (f *FakeClient) ImageInspect(ctx context.Context, ref string) (image.InspectResponse, error) {
+func (f *Client) ImageInspect(ctx context.Context, ref string) (image.InspectResponse, error) {
 	if err := f.call("ImageInspect", ref); err != nil {
 		return image.InspectResponse{}, err
 	}
@@ -861,7 +866,7 @@ func (f *FakeClient) ImageInspect(ctx context.Context, ref string) (image.Inspec
 
 func newOf[T any](*T) *T { return new(T) }
 
-func (f *FakeClient) ImagePull(ctx context.Context, ref string, options image.PullOptions) error {
+func (f *Client) ImagePull(ctx context.Context, ref string, options image.PullOptions) error {
 	if err := f.call("ImagePull", ref); err != nil {
 		return err
 	}
@@ -870,7 +875,7 @@ func (f *FakeClient) ImagePull(ctx context.Context, ref string, options image.Pu
 	return f.pullLocked(ref, options)
 }
 
-func (f *FakeClient) ImageImport(ctx context.Context, rootfs io.Reader, ref string, changes []string) error {
+func (f *Client) ImageImport(ctx context.Context, rootfs io.Reader, ref string, changes []string) error {
 	if err := f.call("ImageImport", ref); err != nil {
 		return err
 	}
@@ -878,7 +883,7 @@ func (f *FakeClient) ImageImport(ctx context.Context, rootfs io.Reader, ref stri
 	if err != nil {
 		return fmt.Errorf("read rootfs: %w", err)
 	}
-	img := &FakeImage{Ref: ref, Changes: slices.Clone(changes), RootFSSize: int(n)}
+	img := &Image{Ref: ref, Changes: slices.Clone(changes), RootFSSize: int(n)}
 	for _, ch := range changes {
 		instr, arg, _ := strings.Cut(strings.TrimSpace(ch), " ")
 		arg = strings.TrimSpace(arg)
@@ -915,7 +920,7 @@ func (f *FakeClient) ImageImport(ctx context.Context, rootfs io.Reader, ref stri
 	return nil
 }
 
-func (f *FakeClient) ImageRemove(ctx context.Context, id string) error {
+func (f *Client) ImageRemove(ctx context.Context, id string) error {
 	if err := f.call("ImageRemove", id); err != nil {
 		return err
 	}
@@ -949,7 +954,7 @@ func execForm(arg string) []string {
 // ---------------------------------------------------------------------------
 // Volumes.
 
-func (f *FakeClient) VolumeCreate(ctx context.Context, name string, labels map[string]string) error {
+func (f *Client) VolumeCreate(ctx context.Context, name string, labels map[string]string) error {
 	if err := f.call("VolumeCreate", name); err != nil {
 		return err
 	}
@@ -964,7 +969,7 @@ func (f *FakeClient) VolumeCreate(ctx context.Context, name string, labels map[s
 	return nil
 }
 
-func (f *FakeClient) newVolumeLocked(name string, labels map[string]string) *volume.Volume {
+func (f *Client) newVolumeLocked(name string, labels map[string]string) *volume.Volume {
 	return &volume.Volume{
 		Name:       name,
 		Driver:     "local",
@@ -976,7 +981,7 @@ func (f *FakeClient) newVolumeLocked(name string, labels map[string]string) *vol
 	}
 }
 
-func (f *FakeClient) VolumeRemove(ctx context.Context, name string) error {
+func (f *Client) VolumeRemove(ctx context.Context, name string) error {
 	if err := f.call("VolumeRemove", name); err != nil {
 		return err
 	}
@@ -1001,7 +1006,7 @@ func (f *FakeClient) VolumeRemove(ctx context.Context, name string) error {
 	return nil
 }
 
-func (f *FakeClient) VolumeList(ctx context.Context, labels ...string) ([]*volume.Volume, error) {
+func (f *Client) VolumeList(ctx context.Context, labels ...string) ([]*volume.Volume, error) {
 	if err := f.call("VolumeList", labels...); err != nil {
 		return nil, err
 	}
@@ -1056,7 +1061,7 @@ func (s *fakeSub) fail(err error) {
 
 // run delivers queued events in order, never dropping one, until ctx ends or
 // the stream is failed; the error then goes to errs, as the real client does.
-func (s *fakeSub) run(ctx context.Context, f *FakeClient) {
+func (s *fakeSub) run(ctx context.Context, f *Client) {
 	defer func() {
 		f.mu.Lock()
 		delete(f.subs, s)
@@ -1097,7 +1102,7 @@ func (s *fakeSub) run(ctx context.Context, f *FakeClient) {
 
 // Events streams container events whose labels match all of labels, starting
 // with the past ones at or after since (when not zero).
-func (f *FakeClient) Events(ctx context.Context, since time.Time, labels ...string) (<-chan events.Message, <-chan error) {
+func (f *Client) Events(ctx context.Context, since time.Time, labels ...string) (<-chan events.Message, <-chan error) {
 	errs := make(chan error, 1)
 	if err := f.call("Events", labels...); err != nil {
 		errs <- err
@@ -1124,7 +1129,7 @@ func (f *FakeClient) Events(ctx context.Context, since time.Time, labels ...stri
 	return s.out, s.errs
 }
 
-func (f *FakeClient) publishLocked(c *fakeContainer, action events.Action, extra map[string]string) {
+func (f *Client) publishLocked(c *fakeContainer, action events.Action, extra map[string]string) {
 	now := f.clock.Now()
 	attrs := maps.Clone(c.config.Labels)
 	if attrs == nil {
@@ -1153,7 +1158,7 @@ func (f *FakeClient) publishLocked(c *fakeContainer, action events.Action, extra
 // ---------------------------------------------------------------------------
 // Host.
 
-func (f *FakeClient) Info(ctx context.Context) (system.Info, error) {
+func (f *Client) Info(ctx context.Context) (system.Info, error) {
 	if err := f.call("Info"); err != nil {
 		return system.Info{}, err
 	}
@@ -1172,25 +1177,25 @@ func (f *FakeClient) Info(ctx context.Context) (system.Info, error) {
 	return info, nil
 }
 
-func (f *FakeClient) Ping(ctx context.Context) error { return f.call("Ping") }
+func (f *Client) Ping(ctx context.Context) error { return f.call("Ping") }
 
-func (f *FakeClient) NetworkGateway(ctx context.Context, name string) (string, error) {
+func (f *Client) NetworkGateway(ctx context.Context, name string) (string, error) {
 	if err := f.call("NetworkGateway", name); err != nil {
 		return "", err
 	}
 	if name != "bridge" {
 		return "", fmt.Errorf("network %s not found: %w", name, cerrdefs.ErrNotFound)
 	}
-	return FakeGateway, nil
+	return Gateway, nil
 }
 
-func (f *FakeClient) Close() error { return f.call("Close") }
+func (f *Client) Close() error { return f.call("Close") }
 
 // ---------------------------------------------------------------------------
 // Internals.
 
 // call logs a call and returns the hook's or the injected error, if any.
-func (f *FakeClient) call(op string, args ...string) error {
+func (f *Client) call(op string, args ...string) error {
 	f.mu.Lock()
 	f.calls = append(f.calls, strings.Join(append([]string{op}, args...), " "))
 	hook := f.hook
@@ -1206,7 +1211,7 @@ func (f *FakeClient) call(op string, args ...string) error {
 
 // lookupLocked finds a container by ID, name (with or without "/") or
 // unique ID prefix, as the engine does.
-func (f *FakeClient) lookupLocked(ref string) *fakeContainer {
+func (f *Client) lookupLocked(ref string) *fakeContainer {
 	if c := f.containers[ref]; c != nil {
 		return c
 	}
@@ -1230,7 +1235,7 @@ func (f *FakeClient) lookupLocked(ref string) *fakeContainer {
 
 // signalLocked delivers signal to a running container and ends it when the
 // signal is fatal to it.
-func (f *FakeClient) signalLocked(c *fakeContainer, signal string) error {
+func (f *Client) signalLocked(c *fakeContainer, signal string) error {
 	sig, num, err := parseSignal(signal)
 	if err != nil {
 		return err
@@ -1254,7 +1259,7 @@ func (f *FakeClient) signalLocked(c *fakeContainer, signal string) error {
 	return nil
 }
 
-func (f *FakeClient) exitLocked(c *fakeContainer, code int, oom bool) {
+func (f *Client) exitLocked(c *fakeContainer, code int, oom bool) {
 	if oom {
 		f.publishLocked(c, events.ActionOOM, nil)
 	}
@@ -1299,7 +1304,7 @@ func (c *fakeContainer) inspect() container.InspectResponse {
 	if n := string(hc.NetworkMode); n != "" && !strings.HasPrefix(n, "container:") && n != "none" {
 		ep := &network.EndpointSettings{NetworkID: "fake-" + n}
 		if c.ip != "" {
-			ep.IPAddress, ep.IPPrefixLen, ep.Gateway = c.ip, 16, FakeGateway
+			ep.IPAddress, ep.IPPrefixLen, ep.Gateway = c.ip, 16, Gateway
 		}
 		resp.NetworkSettings.Networks[n] = ep
 	}
@@ -1326,7 +1331,7 @@ func (c *fakeContainer) statusText() string {
 	}
 }
 
-func (f *FakeClient) addImageLocked(img *FakeImage) {
+func (f *Client) addImageLocked(img *Image) {
 	if img.ID == "" {
 		img.ID = "sha256:" + randomHex(32)
 	}
@@ -1337,7 +1342,7 @@ func (f *FakeClient) addImageLocked(img *FakeImage) {
 	f.images[img.ID] = img
 }
 
-func (f *FakeClient) imageLocked(ref string) *FakeImage {
+func (f *Client) imageLocked(ref string) *Image {
 	if ref == "" {
 		return nil
 	}
@@ -1352,7 +1357,7 @@ func (f *FakeClient) imageLocked(ref string) *FakeImage {
 
 // normalizeRef adds the implied ":latest" to a reference without tag or digest.
 func normalizeRef(ref string) string {
-	if ref == "" || strings.HasPrefix(ref, "sha256:") || strings.Contains(ref, "@") || imageRepo(ref) != ref {
+	if ref == "" || strings.HasPrefix(ref, "sha256:") || strings.Contains(ref, "@") || dockerhost.ImageRepo(ref) != ref {
 		return ref
 	}
 	return ref + ":latest"

@@ -1,11 +1,11 @@
-package dockerhost
+package dockerfake
 
 import (
 	"context"
 	"maps"
 )
 
-func (f *FakeClient) VolumeCreateOptions(ctx context.Context, name string, labels, driverOpts map[string]string) error {
+func (f *Client) VolumeCreateOptions(ctx context.Context, name string, labels, driverOpts map[string]string) error {
 	if err := f.call("VolumeCreateOptions", name); err != nil {
 		return err
 	}

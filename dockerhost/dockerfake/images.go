@@ -1,4 +1,4 @@
-package dockerhost
+package dockerfake
 
 import (
 	"fmt"
@@ -14,8 +14,8 @@ type fakeRemote struct {
 	size           int64
 }
 
-// FakePull is one pull the fake's registry answered.
-type FakePull struct {
+// Pull is one pull the fake's registry answered.
+type Pull struct {
 	Ref      string
 	Username string // from the pull's RegistryAuth; empty when anonymous
 	Err      error
@@ -26,7 +26,7 @@ type FakePull struct {
 // size bytes. Once any remote image is set, pulls of other references fail
 // as a registry's "manifest unknown" does (NotFound); before that, every pull
 // succeeds.
-func (f *FakeClient) SetRemoteImage(ref, user, password string, size int64) {
+func (f *Client) SetRemoteImage(ref, user, password string, size int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.remote == nil {
@@ -36,14 +36,14 @@ func (f *FakeClient) SetRemoteImage(ref, user, password string, size int64) {
 }
 
 // Pulls returns the pulls the fake's registries answered, in order.
-func (f *FakeClient) Pulls() []FakePull {
+func (f *Client) Pulls() []Pull {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]FakePull(nil), f.pulls...)
+	return append([]Pull(nil), f.pulls...)
 }
 
 // pullLocked answers a pull like a registry and stores the image.
-func (f *FakeClient) pullLocked(ref string, options image.PullOptions) error {
+func (f *Client) pullLocked(ref string, options image.PullOptions) error {
 	var auth registry.AuthConfig
 	if options.RegistryAuth != "" {
 		a, err := registry.DecodeAuthConfig(options.RegistryAuth)
@@ -52,7 +52,7 @@ func (f *FakeClient) pullLocked(ref string, options image.PullOptions) error {
 		}
 		auth = *a
 	}
-	img := &FakeImage{Ref: ref}
+	img := &Image{Ref: ref}
 	var err error
 	if f.remote != nil {
 		r, ok := f.remote[normalizeRef(ref)]
@@ -64,7 +64,7 @@ func (f *FakeClient) pullLocked(ref string, options image.PullOptions) error {
 		}
 		img.Size = r.size
 	}
-	f.pulls = append(f.pulls, FakePull{Ref: ref, Username: auth.Username, Err: err})
+	f.pulls = append(f.pulls, Pull{Ref: ref, Username: auth.Username, Err: err})
 	if err != nil {
 		return err
 	}
