@@ -16,6 +16,10 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 )
 
+// PauseBinaryPath is where the pause program lives in the project's pause
+// image.
+const PauseBinaryPath = "/pause"
+
 //go:embed pausebin
 var pauseFS embed.FS
 
