@@ -267,7 +267,7 @@ func TestImagesPullPoliciesAgainstARegistry(t *testing.T) {
 	}
 	hasEvent := func(pod, reason string, message *regexp.Regexp) {
 		t.Helper()
-		waitPodEvent(t, ns, pod, 20*time.Second, reason+" "+message.String(), func(e v1.Event) bool {
+		env.WaitPodEvent(t, ns, pod, 20*time.Second, reason+" "+message.String(), func(e v1.Event) bool {
 			return e.Reason == reason && message.MatchString(e.Message)
 		})
 	}
