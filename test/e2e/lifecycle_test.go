@@ -1,3 +1,5 @@
+//go:build e2e_timing
+
 package e2e
 
 // Pod lifecycle as the kubelet has it (issue 3): restart policies,
@@ -677,8 +679,8 @@ func TestLifecycleTerminationGracePeriod(t *testing.T) {
 					t.Errorf("app reported finished at %v, the engine saw it die at %v", term.FinishedAt, died)
 				}
 			}
-			if err := waitNoContainers(ctx, created.UID, 10*time.Second); err != nil {
-				t.Errorf("containers left on the engine after the pod was deleted: %v", containerIDs(t, created.UID))
+			if err := env.WaitNoContainers(ctx, created.UID, 10*time.Second); err != nil {
+				t.Errorf("containers left on the engine after the pod was deleted: %v", env.ContainerIDs(t, created.UID))
 			}
 		})
 	}
@@ -700,8 +702,8 @@ func TestLifecycleTerminationGracePeriod(t *testing.T) {
 		if _, err := env.Client.CoreV1().Pods(ns).Get(ctx, p.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Errorf("pod still in the API after a forced delete: %v", err)
 		}
-		if err := waitNoContainers(ctx, created.UID, 10*time.Second); err != nil {
-			t.Fatalf("containers still on the engine 10 s after a forced delete: %v", containerIDs(t, created.UID))
+		if err := env.WaitNoContainers(ctx, created.UID, 10*time.Second); err != nil {
+			t.Fatalf("containers still on the engine 10 s after a forced delete: %v", env.ContainerIDs(t, created.UID))
 		}
 		if took := time.Since(start); took > 3*time.Second {
 			t.Errorf("the engine still had the pod's containers %v after a forced delete, want them gone at once (grace 0, ~2 s)", took)

@@ -1,3 +1,5 @@
+//go:build e2e_timing || e2e_sandbox_probes
+
 package e2e
 
 // Probes (issue 4): startup, liveness and readiness probes with the exec,

@@ -1,3 +1,5 @@
+//go:build !e2e_timing && !e2e_sandbox_probes
+
 package e2e
 
 // Issue 5's resources, ports and securityContext, seen as a user sees them:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vk-docker/vk-docker/dockerhost"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // WaitEngineDie waits for Docker's die event of a pod's container, from
@@ -62,4 +63,27 @@ func (e *Env) EngineStop(t testing.TB, uid types.UID, container string, since ti
 			t.Fatalf("container %s of pod %s did not die within %v (engine: %s): %v", container, uid, timeout, s, err)
 		}
 	}
+}
+
+// ContainerIDs lists the IDs of a pod's containers on the engine, stopped
+// ones and the sandbox included.
+func (e *Env) ContainerIDs(t testing.TB, uid types.UID) []string {
+	t.Helper()
+	cs, err := e.Docker.ContainerList(context.Background(), dockerhost.PodSelector(string(uid)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 0, len(cs))
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+// WaitNoContainers waits until the engine holds no container of the pod.
+func (e *Env) WaitNoContainers(ctx context.Context, uid types.UID, timeout time.Duration) error {
+	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		cs, err := e.Docker.ContainerList(ctx, dockerhost.PodSelector(string(uid)))
+		return err == nil && len(cs) == 0, nil
+	})
 }
