@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/dockerhost/dockerfake"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -34,7 +35,7 @@ var t0 = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
 type harness struct {
 	t      *testing.T
 	ctx    context.Context
-	docker *dockerhost.FakeClient
+	docker *dockerfake.Client
 	clock  *clocktesting.FakeClock
 	rec    *record.FakeRecorder
 	rt     *Runtime
@@ -56,7 +57,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{
 		t:      t,
 		ctx:    context.Background(),
-		docker: dockerhost.NewFake(),
+		docker: dockerfake.New(),
 		clock:  clocktesting.NewFakeClock(t0),
 		rec:    record.NewFakeRecorder(1000),
 	}

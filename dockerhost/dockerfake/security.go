@@ -1,9 +1,9 @@
-package dockerhost
+package dockerfake
 
 import "slices"
 
 // SetImageUser sets the USER of the image ref, which must be present.
-func (f *FakeClient) SetImageUser(ref, user string) {
+func (f *Client) SetImageUser(ref, user string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	img := f.imageLocked(ref)
@@ -15,7 +15,7 @@ func (f *FakeClient) SetImageUser(ref, user string) {
 
 // SetSecurityOptions sets the security options Info reports, as the engine
 // lists them ("name=seccomp,profile=default", "name=apparmor").
-func (f *FakeClient) SetSecurityOptions(opts ...string) {
+func (f *Client) SetSecurityOptions(opts ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.info.SecurityOptions = slices.Clone(opts)

@@ -1,5 +1,8 @@
 package dockerhost
 
+// Engine tests of the calls behind the node API: attach, resize, stats and
+// the image list (attach.go, stats.go, images.go).
+
 import (
 	"bytes"
 	"io"

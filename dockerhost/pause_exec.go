@@ -1,5 +1,9 @@
 package dockerhost
 
+// The pause program's volume commands, run with `docker exec` in a running
+// sandbox: they act inside the sandbox's mounts, where the engine's own copy
+// API cannot reach (tmpfs volumes, subPaths through symlinks).
+
 import (
 	"bytes"
 	"context"

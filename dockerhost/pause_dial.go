@@ -1,5 +1,9 @@
 package dockerhost
 
+// The pause program's connect command: TCP connections from inside a
+// sandbox's network namespace, for probes and hooks when pod IPs are not
+// routable from the provider (--probe-network=sandbox).
+
 import (
 	"bufio"
 	"bytes"
@@ -16,10 +20,6 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
 )
-
-// PauseBinaryPath is where the pause program lives in the project's pause
-// image.
-const PauseBinaryPath = "/pause"
 
 // SandboxDialer returns a dialer that opens TCP connections from inside the
 // network namespace of the sandbox sandboxID, by running the pause program's

@@ -1,11 +1,9 @@
-package dockerhost
+package dockerfake
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -18,18 +16,20 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/dockerhost/internal/tartest"
 )
 
-func newFakeWithImages(t *testing.T) *FakeClient {
+func newFakeWithImages(t *testing.T) *Client {
 	t.Helper()
-	f := NewFake()
+	f := New()
 	f.AddImage("busybox:1", "", "")
 	f.AddImage("pause:1", "", "")
 	f.AddImage("nginx:1", "", "SIGQUIT")
 	return f
 }
 
-func mustCreate(t *testing.T, f *FakeClient, name string, cfg container.Config, host container.HostConfig) string {
+func mustCreate(t *testing.T, f *Client, name string, cfg container.Config, host container.HostConfig) string {
 	t.Helper()
 	resp, err := f.ContainerCreate(context.Background(), &cfg, &host, nil, name)
 	if err != nil {
@@ -75,7 +75,7 @@ func second[T any](_ T, err error) error { return err }
 func TestFakeContainerLifecycle(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeWithImages(t)
-	labels := map[string]string{LabelPodUID: "u1", LabelNode: "n1"}
+	labels := map[string]string{dockerhost.LabelPodUID: "u1", dockerhost.LabelNode: "n1"}
 	sb := mustCreate(t, f, "k8s_POD_p_ns_u1_0", container.Config{Image: "pause:1", Labels: labels},
 		container.HostConfig{NetworkMode: "bridge", IpcMode: container.IPCModeShareable})
 	app := mustCreate(t, f, "k8s_app_p_ns_u1_0", container.Config{Image: "nginx:1", Labels: labels},
@@ -96,7 +96,7 @@ func TestFakeContainerLifecycle(t *testing.T) {
 	if sbInfo.ID != sb || !sbInfo.State.Running || sbInfo.State.Pid == 0 {
 		t.Fatalf("inspect by name = %s running=%v pid=%d", sbInfo.ID, sbInfo.State.Running, sbInfo.State.Pid)
 	}
-	if ip := sbInfo.NetworkSettings.Networks["bridge"].IPAddress; !strings.HasPrefix(ip, "172.17.0.") || ip == FakeGateway {
+	if ip := sbInfo.NetworkSettings.Networks["bridge"].IPAddress; !strings.HasPrefix(ip, "172.17.0.") || ip == Gateway {
 		t.Fatalf("sandbox IP = %q", ip)
 	}
 	appInfo, _ := f.ContainerInspect(ctx, app)
@@ -107,11 +107,11 @@ func TestFakeContainerLifecycle(t *testing.T) {
 		t.Fatalf("StartedAt %q: %v", appInfo.State.StartedAt, err)
 	}
 
-	list, _ := f.ContainerList(ctx, LabelPodUID+"=u1")
+	list, _ := f.ContainerList(ctx, dockerhost.LabelPodUID+"=u1")
 	if len(list) != 2 || list[0].Names[0] != "/k8s_app_p_ns_u1_0" || list[0].State != "running" {
 		t.Fatalf("list = %+v", list)
 	}
-	for _, filter := range [][]string{{LabelPodUID + "=u2"}, {"absent"}, {LabelPodUID, LabelNode + "=n2"}} {
+	for _, filter := range [][]string{{dockerhost.LabelPodUID + "=u2"}, {"absent"}, {dockerhost.LabelPodUID, dockerhost.LabelNode + "=n2"}} {
 		if list, _ := f.ContainerList(ctx, filter...); len(list) != 0 {
 			t.Errorf("filter %q matched %d containers", filter, len(list))
 		}
@@ -207,8 +207,8 @@ func TestFakeInjectedErrorsAndHook(t *testing.T) {
 
 func TestFakeImageImportRecordsChanges(t *testing.T) {
 	ctx := context.Background()
-	f := NewFake()
-	changes := []string{`ENTRYPOINT ["/pause"]`, "LABEL " + LabelPauseSHA256 + "=abc"}
+	f := New()
+	changes := []string{`ENTRYPOINT ["/pause"]`, "LABEL " + dockerhost.LabelPauseSHA256 + "=abc"}
 	if err := f.ImageImport(ctx, bytes.NewReader(make([]byte, 1024)), "vk-docker/pause:x", changes); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestFakeImageImportRecordsChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(img.Config.Entrypoint, []string{"/pause"}) || img.Config.Labels[LabelPauseSHA256] != "abc" {
+	if !slices.Equal(img.Config.Entrypoint, []string{"/pause"}) || img.Config.Labels[dockerhost.LabelPauseSHA256] != "abc" {
 		t.Fatalf("image config = %+v", img.Config)
 	}
 	if got, _ := f.Image("vk-docker/pause:x"); got.RootFSSize != 1024 || !slices.Equal(got.Changes, changes) {
@@ -228,9 +228,9 @@ func TestFakeEventsCarryLabelsAndFilter(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := newFakeWithImages(t)
-	msgs, errs := f.Events(ctx, time.Time{}, LabelNode+"=n1")
-	mine := mustCreate(t, f, "mine", container.Config{Image: "busybox:1", Labels: map[string]string{LabelNode: "n1", LabelPodUID: "u"}}, container.HostConfig{})
-	mustCreate(t, f, "other", container.Config{Image: "busybox:1", Labels: map[string]string{LabelNode: "n2"}}, container.HostConfig{})
+	msgs, errs := f.Events(ctx, time.Time{}, dockerhost.LabelNode+"=n1")
+	mine := mustCreate(t, f, "mine", container.Config{Image: "busybox:1", Labels: map[string]string{dockerhost.LabelNode: "n1", dockerhost.LabelPodUID: "u"}}, container.HostConfig{})
+	mustCreate(t, f, "other", container.Config{Image: "busybox:1", Labels: map[string]string{dockerhost.LabelNode: "n2"}}, container.HostConfig{})
 	if err := f.ContainerStart(ctx, mine); err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestFakeEventsCarryLabelsAndFilter(t *testing.T) {
 	for len(got) < 5 {
 		select {
 		case m := <-msgs:
-			if m.Actor.ID != mine || m.Actor.Attributes[LabelPodUID] != "u" || m.Type != events.ContainerEventType {
+			if m.Actor.ID != mine || m.Actor.Attributes[dockerhost.LabelPodUID] != "u" || m.Type != events.ContainerEventType {
 				t.Fatalf("unexpected event %+v", m)
 			}
 			got = append(got, string(m.Action))
@@ -262,38 +262,6 @@ func TestFakeEventsCarryLabelsAndFilter(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the stream did not end with its context")
-	}
-}
-
-// tarEntries reads a tar stream into "name" (directories end with "/"),
-// "name=content" (regular files) or "name->target" (symlinks), and closes it.
-func tarEntries(t *testing.T, rc io.ReadCloser) []string {
-	t.Helper()
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	var out []string
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("tar: %v", err)
-		}
-		switch hdr.Typeflag {
-		case tar.TypeReg:
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatalf("tar entry %s: %v", hdr.Name, err)
-			}
-			out = append(out, hdr.Name+"="+string(b))
-		case tar.TypeSymlink:
-			out = append(out, hdr.Name+"->"+hdr.Linkname)
-		case tar.TypeDir:
-			out = append(out, hdr.Name)
-		default:
-			out = append(out, fmt.Sprintf("%s (type %c)", hdr.Name, hdr.Typeflag))
-		}
 	}
 }
 
@@ -335,7 +303,7 @@ func TestFakeCopyFromContainer(t *testing.T) {
 			t.Errorf("copy %s: %v", c.path, err)
 			continue
 		}
-		if got := tarEntries(t, rc); !slices.Equal(got, c.want) {
+		if got := tartest.Entries(t, rc); !slices.Equal(got, c.want) {
 			t.Errorf("copy %s = %q, want %q", c.path, got, c.want)
 		}
 	}
