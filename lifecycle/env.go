@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vk-docker/vk-docker/expansion"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
@@ -65,7 +66,7 @@ func (rt *Runtime) resolveEnv(ec envContext) (env []string, command, args []stri
 		value := e.Value
 		switch {
 		case value != "":
-			value = expandVars(value, lookup)
+			value = expansion.Expand(value, lookup)
 		case e.ValueFrom != nil:
 			v, ok, err := rt.envValueFrom(ec, e.ValueFrom, &cache)
 			if err != nil {
@@ -95,10 +96,10 @@ func (rt *Runtime) resolveEnv(ec envContext) (env []string, command, args []stri
 	// only (service links included, as they are in the environment).
 	final := func(name string) (string, bool) { v, ok := vars.values[name]; return v, ok }
 	for _, s := range c.Command {
-		command = append(command, expandVars(s, final))
+		command = append(command, expansion.Expand(s, final))
 	}
 	for _, s := range c.Args {
-		args = append(args, expandVars(s, final))
+		args = append(args, expansion.Expand(s, final))
 	}
 	return env, command, args, nil
 }
@@ -359,41 +360,6 @@ func serviceVars(out map[string]string, name, ip string, ports []v1.ServicePort)
 		out[pp+"_PORT"] = port
 		out[pp+"_ADDR"] = ip
 	}
-}
-
-// expandVars expands $(VAR) references as Kubernetes does: a defined VAR is
-// replaced by its value, an undefined one is left as written, and $$ escapes
-// a dollar sign.
-func expandVars(s string, lookup func(string) (string, bool)) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch next := s[i+1]; {
-		case next == '$':
-			b.WriteByte('$')
-			i++
-		case next == '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString("$(") // no closing paren: not a reference
-				i++
-				continue
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := lookup(name); ok && name != "" {
-				b.WriteString(v)
-			} else {
-				b.WriteString(s[i : i+3+end])
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
 }
 
 // withEnv is a copy of c whose env is the resolved one (NAME=value strings),

@@ -198,25 +198,3 @@ func TestResolveEnv(t *testing.T) {
 		})
 	}
 }
-
-func TestExpandVars(t *testing.T) {
-	vars := map[string]string{"A": "x", "EMPTY": ""}
-	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
-	for in, want := range map[string]string{
-		"$(A)":         "x",
-		"$(EMPTY)-":    "-",
-		"$$(A)":        "$(A)",
-		"$$$(A)":       "$x",
-		"$(B)":         "$(B)",
-		"$()":          "$()",
-		"a$b":          "a$b",
-		"$":            "$",
-		"$(A":          "$(A",
-		"$(A$$":        "$(A$",
-		"pre$(A)$(A)x": "prexxx",
-	} {
-		if got := expandVars(in, lookup); got != want {
-			t.Errorf("expandVars(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"maps"
 	"path"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/mount"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/expansion"
 	"github.com/vk-docker/vk-docker/volumes"
 	"github.com/vk-docker/vk-docker/volumes/atomicdir"
 	v1 "k8s.io/api/core/v1"
@@ -172,7 +171,7 @@ func (w *Worker) subPathMounts(ctx context.Context, pod *v1.Pod, c *v1.Container
 		sub := vm.SubPath
 		if vm.SubPathExpr != "" {
 			var err error
-			if sub, err = expandSubPath(vm.SubPathExpr, c.Env); err != nil {
+			if sub, err = expansion.SubPath(vm.SubPathExpr, c.Env); err != nil {
 				return nil, fmt.Errorf("failed to prepare subPath for volumeMount %q of container %q: %w", vm.Name, c.Name, err)
 			}
 			if path.IsAbs(sub) || sub == ".." || len(sub) > 2 && sub[:3] == "../" {
@@ -233,51 +232,6 @@ func minDelay(a, b time.Duration) time.Duration {
 		return a
 	}
 	return min(a, b)
-}
-
-// expandSubPath expands $(VAR) references of a subPathExpr from the
-// container's environment ($$ is a literal $); like the kubelet it refuses a
-// variable that is unset or empty.
-func expandSubPath(expr string, env []v1.EnvVar) (string, error) {
-	vals := map[string]string{}
-	for _, e := range env {
-		vals[e.Name] = e.Value
-	}
-	var b []byte
-	var missing []string
-	for i := 0; i < len(expr); i++ {
-		switch {
-		case expr[i] == '$' && i+1 < len(expr) && expr[i+1] == '$':
-			b = append(b, '$')
-			i++
-		case expr[i] == '$' && i+1 < len(expr) && expr[i+1] == '(':
-			end := -1
-			for j := i + 2; j < len(expr); j++ {
-				if expr[j] == ')' {
-					end = j
-					break
-				}
-			}
-			if end < 0 {
-				b = append(b, expr[i:]...)
-				i = len(expr)
-				break
-			}
-			name := expr[i+2 : end]
-			if vals[name] == "" {
-				missing = append(missing, name)
-			}
-			b = append(b, vals[name]...)
-			i = end
-		default:
-			b = append(b, expr[i])
-		}
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return "", fmt.Errorf("missing value for %s", strings.Join(slices.Compact(missing), ", "))
-	}
-	return string(b), nil
 }
 
 // hostSubPath resolves sub inside the hostPath root on this machine with
