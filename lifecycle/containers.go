@@ -7,6 +7,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/flowcontrol"
 )
@@ -78,7 +79,7 @@ func shouldRestart(pod *v1.Pod, s slot, exitCode int) bool {
 // backOffKey identifies a container for the back-off; a changed spec (hash)
 // starts a new back-off, as in the kubelet.
 func backOffKey(pod *v1.Pod, c *v1.Container) string {
-	return fmt.Sprintf("%s_%s_%s_%s_%s", pod.Name, pod.Namespace, pod.UID, c.Name, containerHash(c))
+	return fmt.Sprintf("%s_%s_%s_%s_%s", pod.Name, pod.Namespace, pod.UID, c.Name, translate.ContainerHash(c))
 }
 
 // formatPod renders a pod the way the kubelet's messages do.

@@ -34,6 +34,10 @@ const (
 	ReasonOOMKilled                  = "OOMKilled"
 )
 
+// ReasonSysctlForbidden is the kubelet's reason for rejecting a pod that
+// sets a sysctl outside the node's allowlist.
+const ReasonSysctlForbidden = "SysctlForbidden"
+
 // containerRef is the object reference the kubelet attaches container events
 // to, so that `kubectl describe pod` shows which container an event is about.
 func containerRef(pod *v1.Pod, name string, init bool) *v1.ObjectReference {

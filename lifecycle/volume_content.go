@@ -13,6 +13,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/expansion"
+	"github.com/vk-docker/vk-docker/translate"
 	"github.com/vk-docker/vk-docker/volumes"
 	"github.com/vk-docker/vk-docker/volumes/atomicdir"
 	v1 "k8s.io/api/core/v1"
@@ -81,9 +82,9 @@ func (w *Worker) volumeSources() *volumes.Sources {
 // on a kubelet; each new failure is a FailedMount event.
 func (w *Worker) syncVolumeContent(ctx context.Context, pod *v1.Pod, sb *instance) (bool, time.Duration) {
 	var names []string
-	for _, dv := range w.rt.planVolumes(pod).docker {
-		if dv.apiData {
-			names = append(names, dv.name)
+	for _, dv := range w.rt.PlanVolumes(pod).Docker {
+		if dv.APIData {
+			names = append(names, dv.Name)
 		}
 	}
 	if len(names) == 0 {
@@ -125,7 +126,7 @@ func (w *Worker) syncVolumeContent(ctx context.Context, pod *v1.Pod, sb *instanc
 
 // writeVolume renders one volume and writes it when its files changed.
 func (w *Worker) writeVolume(ctx context.Context, pod *v1.Pod, sb *instance, name string, mounted sets.Set[string]) error {
-	v := podVolume(pod, name)
+	v := translate.PodVolume(pod, name)
 	payload, err := w.volumeSources().Render(ctx, pod, v)
 	if err != nil {
 		return err
@@ -144,7 +145,7 @@ func (w *Worker) writeVolume(ctx context.Context, pod *v1.Pod, sb *instance, nam
 		// volume mounted there.
 		return fmt.Errorf("the pod's sandbox %.12s does not mount the volume", sb.id())
 	}
-	changed, err := dockerhost.WriteVolumeFiles(ctx, w.docker, sb.id(), sandboxVolumeDir+name, payload)
+	changed, err := dockerhost.WriteVolumeFiles(ctx, w.docker, sb.id(), translate.SandboxVolumeDir+name, payload)
 	if err != nil {
 		return err
 	}
@@ -155,7 +156,7 @@ func (w *Worker) writeVolume(ctx context.Context, pod *v1.Pod, sb *instance, nam
 	return nil
 }
 
-// subPathMounts binds the container's volumeMounts with a subPath or
+// subPathMounts binds the container's translate.VolumeMounts with a subPath or
 // subPathExpr: the path is resolved inside the volume from within the
 // sandbox (created when missing; a symlink out of the volume is refused)
 // and the resolved directory or file of the volume on the Docker host is
@@ -179,11 +180,11 @@ func (w *Worker) subPathMounts(ctx context.Context, pod *v1.Pod, c *v1.Container
 			}
 			if sub == "" {
 				// The kubelet mounts the whole volume when the expansion is empty.
-				out = append(out, volumeMounts(pod, &v1.Container{VolumeMounts: []v1.VolumeMount{{Name: vm.Name, MountPath: vm.MountPath, ReadOnly: vm.ReadOnly, MountPropagation: vm.MountPropagation}}})...)
+				out = append(out, translate.VolumeMounts(pod, &v1.Container{VolumeMounts: []v1.VolumeMount{{Name: vm.Name, MountPath: vm.MountPath, ReadOnly: vm.ReadOnly, MountPropagation: vm.MountPropagation}}})...)
 				continue
 			}
 		}
-		v := podVolume(pod, vm.Name)
+		v := translate.PodVolume(pod, vm.Name)
 		if v == nil {
 			continue
 		}
@@ -192,7 +193,7 @@ func (w *Worker) subPathMounts(ctx context.Context, pod *v1.Pod, c *v1.Container
 			if err != nil {
 				return nil, fmt.Errorf("failed to prepare subPath for volumeMount %q of container %q: %w", vm.Name, c.Name, err)
 			}
-			out = append(out, mount.Mount{Type: mount.TypeBind, Source: src, Target: vm.MountPath, ReadOnly: vm.ReadOnly, BindOptions: bindOptions(vm.MountPropagation)})
+			out = append(out, mount.Mount{Type: mount.TypeBind, Source: src, Target: vm.MountPath, ReadOnly: vm.ReadOnly, BindOptions: translate.BindOptions(vm.MountPropagation)})
 			continue
 		}
 		if mountpoints == nil {
@@ -209,7 +210,7 @@ func (w *Worker) subPathMounts(ctx context.Context, pod *v1.Pod, c *v1.Container
 		if mp == "" {
 			return nil, fmt.Errorf("failed to prepare subPath for volumeMount %q of container %q: the volume has no mount point", vm.Name, c.Name)
 		}
-		rel, err := dockerhost.ResolveSubPath(ctx, w.docker, sandboxID, sandboxVolumeDir+vm.Name, sub)
+		rel, err := dockerhost.ResolveSubPath(ctx, w.docker, sandboxID, translate.SandboxVolumeDir+vm.Name, sub)
 		if err != nil {
 			return nil, fmt.Errorf("failed to prepare subPath for volumeMount %q of container %q: %w", vm.Name, c.Name, err)
 		}

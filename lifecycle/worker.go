@@ -336,11 +336,11 @@ func (w *Worker) converge(ctx context.Context, pod *v1.Pod, obs *observation) ti
 		}
 		return 0
 	}
-	plan := w.rt.planVolumes(pod)
-	if len(plan.unsupported) > 0 {
+	plan := w.rt.PlanVolumes(pod)
+	if len(plan.Unsupported) > 0 {
 		if !w.reportedVolumes {
 			w.reportedVolumes = true
-			for name, why := range plan.unsupported {
+			for name, why := range plan.Unsupported {
 				w.rt.Recorder.Eventf(pod, v1.EventTypeWarning, EventFailedMount, "MountVolume.SetUp failed for volume %q : %s", name, why)
 				log.G(ctx).WithField("volume", name).Warn(why)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/lifecycle"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -60,8 +61,8 @@ type Config struct {
 	// ProbeViaSandbox is lifecycle.Runtime.ProbeViaSandbox.
 	ProbeViaSandbox bool
 	// DNS and HostNamespaces are lifecycle.Runtime's.
-	DNS            lifecycle.DNSSettings
-	HostNamespaces lifecycle.HostNamespaces
+	DNS            translate.DNSSettings
+	HostNamespaces translate.HostNamespaces
 	// Secrets, ConfigMaps, Services, Allocatable and Kube are
 	// lifecycle.Runtime's.
 	Secrets     corev1listers.SecretLister
@@ -70,7 +71,7 @@ type Config struct {
 	Allocatable v1.ResourceList
 	Kube        kubernetes.Interface
 	// Security is lifecycle.Runtime.Security.
-	Security lifecycle.SecurityPolicy
+	Security translate.SecurityPolicy
 	// HostPaths is lifecycle.Runtime's.
 	HostPaths []string
 }
@@ -112,25 +113,27 @@ func New(cfg Config) (*Provider, error) {
 		started: cfg.Clock.Now(),
 	}
 	p.rt = &lifecycle.Runtime{
+		Node: translate.Node{
+			NodeName:       cfg.NodeName,
+			PauseImage:     cfg.PauseImage,
+			Network:        cfg.Network,
+			PodAPIHost:     cfg.PodAPIHost,
+			PodAPIPort:     cfg.PodAPIPort,
+			DNS:            cfg.DNS,
+			HostNamespaces: cfg.HostNamespaces,
+			Security:       cfg.Security,
+			HostPaths:      cfg.HostPaths,
+			Secrets:        cfg.Secrets,
+			ConfigMaps:     cfg.ConfigMaps,
+			Services:       cfg.Services,
+			Allocatable:    cfg.Allocatable,
+		},
 		Docker:           cfg.Docker,
-		NodeName:         cfg.NodeName,
 		HostIP:           cfg.HostIP,
-		PauseImage:       cfg.PauseImage,
-		Network:          cfg.Network,
-		PodAPIHost:       cfg.PodAPIHost,
-		PodAPIPort:       cfg.PodAPIPort,
 		MessageDir:       cfg.MessageDir,
 		ImagePullRecords: cfg.ImagePullRecords,
 		ProbeViaSandbox:  cfg.ProbeViaSandbox,
-		DNS:              cfg.DNS,
-		HostNamespaces:   cfg.HostNamespaces,
-		Security:         cfg.Security,
-		Secrets:          cfg.Secrets,
-		ConfigMaps:       cfg.ConfigMaps,
-		Services:         cfg.Services,
-		Allocatable:      cfg.Allocatable,
 		Kube:             cfg.Kube,
-		HostPaths:        cfg.HostPaths,
 		Recorder:         cfg.Recorder,
 		Clock:            cfg.Clock,
 		Notify:           p.notifyPod,

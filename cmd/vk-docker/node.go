@@ -15,8 +15,8 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	"github.com/vk-docker/vk-docker/dockerhost"
-	"github.com/vk-docker/vk-docker/lifecycle"
 	"github.com/vk-docker/vk-docker/provider"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -139,7 +139,7 @@ func runNode(ctx context.Context, o *options) error {
 				ImagePullRecords: o.imagePullRecords(),
 				ProbeViaSandbox:  viaSandbox,
 				DNS:              dns,
-				HostNamespaces:   lifecycle.HostNamespaces{Network: o.hostNetwork, PID: o.hostPID, IPC: o.hostIPC},
+				HostNamespaces:   translate.HostNamespaces{Network: o.hostNetwork, PID: o.hostPID, IPC: o.hostIPC},
 				Security:         security,
 				Secrets:          pc.Secrets,
 				ConfigMaps:       pc.ConfigMaps,

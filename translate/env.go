@@ -1,4 +1,4 @@
-package lifecycle
+package translate
 
 import (
 	"errors"
@@ -21,22 +21,24 @@ import (
 // resolution): only then is the pod IP known for status.podIP, and a restarted
 // container sees the ConfigMaps and Secrets of its restart.
 
-// envContext is what a container's environment is resolved from.
-type envContext struct {
-	pod    *v1.Pod
-	c      *v1.Container
-	podIP  string
-	hostIP string
+// EnvContext is what a container's environment is resolved from.
+type EnvContext struct {
+	Pod       *v1.Pod
+	Container *v1.Container
+	// PodIP and HostIP are status.podIP and status.hostIP, known only once
+	// the sandbox runs.
+	PodIP  string
+	HostIP string
 }
 
-// resolveEnv computes a container's environment in the kubelet's order of
+// ResolveEnv computes a container's environment in the kubelet's order of
 // precedence (envFrom, then env, then service links) and expands $(VAR)
 // references in its command and args. An error is what the kubelet reports as
 // CreateContainerConfigError: a mandatory ConfigMap, Secret or key is missing.
-func (rt *Runtime) resolveEnv(ec envContext) (env []string, command, args []string, err error) {
-	pod, c := ec.pod, ec.c
+func (n *Node) ResolveEnv(ec EnvContext) (env []string, command, args []string, err error) {
+	pod, c := ec.Pod, ec.Container
 	vars := newEnvMap()
-	cache := refCache{rt: rt, ns: pod.Namespace}
+	cache := refCache{n: n, ns: pod.Namespace}
 	for _, from := range c.EnvFrom {
 		data, err := cache.envFrom(from)
 		if err != nil {
@@ -51,7 +53,7 @@ func (rt *Runtime) resolveEnv(ec envContext) (env []string, command, args []stri
 			vars.set(from.Prefix+k, data[k])
 		}
 	}
-	services, err := rt.serviceEnv(pod)
+	services, err := n.serviceEnv(pod)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -68,7 +70,7 @@ func (rt *Runtime) resolveEnv(ec envContext) (env []string, command, args []stri
 		case value != "":
 			value = expansion.Expand(value, lookup)
 		case e.ValueFrom != nil:
-			v, ok, err := rt.envValueFrom(ec, e.ValueFrom, &cache)
+			v, ok, err := n.envValueFrom(ec, e.ValueFrom, &cache)
 			if err != nil {
 				return nil, nil, nil, err
 			}
@@ -122,13 +124,13 @@ func (m *envMap) set(k, v string) {
 
 // envValueFrom resolves one valueFrom; ok is false when an optional source
 // is absent and the variable is left out.
-func (rt *Runtime) envValueFrom(ec envContext, src *v1.EnvVarSource, cache *refCache) (value string, ok bool, err error) {
+func (n *Node) envValueFrom(ec EnvContext, src *v1.EnvVarSource, cache *refCache) (value string, ok bool, err error) {
 	switch {
 	case src.FieldRef != nil:
 		v, err := fieldRefValue(ec, src.FieldRef)
 		return v, err == nil, err
 	case src.ResourceFieldRef != nil:
-		v, err := rt.resourceFieldValue(ec, src.ResourceFieldRef)
+		v, err := n.resourceFieldValue(ec, src.ResourceFieldRef)
 		return v, err == nil, err
 	case src.ConfigMapKeyRef != nil:
 		ref := src.ConfigMapKeyRef
@@ -174,18 +176,18 @@ func keyValue[V ~string | ~[]byte](data map[string]V, kind, ns, name, key string
 
 // fieldRefValue is the downward API value of a pod field, with the status
 // fields the kubelet knows at container start.
-func fieldRefValue(ec envContext, f *v1.ObjectFieldSelector) (string, error) {
+func fieldRefValue(ec EnvContext, f *v1.ObjectFieldSelector) (string, error) {
 	switch f.FieldPath {
 	case "spec.nodeName":
-		return ec.pod.Spec.NodeName, nil
+		return ec.Pod.Spec.NodeName, nil
 	case "spec.serviceAccountName":
-		return ec.pod.Spec.ServiceAccountName, nil
+		return ec.Pod.Spec.ServiceAccountName, nil
 	case "status.hostIP", "status.hostIPs":
-		return ec.hostIP, nil
+		return ec.HostIP, nil
 	case "status.podIP", "status.podIPs":
-		return ec.podIP, nil
+		return ec.PodIP, nil
 	}
-	v, err := fieldpath.ExtractFieldPathAsString(ec.pod, f.FieldPath)
+	v, err := fieldpath.ExtractFieldPathAsString(ec.Pod, f.FieldPath)
 	if err != nil {
 		return "", fmt.Errorf("field %s: %w", f.FieldPath, err)
 	}
@@ -195,11 +197,11 @@ func fieldRefValue(ec envContext, f *v1.ObjectFieldSelector) (string, error) {
 // resourceFieldValue is the downward API value of a container resource. A
 // limit the container does not set is the node's allocatable, as on a
 // kubelet.
-func (rt *Runtime) resourceFieldValue(ec envContext, f *v1.ResourceFieldSelector) (string, error) {
-	target := ec.c
-	if f.ContainerName != "" && f.ContainerName != ec.c.Name {
+func (n *Node) resourceFieldValue(ec EnvContext, f *v1.ResourceFieldSelector) (string, error) {
+	target := ec.Container
+	if f.ContainerName != "" && f.ContainerName != ec.Container.Name {
 		target = nil
-		for _, list := range [][]v1.Container{ec.pod.Spec.Containers, ec.pod.Spec.InitContainers} {
+		for _, list := range [][]v1.Container{ec.Pod.Spec.Containers, ec.Pod.Spec.InitContainers} {
 			for i := range list {
 				if list[i].Name == f.ContainerName {
 					target = &list[i]
@@ -215,7 +217,7 @@ func (rt *Runtime) resourceFieldValue(ec envContext, f *v1.ResourceFieldSelector
 		if _, set := c.Resources.Limits[name]; set {
 			continue
 		}
-		if q, ok := rt.Allocatable[name]; ok {
+		if q, ok := n.Allocatable[name]; ok {
 			if c.Resources.Limits == nil {
 				c.Resources.Limits = v1.ResourceList{}
 			}
@@ -232,7 +234,7 @@ func (rt *Runtime) resourceFieldValue(ec envContext, f *v1.ResourceFieldSelector
 // refCache reads each ConfigMap and Secret once per resolution, from the
 // node's informer caches.
 type refCache struct {
-	rt         *Runtime
+	n          *Node
 	ns         string
 	configMaps map[string]*v1.ConfigMap
 	secrets    map[string]*v1.Secret
@@ -242,10 +244,10 @@ func (rc *refCache) configMap(name string) (*v1.ConfigMap, error) {
 	if cm, ok := rc.configMaps[name]; ok {
 		return cm, nil
 	}
-	if rc.rt.ConfigMaps == nil {
+	if rc.n.ConfigMaps == nil {
 		return nil, fmt.Errorf("couldn't get configMap %v/%v, no kubeClient defined", rc.ns, name)
 	}
-	cm, err := rc.rt.ConfigMaps.ConfigMaps(rc.ns).Get(name)
+	cm, err := rc.n.ConfigMaps.ConfigMaps(rc.ns).Get(name)
 	if err != nil {
 		return nil, err
 	}
@@ -260,10 +262,10 @@ func (rc *refCache) secret(name string) (*v1.Secret, error) {
 	if s, ok := rc.secrets[name]; ok {
 		return s, nil
 	}
-	if rc.rt.Secrets == nil {
+	if rc.n.Secrets == nil {
 		return nil, fmt.Errorf("couldn't get secret %v/%v, no kubeClient defined", rc.ns, name)
 	}
-	s, err := rc.rt.Secrets.Secrets(rc.ns).Get(name)
+	s, err := rc.n.Secrets.Secrets(rc.ns).Get(name)
 	if err != nil {
 		return nil, err
 	}
@@ -309,11 +311,11 @@ func (rc *refCache) envFrom(from v1.EnvFromSource) (map[string]string, error) {
 // enableServiceLinks. With an API address for pods configured, the
 // `kubernetes` Service is described at that address instead of its
 // ClusterIP, which nothing here routes.
-func (rt *Runtime) serviceEnv(pod *v1.Pod) (map[string]string, error) {
+func (n *Node) serviceEnv(pod *v1.Pod) (map[string]string, error) {
 	out := map[string]string{}
 	links := pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks
-	if rt.Services != nil {
-		services, err := rt.Services.List(labels.Everything())
+	if n.Services != nil {
+		services, err := n.Services.List(labels.Everything())
 		if err != nil {
 			return nil, fmt.Errorf("failed to list services when setting up env vars: %w", err)
 		}
@@ -322,7 +324,7 @@ func (rt *Runtime) serviceEnv(pod *v1.Pod) (map[string]string, error) {
 				continue
 			}
 			master := s.Namespace == "default" && s.Name == "kubernetes"
-			if master && rt.PodAPIHost != "" {
+			if master && n.PodAPIHost != "" {
 				continue
 			}
 			if master || (s.Namespace == pod.Namespace && links) {
@@ -330,8 +332,8 @@ func (rt *Runtime) serviceEnv(pod *v1.Pod) (map[string]string, error) {
 			}
 		}
 	}
-	if rt.PodAPIHost != "" {
-		serviceVars(out, "kubernetes", rt.PodAPIHost, []v1.ServicePort{{Name: "https", Port: int32(rt.PodAPIPort), Protocol: v1.ProtocolTCP}})
+	if n.PodAPIHost != "" {
+		serviceVars(out, "kubernetes", n.PodAPIHost, []v1.ServicePort{{Name: "https", Port: int32(n.PodAPIPort), Protocol: v1.ProtocolTCP}})
 	}
 	return out, nil
 }
@@ -362,9 +364,9 @@ func serviceVars(out map[string]string, name, ip string, ports []v1.ServicePort)
 	}
 }
 
-// withEnv is a copy of c whose env is the resolved one (NAME=value strings),
+// WithEnv is a copy of c whose env is the resolved one (NAME=value strings),
 // for what the kubelet expands with it (subPathExpr).
-func withEnv(c *v1.Container, env []string) *v1.Container {
+func WithEnv(c *v1.Container, env []string) *v1.Container {
 	out := c.DeepCopy()
 	out.Env, out.EnvFrom = make([]v1.EnvVar, 0, len(env)), nil
 	for _, kv := range env {

@@ -1,4 +1,4 @@
-package lifecycle
+package translate
 
 import (
 	"reflect"
@@ -13,8 +13,8 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// envRuntime is a Runtime whose listers hold objs.
-func envRuntime(t testing.TB, objs ...any) *Runtime {
+// envRuntime is a Node whose listers hold objs.
+func envRuntime(t testing.TB, objs ...any) *Node {
 	t.Helper()
 	newIndexer := func() cache.Indexer {
 		return cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
@@ -36,7 +36,7 @@ func envRuntime(t testing.TB, objs ...any) *Runtime {
 			t.Fatal(err)
 		}
 	}
-	return &Runtime{
+	return &Node{
 		ConfigMaps: corev1listers.NewConfigMapLister(cms),
 		Secrets:    corev1listers.NewSecretLister(secrets),
 		Services:   corev1listers.NewServiceLister(services),
@@ -179,7 +179,7 @@ func TestResolveEnv(t *testing.T) {
 			}
 			pod := envPod(tc.c)
 			pod.Spec.EnableServiceLinks = ptr.To(tc.links)
-			env, cmd, args, err := rt.resolveEnv(envContext{pod: pod, c: &pod.Spec.Containers[0], podIP: "172.17.0.5", hostIP: "192.168.1.10"})
+			env, cmd, args, err := rt.ResolveEnv(EnvContext{Pod: pod, Container: &pod.Spec.Containers[0], PodIP: "172.17.0.5", HostIP: "192.168.1.10"})
 			if tc.wantError != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantError) {
 					t.Fatalf("err = %v, want %q", err, tc.wantError)
