@@ -17,7 +17,6 @@ import (
 	"github.com/vk-docker/vk-docker/volumes"
 	"github.com/vk-docker/vk-docker/volumes/atomicdir"
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/sets"
 )
 
@@ -49,27 +48,12 @@ func (s *volumeState) forget(w *Worker) {
 
 func (w *Worker) volumeSources() *volumes.Sources {
 	if w.vol.sources == nil {
-		var alloc v1.ResourceList
 		w.vol.sources = &volumes.Sources{
 			Secrets:    w.rt.Secrets,
 			ConfigMaps: w.rt.ConfigMaps,
 			Tokens:     volumes.NewTokenCache(w.rt.Kube, w.rt.Clock),
-			// A limit a container does not set is the node's capacity,
-			// which is what the engine's host has.
-			Allocatable: func(ctx context.Context) (v1.ResourceList, error) {
-				if alloc != nil {
-					return alloc, nil
-				}
-				info, err := w.docker.Info(ctx)
-				if err != nil {
-					return nil, err
-				}
-				alloc = v1.ResourceList{
-					v1.ResourceCPU:    *resource.NewQuantity(int64(info.NCPU), resource.DecimalSI),
-					v1.ResourceMemory: *resource.NewQuantity(info.MemTotal, resource.BinarySI),
-				}
-				return alloc, nil
-			},
+			// A limit a container does not set is the node's allocatable.
+			Allocatable: w.rt.Allocatable,
 		}
 	}
 	return w.vol.sources

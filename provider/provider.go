@@ -68,7 +68,7 @@ type Config struct {
 	Secrets     corev1listers.SecretLister
 	ConfigMaps  corev1listers.ConfigMapLister
 	Services    corev1listers.ServiceLister
-	Allocatable v1.ResourceList
+	Allocatable func() v1.ResourceList
 	Kube        kubernetes.Interface
 	// Security is lifecycle.Runtime.Security.
 	Security translate.SecurityPolicy

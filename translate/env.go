@@ -8,12 +8,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vk-docker/vk-docker/downwardapi"
 	"github.com/vk-docker/vk-docker/expansion"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/kubectl/pkg/util/fieldpath"
-	kresource "k8s.io/kubectl/pkg/util/resource"
 )
 
 // The node resolves every container's environment itself, when the container
@@ -127,10 +126,17 @@ func (m *envMap) set(k, v string) {
 func (n *Node) envValueFrom(ec EnvContext, src *v1.EnvVarSource, cache *refCache) (value string, ok bool, err error) {
 	switch {
 	case src.FieldRef != nil:
-		v, err := fieldRefValue(ec, src.FieldRef)
-		return v, err == nil, err
+		v, err := downwardapi.PodField(ec.Pod, src.FieldRef.FieldPath, downwardapi.Status{PodIP: ec.PodIP, HostIP: ec.HostIP})
+		if err != nil {
+			return "", false, fmt.Errorf("field %s: %w", src.FieldRef.FieldPath, err)
+		}
+		return v, true, nil
 	case src.ResourceFieldRef != nil:
-		v, err := n.resourceFieldValue(ec, src.ResourceFieldRef)
+		var alloc v1.ResourceList
+		if n.Allocatable != nil {
+			alloc = n.Allocatable()
+		}
+		v, err := downwardapi.ContainerResource(ec.Pod, ec.Container.Name, src.ResourceFieldRef, alloc)
 		return v, err == nil, err
 	case src.ConfigMapKeyRef != nil:
 		ref := src.ConfigMapKeyRef
@@ -172,63 +178,6 @@ func keyValue[V ~string | ~[]byte](data map[string]V, kind, ns, name, key string
 		return "", false, nil
 	}
 	return "", false, fmt.Errorf("couldn't find key %v in %s %v/%v", key, kind, ns, name)
-}
-
-// fieldRefValue is the downward API value of a pod field, with the status
-// fields the kubelet knows at container start.
-func fieldRefValue(ec EnvContext, f *v1.ObjectFieldSelector) (string, error) {
-	switch f.FieldPath {
-	case "spec.nodeName":
-		return ec.Pod.Spec.NodeName, nil
-	case "spec.serviceAccountName":
-		return ec.Pod.Spec.ServiceAccountName, nil
-	case "status.hostIP", "status.hostIPs":
-		return ec.HostIP, nil
-	case "status.podIP", "status.podIPs":
-		return ec.PodIP, nil
-	}
-	v, err := fieldpath.ExtractFieldPathAsString(ec.Pod, f.FieldPath)
-	if err != nil {
-		return "", fmt.Errorf("field %s: %w", f.FieldPath, err)
-	}
-	return v, nil
-}
-
-// resourceFieldValue is the downward API value of a container resource. A
-// limit the container does not set is the node's allocatable, as on a
-// kubelet.
-func (n *Node) resourceFieldValue(ec EnvContext, f *v1.ResourceFieldSelector) (string, error) {
-	target := ec.Container
-	if f.ContainerName != "" && f.ContainerName != ec.Container.Name {
-		target = nil
-		for _, list := range [][]v1.Container{ec.Pod.Spec.Containers, ec.Pod.Spec.InitContainers} {
-			for i := range list {
-				if list[i].Name == f.ContainerName {
-					target = &list[i]
-				}
-			}
-		}
-		if target == nil {
-			return "", fmt.Errorf("container %q referenced by resourceFieldRef not found", f.ContainerName)
-		}
-	}
-	c := target.DeepCopy()
-	for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory, v1.ResourceEphemeralStorage} {
-		if _, set := c.Resources.Limits[name]; set {
-			continue
-		}
-		if q, ok := n.Allocatable[name]; ok {
-			if c.Resources.Limits == nil {
-				c.Resources.Limits = v1.ResourceList{}
-			}
-			c.Resources.Limits[name] = q
-		}
-	}
-	v, err := kresource.ExtractContainerResourceValue(f, c)
-	if err != nil {
-		return "", fmt.Errorf("resource %s of container %s: %w", f.Resource, c.Name, err)
-	}
-	return v, nil
 }
 
 // refCache reads each ConfigMap and Secret once per resolution, from the

@@ -40,9 +40,11 @@ func envRuntime(t testing.TB, objs ...any) *Node {
 		ConfigMaps: corev1listers.NewConfigMapLister(cms),
 		Secrets:    corev1listers.NewSecretLister(secrets),
 		Services:   corev1listers.NewServiceLister(services),
-		Allocatable: v1.ResourceList{
-			v1.ResourceCPU:    resource.MustParse("2"),
-			v1.ResourceMemory: resource.MustParse("24Gi"),
+		Allocatable: func() v1.ResourceList {
+			return v1.ResourceList{
+				v1.ResourceCPU:    resource.MustParse("2"),
+				v1.ResourceMemory: resource.MustParse("24Gi"),
+			}
 		},
 	}
 }

@@ -46,9 +46,10 @@ type Node struct {
 	// Services lists the Services whose variables containers get (the
 	// kubelet's service links).
 	Services corev1listers.ServiceLister
-	// Allocatable is the node's allocatable resources: the value of a
-	// resourceFieldRef to a limit the container does not set.
-	Allocatable v1.ResourceList
+	// Allocatable is the node's allocatable resources as it reports them:
+	// the value of a resourceFieldRef to a limit the container does not
+	// set, as on the kubelet. Nil leaves such a limit at zero.
+	Allocatable func() v1.ResourceList
 }
 
 // Validate rejects a Node missing a required field.

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/docker/docker/api/types/system"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
@@ -144,17 +145,15 @@ func runNode(ctx context.Context, o *options) error {
 				Secrets:          pc.Secrets,
 				ConfigMaps:       pc.ConfigMaps,
 				Services:         pc.Services,
-				Allocatable: v1.ResourceList{
-					v1.ResourceCPU:    *resource.NewQuantity(int64(info.NCPU), resource.DecimalSI),
-					v1.ResourceMemory: *resource.NewQuantity(info.MemTotal, resource.BinarySI),
-				},
-				Kube:      client,
-				HostPaths: o.hostPaths,
+				// Read when a container starts, once the node runs.
+				Allocatable: func() v1.ResourceList { return nodeStatus.Allocatable() },
+				Kube:        client,
+				HostPaths:   o.hostPaths,
 			})
 			if err != nil {
 				return nil, nil, err
 			}
-			describeNode(pc.Node, o, taints, info.NCPU, info.MemTotal, info.ServerVersion, info.KernelVersion, info.OperatingSystem, port)
+			describeNode(pc.Node, o, taints, info, port)
 			nodeStatus, err = provider.NewNodeStatus(provider.NodeStatusConfig{
 				Docker:   docker,
 				NodeName: o.nodeName,
@@ -264,7 +263,7 @@ func runNode(ctx context.Context, o *options) error {
 
 // describeNode fills in what the node reports about itself: the Docker host's
 // capacity, addresses, the kubelet port, versions, taints and labels.
-func describeNode(n *v1.Node, o *options, taints []v1.Taint, cpus int, memory int64, engineVersion, kernel, osImage string, port int32) {
+func describeNode(n *v1.Node, o *options, taints []v1.Taint, info system.Info, port int32) {
 	for k, v := range o.nodeLabels {
 		n.Labels[k] = v
 	}
@@ -272,13 +271,11 @@ func describeNode(n *v1.Node, o *options, taints []v1.Taint, cpus int, memory in
 	n.Labels["kubernetes.io/arch"] = runtime.GOARCH
 	n.Labels["node.kubernetes.io/instance-type"] = "vk-docker"
 	n.Spec.Taints = taints
-	capacity := v1.ResourceList{
-		v1.ResourceCPU:    *resource.NewQuantity(int64(cpus), resource.DecimalSI),
-		v1.ResourceMemory: *resource.NewQuantity(memory, resource.BinarySI),
-		v1.ResourcePods:   *resource.NewQuantity(int64(o.maxPods), resource.DecimalSI),
-	}
+	capacity := provider.HostCapacity(info)
+	capacity[v1.ResourcePods] = *resource.NewQuantity(int64(o.maxPods), resource.DecimalSI)
 	n.Status.Capacity = capacity
-	n.Status.Allocatable = capacity.DeepCopy()
+	// Until the first refresh counts the other nodes' pods on the host.
+	n.Status.Allocatable = provider.Allocatable(capacity, nil)
 	n.Status.Addresses = []v1.NodeAddress{
 		{Type: v1.NodeInternalIP, Address: o.nodeIP},
 		{Type: v1.NodeHostName, Address: o.nodeName},
@@ -286,9 +283,9 @@ func describeNode(n *v1.Node, o *options, taints []v1.Taint, cpus int, memory in
 	n.Status.DaemonEndpoints.KubeletEndpoint.Port = port
 	n.Status.NodeInfo = v1.NodeSystemInfo{
 		KubeletVersion:          kubeletVersion + "-vk-docker-" + version,
-		ContainerRuntimeVersion: "docker://" + engineVersion,
-		KernelVersion:           kernel,
-		OSImage:                 osImage,
+		ContainerRuntimeVersion: "docker://" + info.ServerVersion,
+		KernelVersion:           info.KernelVersion,
+		OSImage:                 info.OperatingSystem,
 		OperatingSystem:         runtime.GOOS,
 		Architecture:            runtime.GOARCH,
 	}
