@@ -49,7 +49,7 @@ func (w *Worker) createContainer(ctx context.Context, name dockerhost.ContainerN
 // is for failures of the engine conversation itself.
 func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbox *instance, attempt int) (reason, message string, err error) {
 	ref := containerRef(pod, s.c.Name, s.init)
-	if reason, message, err := w.ensureImage(ctx, pod, s.c, ref); err != nil || reason != "" {
+	if reason, message, err := w.rt.imageManager().EnsureImage(ctx, pod, s.c, ref, w.images); err != nil || reason != "" {
 		return reason, message, err
 	}
 	name := dockerhost.ContainerName{Container: s.c.Name, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}

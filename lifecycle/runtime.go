@@ -6,8 +6,10 @@ package lifecycle
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/images"
 	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -54,10 +56,13 @@ type Runtime struct {
 	// credentials each image was pulled; empty keeps them in memory only.
 	ImagePullRecords string
 
-	// pulls joins concurrent pulls of one image (see imagePulls); created on
-	// first use.
-	pulls *imagePulls
+	// images is the node's image manager; created on first use from the
+	// fields above, so that a Runtime stays a plain struct its users fill in.
+	images *images.Manager
 }
+
+// imagesInit guards the lazy creation of Runtime.images.
+var imagesInit sync.Mutex
 
 // Validate rejects a Runtime missing a required field.
 func (rt *Runtime) Validate() error {
@@ -75,4 +80,27 @@ func (rt *Runtime) Validate() error {
 		return fmt.Errorf("lifecycle runtime: %w", err)
 	}
 	return nil
+}
+
+// imageManager is the node's image manager, shared by its pod workers.
+func (rt *Runtime) imageManager() *images.Manager {
+	imagesInit.Lock()
+	defer imagesInit.Unlock()
+	if rt.images == nil {
+		rt.images = images.NewManager(images.Config{
+			Docker:      rt.Docker,
+			Secrets:     rt.Secrets,
+			Kube:        rt.Kube,
+			Recorder:    rt.Recorder,
+			Clock:       rt.Clock,
+			RecordsFile: rt.ImagePullRecords,
+		})
+	}
+	return rt.images
+}
+
+// LoadImagePullRecords reads the pull records earlier runs kept in
+// ImagePullRecords (images.Manager.LoadRecords).
+func (rt *Runtime) LoadImagePullRecords() error {
+	return rt.imageManager().LoadRecords()
 }

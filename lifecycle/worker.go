@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/vk-docker/vk-docker/images"
 	v1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,7 +57,7 @@ type Worker struct {
 	reportedVolumes     bool
 	reportedUnsupported bool
 	backOff             *flowcontrol.Backoff
-	images              *podImages        // image pull back-off and reported reasons
+	images              *images.PodState  // image pull back-off and reported reasons
 	backOffEvents       map[string]string // container → instance ID its BackOff event was for
 	finishedAt          time.Time         // when the pod's containers were done (0 while not)
 	podReason           string            // set when the pod failed as a whole (DeadlineExceeded)
@@ -96,7 +97,7 @@ func NewWorker(rt *Runtime, pod *v1.Pod, specKnown bool) *Worker {
 		hookFailed:    map[string]bool{},
 		stops:         map[string]*preStopRun{},
 		backOff:       newBackOff(rt),
-		images:        newPodImages(rt),
+		images:        rt.imageManager().NewPodState(),
 	}
 	if pod.Status.StartTime != nil {
 		w.startTime = *pod.Status.StartTime
