@@ -145,8 +145,13 @@ func runNode(ctx context.Context, o *options) error {
 				Secrets:          pc.Secrets,
 				ConfigMaps:       pc.ConfigMaps,
 				Services:         pc.Services,
-				// Read when a container starts, once the node runs.
-				Allocatable: func() v1.ResourceList { return nodeStatus.Allocatable() },
+				// Read when a container starts, once the node reports its status.
+				Allocatable: func() v1.ResourceList {
+					if nodeStatus == nil {
+						return nil
+					}
+					return nodeStatus.Allocatable()
+				},
 				Kube:        client,
 				HostPaths:   o.hostPaths,
 			})
