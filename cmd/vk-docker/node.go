@@ -152,8 +152,8 @@ func runNode(ctx context.Context, o *options) error {
 					}
 					return nodeStatus.Allocatable()
 				},
-				Kube:        client,
-				HostPaths:   o.hostPaths,
+				Kube:      client,
+				HostPaths: o.hostPaths,
 			})
 			if err != nil {
 				return nil, nil, err
