@@ -20,24 +20,24 @@ import (
 // lost) that container is used; anything else holding the name is removed and
 // the create retried once.
 func (w *Worker) createContainer(ctx context.Context, name dockerhost.ContainerName, cfg *container.Config, host *container.HostConfig) (string, error) {
-	resp, err := w.docker.ContainerCreate(ctx, cfg, host, nil, name.String())
+	resp, err := w.rt.Docker.ContainerCreate(ctx, cfg, host, nil, name.String())
 	if err == nil {
 		return resp.ID, nil
 	}
 	if !cerrdefs.IsConflict(err) {
 		return "", err
 	}
-	existing, ierr := w.docker.ContainerInspect(ctx, name.String())
+	existing, ierr := w.rt.Docker.ContainerInspect(ctx, name.String())
 	if ierr != nil {
 		return "", fmt.Errorf("name %s is taken and cannot be inspected: %w (create: %v)", name, ierr, err)
 	}
 	if existing.Config != nil && dockerhost.IsManaged(existing.Config.Labels, w.rt.NodeName) && existing.Config.Labels[dockerhost.LabelPodUID] == name.UID {
 		return existing.ID, nil
 	}
-	if err := w.docker.ContainerRemove(ctx, existing.ID); err != nil && !cerrdefs.IsNotFound(err) {
+	if err := w.rt.Docker.ContainerRemove(ctx, existing.ID); err != nil && !cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("remove stale container %s: %w", name, err)
 	}
-	resp, err = w.docker.ContainerCreate(ctx, cfg, host, nil, name.String())
+	resp, err = w.rt.Docker.ContainerCreate(ctx, cfg, host, nil, name.String())
 	if err != nil {
 		return "", err
 	}
@@ -83,15 +83,36 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 		return ReasonCreateContainerError, err.Error(), nil
 	}
 	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventCreated, "Container created")
-	if err := w.docker.ContainerStart(ctx, id); err != nil {
-		// The engine keeps the container, created and carrying the error: it
-		// is reported as terminated, ContainerCannotRun, and restarted per policy.
+	// A start the engine refuses leaves the container created and carrying
+	// the error: it is reported as terminated, ContainerCannotRun, and
+	// restarted per policy.
+	w.startInstance(ctx, pod, s, id, sandbox)
+	return "", "", nil
+}
+
+// startInstance starts a created instance of a container, with the
+// kubelet's Started (or Failed) event, and runs its postStart hook: the
+// container is reported Running only once the hook returned.
+func (w *Worker) startInstance(ctx context.Context, pod *v1.Pod, s slot, id string, sandbox *instance) {
+	ref := containerRef(pod, s.c.Name, s.init)
+	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
+		log.G(ctx).WithError(err).WithField("container", s.c.Name).Warn("Cannot start container")
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
-		return "", "", nil
+		return
 	}
 	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventStarted, "Container started")
-	w.runPostStart(ctx, pod, s, id, w.rt.sandboxIP(sandbox))
-	return "", "", nil
+	w.runPostStart(ctx, pod, s, id, sandbox)
+}
+
+// pruneInstances removes the exited instances of a container older than the
+// one just replaced, which stays for `kubectl logs --previous` and lastState
+// (the kubelet's container GC keeps one dead container per container too).
+func (w *Worker) pruneInstances(ctx context.Context, old []*instance) {
+	for _, inst := range old {
+		if err := w.rt.Docker.ContainerRemove(ctx, inst.id()); err != nil && !cerrdefs.IsNotFound(err) {
+			log.G(ctx).WithError(err).WithField("container", inst.name.String()).Warn("Cannot remove an old container instance")
+		}
+	}
 }
 
 // defaultTerminationMessagePath is the API's default terminationMessagePath.

@@ -18,7 +18,7 @@ func (w *Worker) ensureVolumes(ctx context.Context, pod *v1.Pod, plan translate.
 			return &mountError{volume: name, err: err}
 		}
 	}
-	if w.volumesCreated {
+	if w.mem.volumesCreated {
 		return nil
 	}
 	for _, dv := range plan.Docker {
@@ -40,7 +40,7 @@ func (w *Worker) ensureVolumes(ctx context.Context, pod *v1.Pod, plan translate.
 			return &mountError{volume: dv.Name, err: fmt.Errorf("create volume: %w", err)}
 		}
 	}
-	w.volumesCreated = true
+	w.mem.volumesCreated = true
 	return nil
 }
 
