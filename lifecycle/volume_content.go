@@ -140,7 +140,7 @@ func (w *Worker) writeVolume(ctx context.Context, pod *v1.Pod, sb *instance, nam
 	return nil
 }
 
-// subPathMounts binds the container's translate.VolumeMounts with a subPath or
+// subPathMounts binds the container's volumeMounts with a subPath or
 // subPathExpr: the path is resolved inside the volume from within the
 // sandbox (created when missing; a symlink out of the volume is refused)
 // and the resolved directory or file of the volume on the Docker host is

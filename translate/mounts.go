@@ -22,7 +22,7 @@ func (n *Node) SandboxVolumeMounts(pod *v1.Pod) []mount.Mount {
 	return out
 }
 
-// VolumeMounts binds the container's VolumeMounts without a subPath to the
+// VolumeMounts binds the container's volumeMounts without a subPath to the
 // pod's volumes (see subPathMounts for the others). API-data volumes are
 // read-only, as on a kubelet.
 func VolumeMounts(pod *v1.Pod, c *v1.Container) []mount.Mount {
