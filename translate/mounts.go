@@ -23,7 +23,7 @@ func (n *Node) SandboxVolumeMounts(pod *v1.Pod) []mount.Mount {
 }
 
 // VolumeMounts binds the container's volumeMounts without a subPath to the
-// pod's volumes (see subPathMounts for the others). API-data volumes are
+// pod's volumes (lifecycle's subPathMounts binds the others). API-data volumes are
 // read-only, as on a kubelet.
 func VolumeMounts(pod *v1.Pod, c *v1.Container) []mount.Mount {
 	var mounts []mount.Mount
