@@ -64,7 +64,8 @@ type Config struct {
 	DNS            translate.DNSSettings
 	HostNamespaces translate.HostNamespaces
 	// Secrets, ConfigMaps, Services, Allocatable and Kube are
-	// lifecycle.Runtime's.
+	// lifecycle.Runtime's; Allocatable is the node's reported allocatable
+	// (NodeStatus.Allocatable), read when a container starts.
 	Secrets     corev1listers.SecretLister
 	ConfigMaps  corev1listers.ConfigMapLister
 	Services    corev1listers.ServiceLister
