@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -101,8 +102,7 @@ func podConditions(pod *v1.Pod, s *v1.PodStatus, sandboxReady, terminal, initial
 		}
 	}
 	containersReady := containersReadyCondition(pod, s.InitContainerStatuses, s.ContainerStatuses, s.Phase)
-	ready := containersReady
-	ready.Type = v1.PodReady
+	ready := readyCondition(pod, containersReady, out)
 	out = append(out,
 		condition(v1.PodReadyToStartContainers, sandboxReady && !terminal && s.Phase != v1.PodSucceeded && s.Phase != v1.PodFailed, "", ""),
 		initializedCondition(pod, s.InitContainerStatuses, s.Phase, initialized),
@@ -139,6 +139,34 @@ func containersReadyCondition(pod *v1.Pod, initStatuses, statuses []v1.Container
 	}
 	return condition(v1.ContainersReady, len(unready) == 0, "ContainersNotReady",
 		fmt.Sprintf("containers with unready status: [%s]", strings.Join(unready, " ")))
+}
+
+// ReasonReadinessGatesNotReady is the Ready condition's reason while a
+// readiness gate's condition is missing or not True.
+const ReasonReadinessGatesNotReady = "ReadinessGatesNotReady"
+
+// readyCondition is the kubelet's GeneratePodReadyCondition: ContainersReady,
+// and every readiness gate's condition (written by others, in others) True.
+func readyCondition(pod *v1.Pod, containersReady v1.PodCondition, others []v1.PodCondition) v1.PodCondition {
+	ready := containersReady
+	ready.Type = v1.PodReady
+	if ready.Status != v1.ConditionTrue {
+		return ready
+	}
+	var unready []string
+	for _, rg := range pod.Spec.ReadinessGates {
+		i := slices.IndexFunc(others, func(c v1.PodCondition) bool { return c.Type == rg.ConditionType })
+		switch {
+		case i < 0:
+			unready = append(unready, fmt.Sprintf("corresponding condition of pod readiness gate %q does not exist.", rg.ConditionType))
+		case others[i].Status != v1.ConditionTrue:
+			unready = append(unready, fmt.Sprintf("the status of pod readiness gate %q is not \"True\", but %v", rg.ConditionType, others[i].Status))
+		}
+	}
+	if len(unready) > 0 {
+		return condition(v1.PodReady, false, ReasonReadinessGatesNotReady, strings.Join(unready, ", "))
+	}
+	return ready
 }
 
 // initializedCondition is the kubelet's GeneratePodInitializedCondition.

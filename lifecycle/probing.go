@@ -71,6 +71,16 @@ func probeSpecs(c *v1.Container) map[probes.Kind]*v1.Probe {
 	return m
 }
 
+// trigger makes an instance's probe of kind run now, if it has one.
+func (ps *probeSet) trigger(id string, kind probes.Kind) {
+	ps.mu.Lock()
+	pw := ps.workers[probeKey{id, kind}]
+	ps.mu.Unlock()
+	if pw != nil {
+		pw.Trigger()
+	}
+}
+
 // snapshot copies the probes' results at this instant.
 func (ps *probeSet) snapshot() probeResults {
 	ps.mu.Lock()
@@ -162,6 +172,11 @@ func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *inst
 				return
 			}
 			logger.WithField("result", fmt.Sprint(result)).Debug("Probe result changed")
+			if kind == probes.Startup && result == probes.Success {
+				// The kubelet probes readiness at once when the container
+				// has started, not a whole period later.
+				w.probes.trigger(id, probes.Readiness)
+			}
 			if result == probes.Failure && kind != probes.Readiness {
 				// The container is to be killed: what the pass in flight
 				// does (a hook, a pull) must not hold that up.

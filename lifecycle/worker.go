@@ -98,7 +98,21 @@ func (w *Worker) Update(pod *v1.Pod) {
 	status := w.pod.Status
 	w.pod = pod.DeepCopy()
 	if w.reported != nil {
-		// The API may lag behind what was reported; keep the newer view.
+		// The API may lag behind what was reported; keep the newer view of
+		// what the node owns, and take the conditions others own (readiness
+		// gates...) as the API has them now.
+		others := status.Conditions[:0:0]
+		for _, c := range pod.Status.Conditions {
+			if !kubeletConditions[c.Type] {
+				others = append(others, c)
+			}
+		}
+		for _, c := range status.Conditions {
+			if kubeletConditions[c.Type] {
+				others = append(others, c)
+			}
+		}
+		status.Conditions = others
 		w.pod.Status = status
 	}
 	w.specKnown = true
