@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -139,7 +140,7 @@ type syncInput struct {
 // do, and how its volumes are provided.
 type podPlan struct {
 	unsupported []string
-	volumes     volumePlan
+	volumes     translate.VolumePlan
 }
 
 // computePodActions decides what the pod needs next. It reads nothing but
@@ -231,9 +232,9 @@ func convergeActions(in syncInput, a *podActions) time.Duration {
 		}
 		return 0
 	}
-	if len(in.plan.volumes.unsupported) > 0 {
+	if len(in.plan.volumes.Unsupported) > 0 {
 		if !in.mem.reportedVolumes {
-			a.unsupportedVolumes = in.plan.volumes.unsupported
+			a.unsupportedVolumes = in.plan.volumes.Unsupported
 		}
 		return 0
 	}

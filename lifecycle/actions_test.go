@@ -197,7 +197,7 @@ func runActionCases(t *testing.T, cases []actionCase) {
 			rt := &Runtime{}
 			got := describeActions(computePodActions(syncInput{
 				pod: pod, obs: obs.obs, mem: mem, probes: tc.probes, now: t0.Add(tc.at),
-				plan: podPlan{unsupported: rt.unsupported(pod), volumes: rt.planVolumes(pod)},
+				plan: podPlan{unsupported: rt.unsupported(pod), volumes: rt.PlanVolumes(pod)},
 			}))
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("actions\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))

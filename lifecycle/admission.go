@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -50,7 +51,7 @@ func (w *Worker) admit(ctx context.Context, pod *v1.Pod) (bool, error) {
 		w.reject(ctx, pod, ReasonSupplementalGroupsPolicyNotSupported, "SupplementalGroupsPolicy=Strict is not supported in this node")
 		return false, nil
 	}
-	if msg := w.rt.Security.Sysctls.forbiddenSysctl(pod); msg != "" {
+	if msg := w.rt.Security.Sysctls.ForbiddenSysctl(pod); msg != "" {
 		w.reject(ctx, pod, ReasonSysctlForbidden, msg)
 		return false, nil
 	}
@@ -115,7 +116,7 @@ func rejectedStatus(pod *v1.Pod, reason, message string) v1.PodStatus {
 func (w *Worker) warnIgnored(ctx context.Context, pod *v1.Pod) error {
 	var selinux, windows bool
 	for _, sl := range append(initSlots(pod), appSlots(pod)...) {
-		sc := effectiveSecurity(pod, sl.c)
+		sc := translate.EffectiveSecurity(pod, sl.c)
 		selinux = selinux || sc.SELinuxOptions != nil
 		windows = windows || sc.WindowsOptions != nil
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -59,5 +60,5 @@ func (b crashBackOff) next(key string, finished, now time.Time) {
 // backOffKey identifies a container for the back-off; a changed spec (hash)
 // starts a new back-off, as in the kubelet.
 func backOffKey(pod *v1.Pod, c *v1.Container) string {
-	return fmt.Sprintf("%s_%s_%s_%s_%s", pod.Name, pod.Namespace, pod.UID, c.Name, containerHash(c))
+	return fmt.Sprintf("%s_%s_%s_%s_%s", pod.Name, pod.Namespace, pod.UID, c.Name, translate.ContainerHash(c))
 }

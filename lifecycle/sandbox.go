@@ -4,52 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
-	resourcehelper "k8s.io/component-helpers/resource"
 )
-
-// podLabels are the labels shared by every container of pod.
-func (rt *Runtime) podLabels(pod *v1.Pod) map[string]string {
-	grace := int64(v1.DefaultTerminationGracePeriodSeconds)
-	if pod.Spec.TerminationGracePeriodSeconds != nil {
-		grace = *pod.Spec.TerminationGracePeriodSeconds
-	}
-	return map[string]string{
-		dockerhost.LabelNode:                   rt.NodeName,
-		dockerhost.LabelPodName:                pod.Name,
-		dockerhost.LabelPodNamespace:           pod.Namespace,
-		dockerhost.LabelPodUID:                 string(pod.UID),
-		dockerhost.LabelTerminationGracePeriod: strconv.FormatInt(grace, 10),
-	}
-}
-
-// sandboxConfig describes the pause container that owns the pod's network
-// and IPC namespaces (and PID namespace with shareProcessNamespace).
-func (rt *Runtime) sandboxConfig(pod *v1.Pod) (*container.Config, *container.HostConfig) {
-	labels := rt.podLabels(pod)
-	labels[dockerhost.LabelContainerName] = dockerhost.SandboxContainerName
-	labels[dockerhost.LabelDockerType] = dockerhost.DockerTypeSandbox
-	if r := podRequestsLabel(pod); r != "" {
-		labels[dockerhost.LabelPodRequests] = r
-	}
-	cfg := &container.Config{
-		Image:  rt.PauseImage,
-		Labels: labels,
-	}
-	host := &container.HostConfig{
-		NetworkMode: container.NetworkMode(rt.network()),
-		IpcMode:     container.IPCModeShareable,
-	}
-	applyHostPorts(pod, cfg, host)
-	applySysctls(pod, host)
-	return cfg, host
-}
 
 // runSandbox carries out a sandbox step: it starts a sandbox created
 // earlier, or creates and starts a new one, and returns it running.
@@ -64,15 +25,15 @@ func (w *Worker) runSandbox(ctx context.Context, pod *v1.Pod, step sandboxStep) 
 		w.rt.Recorder.Event(pod, v1.EventTypeNormal, EventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
 	}
 	name := dockerhost.ContainerName{Container: dockerhost.SandboxContainerName, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: step.attempt}
-	cfg, host := w.rt.sandboxConfig(pod)
-	warnings, err := w.rt.applyPodNetworking(pod, cfg, host)
+	cfg, host := w.rt.SandboxConfig(pod)
+	warnings, err := w.rt.ApplyPodNetworking(pod, cfg, host)
 	if err != nil {
 		return nil, fmt.Errorf("create sandbox %s: %w", name, err)
 	}
 	for _, e := range warnings {
-		w.rt.Recorder.Event(pod, e.eventType, e.reason, e.message)
+		w.rt.Recorder.Event(pod, e.Type, e.Reason, e.Message)
 	}
-	host.Mounts = append(host.Mounts, w.rt.sandboxVolumeMounts(pod)...)
+	host.Mounts = append(host.Mounts, w.rt.SandboxVolumeMounts(pod)...)
 	id, err := w.createContainer(ctx, name, cfg, host)
 	if err != nil {
 		return nil, fmt.Errorf("create sandbox %s: %w", name, err)
@@ -91,9 +52,9 @@ func (w *Worker) startSandbox(ctx context.Context, pod *v1.Pod, id string, name 
 		return fmt.Errorf("start sandbox %s: %w", name, err)
 	}
 	var dirs []string
-	for _, dv := range w.rt.planVolumes(pod).docker {
-		if !dv.apiData {
-			dirs = append(dirs, sandboxVolumeDir+dv.name)
+	for _, dv := range w.rt.PlanVolumes(pod).Docker {
+		if !dv.APIData {
+			dirs = append(dirs, translate.SandboxVolumeDir+dv.Name)
 		}
 	}
 	if len(dirs) == 0 {
@@ -149,17 +110,4 @@ func (n statusNode) podIP(sb *instance) string {
 		}
 	}
 	return ""
-}
-
-// podRequestsLabel renders the pod's CPU and memory requests, as the
-// scheduler counts them, for dockerhost.LabelPodRequests.
-func podRequestsLabel(pod *v1.Pod) string {
-	req := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
-	var parts []string
-	for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
-		if q, ok := req[name]; ok && !q.IsZero() {
-			parts = append(parts, string(name)+"="+q.String())
-		}
-	}
-	return strings.Join(parts, ",")
 }

@@ -99,7 +99,7 @@ func (w *Worker) remember(obs *observation) {
 func (w *Worker) input(pod *v1.Pod, obs *observation) syncInput {
 	return syncInput{
 		pod: pod, obs: obs, mem: w.mem, probes: w.probes.snapshot(), now: w.rt.Clock.Now(),
-		plan: podPlan{unsupported: w.rt.unsupported(pod), volumes: w.rt.planVolumes(pod)},
+		plan: podPlan{unsupported: w.rt.unsupported(pod), volumes: w.rt.PlanVolumes(pod)},
 	}
 }
 
@@ -177,5 +177,5 @@ func (w *Worker) report(ctx context.Context, in syncInput, terminal bool) {
 
 // statusNode is what of the node a pod's status shows.
 func (rt *Runtime) statusNode() statusNode {
-	return statusNode{hostIP: rt.HostIP, network: rt.network()}
+	return statusNode{hostIP: rt.HostIP, network: rt.DockerNetwork()}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/images"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -51,8 +52,8 @@ type Worker struct {
 
 	// Owned by the Run goroutine.
 	mem           *podMemory
-	vol           volumeState // API-data volume content
-	images        *podImages  // image pull back-off and reported reasons
+	vol           volumeState      // API-data volume content
+	images        *images.PodState // image pull back-off and reported reasons
 	probes        *probeSet
 	probesStopped bool           // probing ended with the pod's termination
 	hooks         sync.WaitGroup // preStop hooks running
@@ -72,7 +73,7 @@ func NewWorker(rt *Runtime, pod *v1.Pod, specKnown bool) *Worker {
 		specKnown: specKnown,
 		mem:       newPodMemory(),
 		probes:    newProbeSet(),
-		images:    newPodImages(rt),
+		images:    rt.imageManager().NewPodState(),
 	}
 	if pod.Status.StartTime != nil {
 		w.mem.startTime = *pod.Status.StartTime

@@ -11,7 +11,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	"github.com/vk-docker/vk-docker/dockerhost"
-	"github.com/vk-docker/vk-docker/lifecycle"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	"k8s.io/client-go/kubernetes"
@@ -74,8 +74,8 @@ type nodeFlags struct {
 	apiPort    int
 	port       int32 // of --listen-address, the kubelet endpoint the node reports
 	viaSandbox bool  // --probe-network=sandbox
-	dns        lifecycle.DNSSettings
-	security   lifecycle.SecurityPolicy
+	dns        translate.DNSSettings
+	security   translate.SecurityPolicy
 }
 
 func parseNodeFlags(o *options) (nodeFlags, error) {

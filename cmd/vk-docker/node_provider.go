@@ -13,6 +13,7 @@ import (
 	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/lifecycle"
 	"github.com/vk-docker/vk-docker/provider"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,12 +46,12 @@ func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodePart
 	mux := http.NewServeMux()
 	n, err := nodeutil.NewNode(o.nodeName,
 		func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
-			p, err := provider.New(providerConfig(o, flags, d, pc))
+			p, err := provider.New(providerConfig(o, flags, d, pc, parts))
 			if err != nil {
 				return nil, nil, err
 			}
 			parts.provider = p
-			describeNode(pc.Node, o, flags.taints, d.info.NCPU, d.info.MemTotal, d.info.ServerVersion, d.info.KernelVersion, d.info.OperatingSystem, flags.port)
+			describeNode(pc.Node, o, flags.taints, d.info, flags.port)
 			status, err := provider.NewNodeStatus(provider.NodeStatusConfig{
 				Docker:   d.docker,
 				NodeName: o.nodeName,
@@ -107,32 +108,37 @@ func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodePart
 
 // providerConfig is the provider's configuration from the flags, the
 // clients and the informers nodeutil made.
-func providerConfig(o *options, flags nodeFlags, d nodeDeps, pc nodeutil.ProviderConfig) provider.Config {
+func providerConfig(o *options, flags nodeFlags, d nodeDeps, pc nodeutil.ProviderConfig, parts *nodeParts) provider.Config {
 	return provider.Config{
 		Runtime: lifecycle.Runtime{
+			Node: translate.Node{
+				NodeName:       o.nodeName,
+				PauseImage:     o.pauseImage,
+				Network:        o.network,
+				PodAPIHost:     flags.apiHost,
+				PodAPIPort:     flags.apiPort,
+				DNS:            flags.dns,
+				HostNamespaces: translate.HostNamespaces{Network: o.hostNetwork, PID: o.hostPID, IPC: o.hostIPC},
+				Security:       flags.security,
+				HostPaths:      o.hostPaths,
+				Secrets:        pc.Secrets,
+				ConfigMaps:     pc.ConfigMaps,
+				Services:       pc.Services,
+				// Read when a container starts, once the node reports its status.
+				Allocatable: func() v1.ResourceList {
+					if parts.status == nil {
+						return nil
+					}
+					return parts.status.Allocatable()
+				},
+			},
 			Docker:           d.docker,
-			NodeName:         o.nodeName,
 			HostIP:           o.nodeIP,
-			PauseImage:       o.pauseImage,
-			Network:          o.network,
-			PodAPIHost:       flags.apiHost,
-			PodAPIPort:       flags.apiPort,
 			Recorder:         d.recorder,
 			MessageDir:       o.terminationMessageDir(),
 			ImagePullRecords: o.imagePullRecords(),
 			ProbeViaSandbox:  flags.viaSandbox,
-			DNS:              flags.dns,
-			HostNamespaces:   lifecycle.HostNamespaces{Network: o.hostNetwork, PID: o.hostPID, IPC: o.hostIPC},
-			Security:         flags.security,
-			Secrets:          pc.Secrets,
-			ConfigMaps:       pc.ConfigMaps,
-			Services:         pc.Services,
-			Allocatable: v1.ResourceList{
-				v1.ResourceCPU:    *resource.NewQuantity(int64(d.info.NCPU), resource.DecimalSI),
-				v1.ResourceMemory: *resource.NewQuantity(d.info.MemTotal, resource.BinarySI),
-			},
-			Kube:      d.client,
-			HostPaths: o.hostPaths,
+			Kube:             d.client,
 		},
 		Pods: d.client.CoreV1(),
 	}
@@ -140,7 +146,7 @@ func providerConfig(o *options, flags nodeFlags, d nodeDeps, pc nodeutil.Provide
 
 // describeNode fills in what the node reports about itself: the Docker host's
 // capacity, addresses, the kubelet port, versions, taints and labels.
-func describeNode(n *v1.Node, o *options, taints []v1.Taint, cpus int, memory int64, engineVersion, kernel, osImage string, port int32) {
+func describeNode(n *v1.Node, o *options, taints []v1.Taint, info system.Info, port int32) {
 	for k, v := range o.nodeLabels {
 		n.Labels[k] = v
 	}
@@ -148,13 +154,11 @@ func describeNode(n *v1.Node, o *options, taints []v1.Taint, cpus int, memory in
 	n.Labels["kubernetes.io/arch"] = runtime.GOARCH
 	n.Labels["node.kubernetes.io/instance-type"] = "vk-docker"
 	n.Spec.Taints = taints
-	capacity := v1.ResourceList{
-		v1.ResourceCPU:    *resource.NewQuantity(int64(cpus), resource.DecimalSI),
-		v1.ResourceMemory: *resource.NewQuantity(memory, resource.BinarySI),
-		v1.ResourcePods:   *resource.NewQuantity(int64(o.maxPods), resource.DecimalSI),
-	}
+	capacity := provider.HostCapacity(info)
+	capacity[v1.ResourcePods] = *resource.NewQuantity(int64(o.maxPods), resource.DecimalSI)
 	n.Status.Capacity = capacity
-	n.Status.Allocatable = capacity.DeepCopy()
+	// Until the first refresh counts the other nodes' pods on the host.
+	n.Status.Allocatable = provider.Allocatable(capacity, nil)
 	n.Status.Addresses = []v1.NodeAddress{
 		{Type: v1.NodeInternalIP, Address: o.nodeIP},
 		{Type: v1.NodeHostName, Address: o.nodeName},
@@ -162,9 +166,9 @@ func describeNode(n *v1.Node, o *options, taints []v1.Taint, cpus int, memory in
 	n.Status.DaemonEndpoints.KubeletEndpoint.Port = port
 	n.Status.NodeInfo = v1.NodeSystemInfo{
 		KubeletVersion:          kubeletVersion + "-vk-docker-" + version,
-		ContainerRuntimeVersion: "docker://" + engineVersion,
-		KernelVersion:           kernel,
-		OSImage:                 osImage,
+		ContainerRuntimeVersion: "docker://" + info.ServerVersion,
+		KernelVersion:           info.KernelVersion,
+		OSImage:                 info.OperatingSystem,
 		OperatingSystem:         runtime.GOOS,
 		Architecture:            runtime.GOARCH,
 	}

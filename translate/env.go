@@ -1,4 +1,4 @@
-package lifecycle
+package translate
 
 import (
 	"errors"
@@ -8,11 +8,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vk-docker/vk-docker/downwardapi"
+	"github.com/vk-docker/vk-docker/expansion"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/kubectl/pkg/util/fieldpath"
-	kresource "k8s.io/kubectl/pkg/util/resource"
 )
 
 // The node resolves every container's environment itself, when the container
@@ -20,22 +20,24 @@ import (
 // resolution): only then is the pod IP known for status.podIP, and a restarted
 // container sees the ConfigMaps and Secrets of its restart.
 
-// envContext is what a container's environment is resolved from.
-type envContext struct {
-	pod    *v1.Pod
-	c      *v1.Container
-	podIP  string
-	hostIP string
+// EnvContext is what a container's environment is resolved from.
+type EnvContext struct {
+	Pod       *v1.Pod
+	Container *v1.Container
+	// PodIP and HostIP are status.podIP and status.hostIP, known only once
+	// the sandbox runs.
+	PodIP  string
+	HostIP string
 }
 
-// resolveEnv computes a container's environment in the kubelet's order of
+// ResolveEnv computes a container's environment in the kubelet's order of
 // precedence (envFrom, then env, then service links) and expands $(VAR)
 // references in its command and args. An error is what the kubelet reports as
 // CreateContainerConfigError: a mandatory ConfigMap, Secret or key is missing.
-func (rt *Runtime) resolveEnv(ec envContext) (env []string, command, args []string, err error) {
-	pod, c := ec.pod, ec.c
+func (n *Node) ResolveEnv(ec EnvContext) (env []string, command, args []string, err error) {
+	pod, c := ec.Pod, ec.Container
 	vars := newEnvMap()
-	cache := refCache{rt: rt, ns: pod.Namespace}
+	cache := refCache{n: n, ns: pod.Namespace}
 	for _, from := range c.EnvFrom {
 		data, err := cache.envFrom(from)
 		if err != nil {
@@ -50,7 +52,7 @@ func (rt *Runtime) resolveEnv(ec envContext) (env []string, command, args []stri
 			vars.set(from.Prefix+k, data[k])
 		}
 	}
-	services, err := rt.serviceEnv(pod)
+	services, err := n.serviceEnv(pod)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -65,9 +67,9 @@ func (rt *Runtime) resolveEnv(ec envContext) (env []string, command, args []stri
 		value := e.Value
 		switch {
 		case value != "":
-			value = expandVars(value, lookup)
+			value = expansion.Expand(value, lookup)
 		case e.ValueFrom != nil:
-			v, ok, err := rt.envValueFrom(ec, e.ValueFrom, &cache)
+			v, ok, err := n.envValueFrom(ec, e.ValueFrom, &cache)
 			if err != nil {
 				return nil, nil, nil, err
 			}
@@ -95,10 +97,10 @@ func (rt *Runtime) resolveEnv(ec envContext) (env []string, command, args []stri
 	// only (service links included, as they are in the environment).
 	final := func(name string) (string, bool) { v, ok := vars.values[name]; return v, ok }
 	for _, s := range c.Command {
-		command = append(command, expandVars(s, final))
+		command = append(command, expansion.Expand(s, final))
 	}
 	for _, s := range c.Args {
-		args = append(args, expandVars(s, final))
+		args = append(args, expansion.Expand(s, final))
 	}
 	return env, command, args, nil
 }
@@ -121,13 +123,20 @@ func (m *envMap) set(k, v string) {
 
 // envValueFrom resolves one valueFrom; ok is false when an optional source
 // is absent and the variable is left out.
-func (rt *Runtime) envValueFrom(ec envContext, src *v1.EnvVarSource, cache *refCache) (value string, ok bool, err error) {
+func (n *Node) envValueFrom(ec EnvContext, src *v1.EnvVarSource, cache *refCache) (value string, ok bool, err error) {
 	switch {
 	case src.FieldRef != nil:
-		v, err := fieldRefValue(ec, src.FieldRef)
-		return v, err == nil, err
+		v, err := downwardapi.PodField(ec.Pod, src.FieldRef.FieldPath, downwardapi.Status{PodIP: ec.PodIP, HostIP: ec.HostIP})
+		if err != nil {
+			return "", false, fmt.Errorf("field %s: %w", src.FieldRef.FieldPath, err)
+		}
+		return v, true, nil
 	case src.ResourceFieldRef != nil:
-		v, err := rt.resourceFieldValue(ec, src.ResourceFieldRef)
+		var alloc v1.ResourceList
+		if n.Allocatable != nil {
+			alloc = n.Allocatable()
+		}
+		v, err := downwardapi.ContainerResource(ec.Pod, ec.Container.Name, src.ResourceFieldRef, alloc)
 		return v, err == nil, err
 	case src.ConfigMapKeyRef != nil:
 		ref := src.ConfigMapKeyRef
@@ -171,67 +180,10 @@ func keyValue[V ~string | ~[]byte](data map[string]V, kind, ns, name, key string
 	return "", false, fmt.Errorf("couldn't find key %v in %s %v/%v", key, kind, ns, name)
 }
 
-// fieldRefValue is the downward API value of a pod field, with the status
-// fields the kubelet knows at container start.
-func fieldRefValue(ec envContext, f *v1.ObjectFieldSelector) (string, error) {
-	switch f.FieldPath {
-	case "spec.nodeName":
-		return ec.pod.Spec.NodeName, nil
-	case "spec.serviceAccountName":
-		return ec.pod.Spec.ServiceAccountName, nil
-	case "status.hostIP", "status.hostIPs":
-		return ec.hostIP, nil
-	case "status.podIP", "status.podIPs":
-		return ec.podIP, nil
-	}
-	v, err := fieldpath.ExtractFieldPathAsString(ec.pod, f.FieldPath)
-	if err != nil {
-		return "", fmt.Errorf("field %s: %w", f.FieldPath, err)
-	}
-	return v, nil
-}
-
-// resourceFieldValue is the downward API value of a container resource. A
-// limit the container does not set is the node's allocatable, as on a
-// kubelet.
-func (rt *Runtime) resourceFieldValue(ec envContext, f *v1.ResourceFieldSelector) (string, error) {
-	target := ec.c
-	if f.ContainerName != "" && f.ContainerName != ec.c.Name {
-		target = nil
-		for _, list := range [][]v1.Container{ec.pod.Spec.Containers, ec.pod.Spec.InitContainers} {
-			for i := range list {
-				if list[i].Name == f.ContainerName {
-					target = &list[i]
-				}
-			}
-		}
-		if target == nil {
-			return "", fmt.Errorf("container %q referenced by resourceFieldRef not found", f.ContainerName)
-		}
-	}
-	c := target.DeepCopy()
-	for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory, v1.ResourceEphemeralStorage} {
-		if _, set := c.Resources.Limits[name]; set {
-			continue
-		}
-		if q, ok := rt.Allocatable[name]; ok {
-			if c.Resources.Limits == nil {
-				c.Resources.Limits = v1.ResourceList{}
-			}
-			c.Resources.Limits[name] = q
-		}
-	}
-	v, err := kresource.ExtractContainerResourceValue(f, c)
-	if err != nil {
-		return "", fmt.Errorf("resource %s of container %s: %w", f.Resource, c.Name, err)
-	}
-	return v, nil
-}
-
 // refCache reads each ConfigMap and Secret once per resolution, from the
 // node's informer caches.
 type refCache struct {
-	rt         *Runtime
+	n          *Node
 	ns         string
 	configMaps map[string]*v1.ConfigMap
 	secrets    map[string]*v1.Secret
@@ -241,10 +193,10 @@ func (rc *refCache) configMap(name string) (*v1.ConfigMap, error) {
 	if cm, ok := rc.configMaps[name]; ok {
 		return cm, nil
 	}
-	if rc.rt.ConfigMaps == nil {
+	if rc.n.ConfigMaps == nil {
 		return nil, fmt.Errorf("couldn't get configMap %v/%v, no kubeClient defined", rc.ns, name)
 	}
-	cm, err := rc.rt.ConfigMaps.ConfigMaps(rc.ns).Get(name)
+	cm, err := rc.n.ConfigMaps.ConfigMaps(rc.ns).Get(name)
 	if err != nil {
 		return nil, err
 	}
@@ -259,10 +211,10 @@ func (rc *refCache) secret(name string) (*v1.Secret, error) {
 	if s, ok := rc.secrets[name]; ok {
 		return s, nil
 	}
-	if rc.rt.Secrets == nil {
+	if rc.n.Secrets == nil {
 		return nil, fmt.Errorf("couldn't get secret %v/%v, no kubeClient defined", rc.ns, name)
 	}
-	s, err := rc.rt.Secrets.Secrets(rc.ns).Get(name)
+	s, err := rc.n.Secrets.Secrets(rc.ns).Get(name)
 	if err != nil {
 		return nil, err
 	}
@@ -308,11 +260,11 @@ func (rc *refCache) envFrom(from v1.EnvFromSource) (map[string]string, error) {
 // enableServiceLinks. With an API address for pods configured, the
 // `kubernetes` Service is described at that address instead of its
 // ClusterIP, which nothing here routes.
-func (rt *Runtime) serviceEnv(pod *v1.Pod) (map[string]string, error) {
+func (n *Node) serviceEnv(pod *v1.Pod) (map[string]string, error) {
 	out := map[string]string{}
 	links := pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks
-	if rt.Services != nil {
-		services, err := rt.Services.List(labels.Everything())
+	if n.Services != nil {
+		services, err := n.Services.List(labels.Everything())
 		if err != nil {
 			return nil, fmt.Errorf("failed to list services when setting up env vars: %w", err)
 		}
@@ -321,7 +273,7 @@ func (rt *Runtime) serviceEnv(pod *v1.Pod) (map[string]string, error) {
 				continue
 			}
 			master := s.Namespace == "default" && s.Name == "kubernetes"
-			if master && rt.PodAPIHost != "" {
+			if master && n.PodAPIHost != "" {
 				continue
 			}
 			if master || (s.Namespace == pod.Namespace && links) {
@@ -329,8 +281,8 @@ func (rt *Runtime) serviceEnv(pod *v1.Pod) (map[string]string, error) {
 			}
 		}
 	}
-	if rt.PodAPIHost != "" {
-		serviceVars(out, "kubernetes", rt.PodAPIHost, []v1.ServicePort{{Name: "https", Port: int32(rt.PodAPIPort), Protocol: v1.ProtocolTCP}})
+	if n.PodAPIHost != "" {
+		serviceVars(out, "kubernetes", n.PodAPIHost, []v1.ServicePort{{Name: "https", Port: int32(n.PodAPIPort), Protocol: v1.ProtocolTCP}})
 	}
 	return out, nil
 }
@@ -361,44 +313,9 @@ func serviceVars(out map[string]string, name, ip string, ports []v1.ServicePort)
 	}
 }
 
-// expandVars expands $(VAR) references as Kubernetes does: a defined VAR is
-// replaced by its value, an undefined one is left as written, and $$ escapes
-// a dollar sign.
-func expandVars(s string, lookup func(string) (string, bool)) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch next := s[i+1]; {
-		case next == '$':
-			b.WriteByte('$')
-			i++
-		case next == '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString("$(") // no closing paren: not a reference
-				i++
-				continue
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := lookup(name); ok && name != "" {
-				b.WriteString(v)
-			} else {
-				b.WriteString(s[i : i+3+end])
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
-}
-
-// withEnv is a copy of c whose env is the resolved one (NAME=value strings),
+// WithEnv is a copy of c whose env is the resolved one (NAME=value strings),
 // for what the kubelet expands with it (subPathExpr).
-func withEnv(c *v1.Container, env []string) *v1.Container {
+func WithEnv(c *v1.Container, env []string) *v1.Container {
 	out := c.DeepCopy()
 	out.Env, out.EnvFrom = make([]v1.EnvVar, 0, len(env)), nil
 	for _, kv := range env {

@@ -1,4 +1,4 @@
-package lifecycle
+package translate
 
 import (
 	"encoding/json"
@@ -15,7 +15,7 @@ import (
 // whatever the API server might hand over, the node must answer with a
 // configuration or an error, never a panic.
 //
-//	go test ./lifecycle -run XXX -fuzz FuzzPodTranslation -fuzztime 60s
+//	go test ./translate -run XXX -fuzz FuzzPodTranslation -fuzztime 60s
 func FuzzPodTranslation(f *testing.F) {
 	manifests, err := filepath.Glob(filepath.Join("..", "examples", "*.yaml"))
 	if err != nil {
@@ -44,18 +44,18 @@ func FuzzPodTranslation(f *testing.F) {
 		if json.Unmarshal(data, &pod) != nil {
 			return
 		}
-		cfg, host := rt.sandboxConfig(&pod)
-		if _, err := rt.applyPodNetworking(&pod, cfg, host); err != nil {
+		cfg, host := rt.SandboxConfig(&pod)
+		if _, err := rt.ApplyPodNetworking(&pod, cfg, host); err != nil {
 			return
 		}
-		_ = rt.unsupported(&pod)
-		for i, s := range append(initSlots(&pod), appSlots(&pod)...) {
-			_ = containerHash(s.c)
-			cfg, host := rt.containerConfig(&pod, s, i, "sandbox")
+		_ = rt.HostNamespaces.Forbidden(&pod)
+		for i, c := range append(append([]v1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
+			_ = ContainerHash(&c)
+			cfg, host := rt.ContainerConfig(&pod, &c, Slot{Index: i, Init: i < len(pod.Spec.InitContainers)}, i, "sandbox")
 			if cfg == nil || host == nil {
 				t.Fatalf("container %d: no configuration and no error", i)
 			}
-			_, _, _, _ = rt.resolveEnv(envContext{pod: &pod, c: s.c, podIP: "172.17.0.5", hostIP: "127.0.0.1"})
+			_, _, _, _ = rt.ResolveEnv(EnvContext{Pod: &pod, Container: &c, PodIP: "172.17.0.5", HostIP: "127.0.0.1"})
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package lifecycle
+package images
 
 import (
 	"context"
@@ -17,10 +17,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-// EventFailedToRetrieveImagePullSecret is the kubelet's warning, on the pod,
-// when some of its imagePullSecrets cannot be read.
-const EventFailedToRetrieveImagePullSecret = "FailedToRetrieveImagePullSecret"
 
 // pullCredential is one registry login from an image pull secret.
 type pullCredential struct {
@@ -199,18 +195,18 @@ func keyringFromSecrets(secrets []*v1.Secret) (*keyring, error) {
 // pullSecrets reads the pod's imagePullSecrets: from the node's cache, and
 // from the API when the cache does not have one yet (a secret created just
 // before the pod). Names that cannot be read are returned as missing.
-func (rt *Runtime) pullSecrets(ctx context.Context, pod *v1.Pod) (secrets []*v1.Secret, missing []string) {
+func (m *Manager) pullSecrets(ctx context.Context, pod *v1.Pod) (secrets []*v1.Secret, missing []string) {
 	for _, ref := range pod.Spec.ImagePullSecrets {
 		if ref.Name == "" {
 			continue // the API used to allow empty names; the kubelet ignores them
 		}
 		var s *v1.Secret
 		var err error = apierrors.NewNotFound(v1.Resource("secrets"), ref.Name)
-		if rt.Secrets != nil {
-			s, err = rt.Secrets.Secrets(pod.Namespace).Get(ref.Name)
+		if m.cfg.Secrets != nil {
+			s, err = m.cfg.Secrets.Secrets(pod.Namespace).Get(ref.Name)
 		}
-		if apierrors.IsNotFound(err) && rt.Kube != nil {
-			s, err = rt.Kube.CoreV1().Secrets(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) && m.cfg.Kube != nil {
+			s, err = m.cfg.Kube.CoreV1().Secrets(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 		}
 		if err != nil {
 			missing = append(missing, ref.Name)

@@ -1,4 +1,4 @@
-package lifecycle
+package translate
 
 import (
 	"github.com/docker/docker/api/types/container"

@@ -1,4 +1,4 @@
-package lifecycle
+package images
 
 import (
 	"context"
@@ -11,16 +11,6 @@ import (
 	"github.com/distribution/reference"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	v1 "k8s.io/api/core/v1"
-)
-
-// Image waiting reasons and events, with the kubelet's names
-// (pkg/kubelet/images/types.go, pkg/kubelet/events).
-const (
-	ReasonImagePullBackOff   = "ImagePullBackOff"
-	ReasonInvalidImageName   = "InvalidImageName"
-	ReasonImageInspectError  = "ImageInspectError"
-	EventInspectFailed       = "InspectFailed"
-	EventBackOffPullingImage = "BackOff"
 )
 
 // pullPolicy is the effective imagePullPolicy with the API's defaulting
@@ -70,23 +60,23 @@ func withDefaultTag(img string) (string, error) {
 	return img, nil
 }
 
-// ensureImage makes the container's image present according to its pull
+// EnsureImage makes the container's image present according to its pull
 // policy, with the kubelet's events (image manager and runtime manager). It
 // returns a waiting reason and message when the container cannot be created.
 // The events of a container held for the same reason pass after pass are
 // recorded once.
-func (w *Worker) ensureImage(ctx context.Context, pod *v1.Pod, c *v1.Container, ref *v1.ObjectReference) (reason, message string, err error) {
-	reason, message, ev := w.ensureImageReason(ctx, pod, c, ref)
+func (m *Manager) EnsureImage(ctx context.Context, pod *v1.Pod, c *v1.Container, ref *v1.ObjectReference, st *PodState) (reason, message string, err error) {
+	reason, message, ev := m.ensureImageReason(ctx, pod, c, ref, st)
 	if reason == "" {
-		delete(w.images.reported, ref.FieldPath)
+		delete(st.reported, ref.FieldPath)
 		return "", "", nil
 	}
-	if w.images.firstReport(ref.FieldPath, reason, message) {
+	if st.firstReport(ref.FieldPath, reason, message) {
 		if ev != nil {
-			w.rt.Recorder.Event(ref, ev.eventType, ev.reason, ev.message)
+			m.cfg.Recorder.Event(ref, ev.eventType, ev.reason, ev.message)
 		}
 		// The runtime manager's event for every image failure.
-		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %s", reason)
+		m.cfg.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %s", reason)
 	}
 	return reason, message, nil
 }
@@ -97,11 +87,11 @@ type imageEvent struct{ eventType, reason, message string }
 // ensureImageReason is the kubelet's EnsureImageExists: the waiting reason
 // and message when the image is not there, and the image manager's event
 // for it.
-func (w *Worker) ensureImageReason(ctx context.Context, pod *v1.Pod, c *v1.Container, ref *v1.ObjectReference) (reason, message string, ev *imageEvent) {
+func (m *Manager) ensureImageReason(ctx context.Context, pod *v1.Pod, c *v1.Container, ref *v1.ObjectReference, st *PodState) (reason, message string, ev *imageEvent) {
 	requested := c.Image
 	// The kubelet reads the pull secrets, and warns about missing ones, on
 	// every start whether or not it pulls.
-	secrets := w.podPullSecrets(ctx, pod)
+	secrets := m.podPullSecrets(ctx, pod, st)
 	img, err := withDefaultTag(requested)
 	if err != nil {
 		msg := fmt.Sprintf("Failed to apply default image tag %q: %v", requested, err)
@@ -109,10 +99,10 @@ func (w *Worker) ensureImageReason(ctx context.Context, pod *v1.Pod, c *v1.Conta
 	}
 	policy := pullPolicy(c)
 	if policy != v1.PullAlways {
-		present, err := w.docker.ImageInspect(ctx, img)
+		present, err := m.cfg.Docker.ImageInspect(ctx, img)
 		switch {
-		case err == nil && w.rt.imagePulls().accessible(present.ID, podCredentials(secrets, img)):
-			w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulled, "Container image %q already present on machine and can be accessed by the pod", requested)
+		case err == nil && m.pulls.accessible(present.ID, podCredentials(secrets, img)):
+			m.cfg.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulled, "Container image %q already present on machine and can be accessed by the pod", requested)
 			return "", "", nil
 		case err != nil && !cerrdefs.IsNotFound(err):
 			msg := fmt.Sprintf("Failed to inspect image %q: %v", img, err)
@@ -124,50 +114,50 @@ func (w *Worker) ensureImageReason(ctx context.Context, pod *v1.Pod, c *v1.Conta
 			return ReasonErrImageNeverPull, msg, &imageEvent{v1.EventTypeWarning, EventErrImageNeverPull, msg}
 		}
 	}
-	return w.pull(ctx, secrets, requested, img, ref)
+	return m.pull(ctx, st, secrets, requested, img, ref)
 }
 
 // pull pulls img (requested, with the default tag) with the pod's pull
 // secrets, unless a failed pull of it is in its back-off.
-func (w *Worker) pull(ctx context.Context, secrets []*v1.Secret, requested, img string, ref *v1.ObjectReference) (reason, message string, ev *imageEvent) {
-	now := w.rt.Clock.Now()
-	if w.images.backOff.IsInBackOffSinceUpdate(requested, now) {
+func (m *Manager) pull(ctx context.Context, st *PodState, secrets []*v1.Secret, requested, img string, ref *v1.ObjectReference) (reason, message string, ev *imageEvent) {
+	now := m.cfg.Clock.Now()
+	if st.backOff.IsInBackOffSinceUpdate(requested, now) {
 		msg := fmt.Sprintf("Back-off pulling image %q", requested)
 		status := msg
-		if prev, ok := w.images.lastErr[requested]; ok {
+		if prev, ok := st.lastErr[requested]; ok {
 			status = fmt.Sprintf("%s: %s", msg, prev)
 		}
 		return ReasonImagePullBackOff, status, &imageEvent{v1.EventTypeNormal, EventBackOffPullingImage, msg}
 	}
-	delete(w.images.lastErr, requested)
+	delete(st.lastErr, requested)
 	creds, err := pullCredentials(secrets, img)
 	if err != nil {
 		return ReasonErrImagePull, err.Error(), nil
 	}
-	w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulling, "Pulling image %q", requested)
-	res, err := w.rt.pullImage(ctx, img, creds)
+	m.cfg.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulling, "Pulling image %q", requested)
+	res, err := m.pullImage(ctx, img, creds)
 	if err != nil {
-		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailedPull, "Failed to pull image %q: %v", requested, err)
-		w.images.backOff.Next(requested, w.rt.Clock.Now())
-		w.images.lastErr[requested] = fmt.Sprintf("%s: %s", ReasonErrImagePull, err)
+		m.cfg.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailedPull, "Failed to pull image %q: %v", requested, err)
+		st.backOff.Next(requested, m.cfg.Clock.Now())
+		st.lastErr[requested] = fmt.Sprintf("%s: %s", ReasonErrImagePull, err)
 		return ReasonErrImagePull, err.Error(), nil
 	}
-	w.rt.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulled, "Successfully pulled image %q in %v (%v including waiting). Image size: %d bytes.",
-		requested, res.duration.Truncate(time.Millisecond), w.rt.Clock.Since(now).Truncate(time.Millisecond), res.size)
-	w.images.backOff.GC()
+	m.cfg.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulled, "Successfully pulled image %q in %v (%v including waiting). Image size: %d bytes.",
+		requested, res.duration.Truncate(time.Millisecond), m.cfg.Clock.Since(now).Truncate(time.Millisecond), res.size)
+	st.backOff.GC()
 	return "", "", nil
 }
 
 // podPullSecrets reads the pod's pull secrets, warning (once per set of
 // names) about those that cannot be read: the pull is still attempted
 // without them, as the kubelet does.
-func (w *Worker) podPullSecrets(ctx context.Context, pod *v1.Pod) []*v1.Secret {
-	secrets, missing := w.rt.pullSecrets(ctx, pod)
+func (m *Manager) podPullSecrets(ctx context.Context, pod *v1.Pod, st *PodState) []*v1.Secret {
+	secrets, missing := m.pullSecrets(ctx, pod)
 	sort.Strings(missing)
-	if names := strings.Join(missing, ", "); names != w.images.missingSeen {
-		w.images.missingSeen = names
+	if names := strings.Join(missing, ", "); names != st.missingSeen {
+		st.missingSeen = names
 		if names != "" {
-			w.rt.Recorder.Eventf(pod, v1.EventTypeWarning, EventFailedToRetrieveImagePullSecret,
+			m.cfg.Recorder.Eventf(pod, v1.EventTypeWarning, EventFailedToRetrieveImagePullSecret,
 				"Unable to retrieve some image pull secrets (%s); attempting to pull the image may not succeed.", names)
 			log.G(ctx).WithField("secrets", names).Warn("Unable to retrieve some image pull secrets")
 		}

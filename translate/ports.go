@@ -1,4 +1,4 @@
-package lifecycle
+package translate
 
 import (
 	"strconv"
@@ -18,8 +18,8 @@ func applyHostPorts(pod *v1.Pod, cfg *container.Config, host *container.HostConf
 	if pod.Spec.HostNetwork {
 		return
 	}
-	for _, sl := range append(initSlots(pod), appSlots(pod)...) {
-		for _, p := range sl.c.Ports {
+	for _, c := range append(append([]v1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
+		for _, p := range c.Ports {
 			if p.HostPort == 0 {
 				continue
 			}

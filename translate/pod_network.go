@@ -1,4 +1,4 @@
-package lifecycle
+package translate
 
 import (
 	"bufio"
@@ -93,14 +93,14 @@ func mergeOptions(opts []string, more ...string) []string {
 	return out
 }
 
-// podEvent is an event to record about the pod.
-type podEvent struct {
-	eventType, reason, message string
+// Event is an event to record about the pod.
+type Event struct {
+	Type, Reason, Message string
 }
 
 // podDNS composes the pod's resolv.conf from its dnsPolicy and dnsConfig as
 // the kubelet's DNS configurer does, with the warnings it records.
-func (d DNSSettings) podDNS(pod *v1.Pod) (servers, searches, options []string, warnings []podEvent) {
+func (d DNSSettings) podDNS(pod *v1.Pod) (servers, searches, options []string, warnings []Event) {
 	host := ResolvConf{Nameservers: []string{"127.0.0.1"}}
 	if d.Host != nil {
 		host = *d.Host
@@ -122,7 +122,7 @@ func (d DNSSettings) podDNS(pod *v1.Pod) (servers, searches, options []string, w
 	default:
 		if cluster {
 			msg := fmt.Sprintf("kubelet does not have ClusterDNS IP configured and cannot create Pod using %q policy. Falling back to %q policy.", v1.DNSClusterFirst, v1.DNSDefault)
-			warnings = append(warnings, podEvent{v1.EventTypeWarning, "MissingClusterDNS", fmt.Sprintf("pod: %q. %s", formatPod(pod), msg)})
+			warnings = append(warnings, Event{v1.EventTypeWarning, "MissingClusterDNS", fmt.Sprintf("pod: %q. %s", FormatPod(pod), msg)})
 		}
 		servers, searches, options = host.Nameservers, host.Searches, host.Options
 	}
@@ -139,12 +139,12 @@ func (d DNSSettings) podDNS(pod *v1.Pod) (servers, searches, options []string, w
 	}
 	if len(servers) > maxDNSNameservers {
 		servers = servers[:maxDNSNameservers]
-		warnings = append(warnings, podEvent{v1.EventTypeWarning, "DNSConfigForming",
+		warnings = append(warnings, Event{v1.EventTypeWarning, "DNSConfigForming",
 			"Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: " + strings.Join(servers, " ")})
 	}
 	if s, cut := fitSearches(searches); cut {
 		searches = s
-		warnings = append(warnings, podEvent{v1.EventTypeWarning, "DNSConfigForming",
+		warnings = append(warnings, Event{v1.EventTypeWarning, "DNSConfigForming",
 			"Search Line limits were exceeded, some search paths have been omitted, the applied search line is: " + strings.Join(searches, " ")})
 	}
 	return servers, searches, options, warnings
@@ -215,7 +215,7 @@ type HostNamespaces struct {
 
 // forbiddenHostNamespaces lists the host namespaces the pod asks for that
 // the node does not allow, with the flag that would allow each.
-func (h HostNamespaces) forbidden(pod *v1.Pod) []string {
+func (h HostNamespaces) Forbidden(pod *v1.Pod) []string {
 	var why []string
 	for _, ns := range []struct {
 		asked, allowed bool
@@ -232,18 +232,18 @@ func (h HostNamespaces) forbidden(pod *v1.Pod) []string {
 	return why
 }
 
-// applyPodNetworking sets what the sandbox owns for the whole pod: its
+// ApplyPodNetworking sets what the sandbox owns for the whole pod: its
 // namespaces (the host's when asked and allowed), hostname and domain,
 // /etc/hosts entries from hostAliases, and resolv.conf. The pod's
 // containers join the sandbox's network and so share all of it.
-func (rt *Runtime) applyPodNetworking(pod *v1.Pod, cfg *container.Config, host *container.HostConfig) ([]podEvent, error) {
+func (n *Node) ApplyPodNetworking(pod *v1.Pod, cfg *container.Config, host *container.HostConfig) ([]Event, error) {
 	if pod.Spec.HostNetwork {
 		// The pod is the host on the network: its name and files are the
 		// host's, as on a kubelet.
 		host.NetworkMode = container.NetworkMode("host")
 		cfg.Hostname, cfg.Domainname = "", ""
 	} else {
-		name, domain, err := podHostname(pod, rt.DNS.ClusterDomain)
+		name, domain, err := podHostname(pod, n.DNS.ClusterDomain)
 		if err != nil {
 			return nil, err
 		}
@@ -260,7 +260,7 @@ func (rt *Runtime) applyPodNetworking(pod *v1.Pod, cfg *container.Config, host *
 			host.ExtraHosts = append(host.ExtraHosts, name+":"+a.IP)
 		}
 	}
-	servers, searches, options, warnings := rt.DNS.podDNS(pod)
+	servers, searches, options, warnings := n.DNS.podDNS(pod)
 	if len(servers) == 0 {
 		// Docker copies the engine host's resolv.conf when given no server
 		// (and adds public resolvers when that names only loopback ones); a

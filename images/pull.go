@@ -1,4 +1,4 @@
-package lifecycle
+package images
 
 import (
 	"context"
@@ -47,7 +47,7 @@ type imagePulls struct {
 	// pulledWith maps an image ID to the hashes of the credentials it was
 	// pulled with ("" for anonymous).
 	pulledWith map[string]map[string]bool
-	// file keeps pulledWith across restarts (Runtime.ImagePullRecords); with
+	// file keeps pulledWith across restarts (Config.RecordsFile); with
 	// none, the node's images count as preloaded after a restart.
 	file string
 }
@@ -112,13 +112,13 @@ func (p *imagePulls) saveLocked() error {
 	return nil
 }
 
-// LoadImagePullRecords reads what earlier runs recorded in
-// ImagePullRecords, so that an image pulled with credentials stays for the
+// LoadRecords reads what earlier runs recorded in
+// Config.RecordsFile, so that an image pulled with credentials stays for the
 // pods holding them across restarts, as the kubelet's pulled-image records
 // do. A missing file is a first run; a file that cannot be read is an
 // error, since going on without it would open those images to every pod.
-func (rt *Runtime) LoadImagePullRecords() error {
-	p := rt.imagePulls()
+func (m *Manager) LoadRecords() error {
+	p := &m.pulls
 	if p.file == "" {
 		return nil
 	}
@@ -172,27 +172,14 @@ func credentialHash(c pullCredential) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// pullsInit guards the lazy creation of Runtime.pulls, so that a Runtime
-// stays a plain struct its users fill in.
-var pullsInit sync.Mutex
-
-func (rt *Runtime) imagePulls() *imagePulls {
-	pullsInit.Lock()
-	defer pullsInit.Unlock()
-	if rt.pulls == nil {
-		rt.pulls = &imagePulls{file: rt.ImagePullRecords}
-	}
-	return rt.pulls
-}
-
 // pullImage pulls ref with each matching credential in turn until one works
 // (anonymously when none matches), as the kubelet's runtime manager does:
 // the error lists every attempt's failure.
-func (rt *Runtime) pullImage(ctx context.Context, ref string, creds []pullCredential) (pullResult, error) {
+func (m *Manager) pullImage(ctx context.Context, ref string, creds []pullCredential) (pullResult, error) {
 	if len(creds) == 0 {
-		res, err := rt.pullShared(ctx, ref, "")
+		res, err := m.pullShared(ctx, ref, "")
 		if err == nil {
-			rt.keepPullRecord(ctx, res.id, "")
+			m.keepPullRecord(ctx, res.id, "")
 		}
 		return res, err
 	}
@@ -203,9 +190,9 @@ func (rt *Runtime) pullImage(ctx context.Context, ref string, creds []pullCreden
 			errs = append(errs, fmt.Errorf("encode credentials of %s: %w", c.secret, err))
 			continue
 		}
-		res, err := rt.pullShared(ctx, ref, auth)
+		res, err := m.pullShared(ctx, ref, auth)
 		if err == nil {
-			rt.keepPullRecord(ctx, res.id, credentialHash(c))
+			m.keepPullRecord(ctx, res.id, credentialHash(c))
 			return res, nil
 		}
 		errs = append(errs, err)
@@ -215,23 +202,23 @@ func (rt *Runtime) pullImage(ctx context.Context, ref string, creds []pullCreden
 
 // keepPullRecord records a pull. The image was pulled: a record that cannot
 // be written only weakens the next run, which is said in the log.
-func (rt *Runtime) keepPullRecord(ctx context.Context, id, hash string) {
-	if err := rt.imagePulls().recordPull(id, hash); err != nil {
+func (m *Manager) keepPullRecord(ctx context.Context, id, hash string) {
+	if err := m.pulls.recordPull(id, hash); err != nil {
 		log.G(ctx).WithError(err).WithField("image", id).Warn("Cannot keep the image's pull record; after a restart the image counts as preloaded")
 	}
 }
 
 // pullShared does one engine pull of ref with auth, or waits for the one in
 // progress with the same ref and auth and shares its result.
-func (rt *Runtime) pullShared(ctx context.Context, ref, auth string) (pullResult, error) {
+func (m *Manager) pullShared(ctx context.Context, ref, auth string) (pullResult, error) {
 	for {
-		v, err, _ := rt.imagePulls().group.Do(ref+"\x00"+auth, func() (any, error) {
-			start := rt.Clock.Now()
-			if err := rt.Docker.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth}); err != nil {
+		v, err, _ := m.pulls.group.Do(ref+"\x00"+auth, func() (any, error) {
+			start := m.cfg.Clock.Now()
+			if err := m.cfg.Docker.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth}); err != nil {
 				return pullResult{}, err
 			}
-			res := pullResult{duration: rt.Clock.Since(start)}
-			if img, err := rt.Docker.ImageInspect(ctx, ref); err == nil {
+			res := pullResult{duration: m.cfg.Clock.Since(start)}
+			if img, err := m.cfg.Docker.ImageInspect(ctx, ref); err == nil {
 				res.size, res.id = img.Size, img.ID
 			}
 			return res, nil
@@ -248,20 +235,21 @@ func (rt *Runtime) pullShared(ctx context.Context, ref, auth string) (pullResult
 	}
 }
 
-// podImages is one pod's image state: the pull back-off per image, the
+// PodState is one pod's image state: the pull back-off per image, the
 // last pull error per image (shown during the back-off), and which
 // container was last told what, so that a container held for the same
 // reason is not given the same events on every pass.
-type podImages struct {
+type PodState struct {
 	backOff     *flowcontrol.Backoff
 	lastErr     map[string]string // image → "ErrImagePull: <message>"
 	reported    map[string]string // container → reason and message of its last events
 	missingSeen string            // missing pull secrets last warned about
 }
 
-func newPodImages(rt *Runtime) *podImages {
-	return &podImages{
-		backOff:  flowcontrol.NewFakeBackOff(imageBackOffInitial, imageBackOffMax, rt.Clock),
+// NewPodState is the image state of a new pod worker.
+func (m *Manager) NewPodState() *PodState {
+	return &PodState{
+		backOff:  flowcontrol.NewFakeBackOff(imageBackOffInitial, imageBackOffMax, m.cfg.Clock),
 		lastErr:  map[string]string{},
 		reported: map[string]string{},
 	}
@@ -269,7 +257,7 @@ func newPodImages(rt *Runtime) *podImages {
 
 // firstReport reports whether container is held for reason/message for
 // the first time in a row: only then are its events recorded.
-func (p *podImages) firstReport(container, reason, message string) bool {
+func (p *PodState) firstReport(container, reason, message string) bool {
 	key := reason + "\x00" + message
 	if p.reported[container] == key {
 		return false

@@ -1,4 +1,4 @@
-package lifecycle
+package translate
 
 import (
 	"reflect"
@@ -13,8 +13,8 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// envRuntime is a Runtime whose listers hold objs.
-func envRuntime(t testing.TB, objs ...any) *Runtime {
+// envRuntime is a Node whose listers hold objs.
+func envRuntime(t testing.TB, objs ...any) *Node {
 	t.Helper()
 	newIndexer := func() cache.Indexer {
 		return cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
@@ -36,13 +36,15 @@ func envRuntime(t testing.TB, objs ...any) *Runtime {
 			t.Fatal(err)
 		}
 	}
-	return &Runtime{
+	return &Node{
 		ConfigMaps: corev1listers.NewConfigMapLister(cms),
 		Secrets:    corev1listers.NewSecretLister(secrets),
 		Services:   corev1listers.NewServiceLister(services),
-		Allocatable: v1.ResourceList{
-			v1.ResourceCPU:    resource.MustParse("2"),
-			v1.ResourceMemory: resource.MustParse("24Gi"),
+		Allocatable: func() v1.ResourceList {
+			return v1.ResourceList{
+				v1.ResourceCPU:    resource.MustParse("2"),
+				v1.ResourceMemory: resource.MustParse("24Gi"),
+			}
 		},
 	}
 }
@@ -179,7 +181,7 @@ func TestResolveEnv(t *testing.T) {
 			}
 			pod := envPod(tc.c)
 			pod.Spec.EnableServiceLinks = ptr.To(tc.links)
-			env, cmd, args, err := rt.resolveEnv(envContext{pod: pod, c: &pod.Spec.Containers[0], podIP: "172.17.0.5", hostIP: "192.168.1.10"})
+			env, cmd, args, err := rt.ResolveEnv(EnvContext{Pod: pod, Container: &pod.Spec.Containers[0], PodIP: "172.17.0.5", HostIP: "192.168.1.10"})
 			if tc.wantError != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantError) {
 					t.Fatalf("err = %v, want %q", err, tc.wantError)
@@ -196,27 +198,5 @@ func TestResolveEnv(t *testing.T) {
 				t.Errorf("command+args = %q, want %q", append(cmd, args...), tc.wantCmd)
 			}
 		})
-	}
-}
-
-func TestExpandVars(t *testing.T) {
-	vars := map[string]string{"A": "x", "EMPTY": ""}
-	lookup := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
-	for in, want := range map[string]string{
-		"$(A)":         "x",
-		"$(EMPTY)-":    "-",
-		"$$(A)":        "$(A)",
-		"$$$(A)":       "$x",
-		"$(B)":         "$(B)",
-		"$()":          "$()",
-		"a$b":          "a$b",
-		"$":            "$",
-		"$(A":          "$(A",
-		"$(A$$":        "$(A$",
-		"pre$(A)$(A)x": "prexxx",
-	} {
-		if got := expandVars(in, lookup); got != want {
-			t.Errorf("expandVars(%q) = %q, want %q", in, got, want)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package lifecycle
+package translate
 
 import (
 	"fmt"
@@ -8,10 +8,6 @@ import (
 	"github.com/docker/docker/api/types/container"
 	v1 "k8s.io/api/core/v1"
 )
-
-// ReasonSysctlForbidden is the kubelet's reason for rejecting a pod that
-// sets a sysctl outside the node's allowlist.
-const ReasonSysctlForbidden = "SysctlForbidden"
 
 // safeSysctls is the kubelet's safe set (pkg/kubelet/sysctl/safe_sysctls.go):
 // namespaced sysctls that cannot affect other pods. The kubelet drops the
@@ -61,9 +57,9 @@ var (
 // in "*" (policy validation's SysctlContainSlashPatternFmt).
 var sysctlPattern = regexp.MustCompile(`^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*([a-z0-9][-_a-z0-9]*)?[a-z0-9*]$`)
 
-// normalizeSysctl turns the slash form ("net/ipv4/tcp_syncookies") into the
+// NormalizeSysctl turns the slash form ("net/ipv4/tcp_syncookies") into the
 // dotted one, swapping dots and slashes as the kubelet does.
-func normalizeSysctl(name string) string {
+func NormalizeSysctl(name string) string {
 	i := strings.IndexAny(name, "./")
 	if i == -1 || name[i] == '.' {
 		return name
@@ -106,7 +102,7 @@ func NewSysctlAllowlist(unsafe []string) (*SysctlAllowlist, error) {
 		if len(p) > 253 || !sysctlPattern.MatchString(p) {
 			return nil, fmt.Errorf("sysctl %q must have at most 253 characters and match regex %s", p, sysctlPattern)
 		}
-		name := normalizeSysctl(p)
+		name := NormalizeSysctl(p)
 		prefixed := strings.HasSuffix(name, "*")
 		name = strings.TrimSuffix(name, "*")
 		ns := sysctlNamespace(name)
@@ -126,7 +122,7 @@ func NewSysctlAllowlist(unsafe []string) (*SysctlAllowlist, error) {
 // not live in a namespace the pod shares with the host. Every pod shares the
 // host's user namespace under Docker (hostUsers is not supported).
 func (a *SysctlAllowlist) check(pod *v1.Pod, sysctl string) error {
-	name := normalizeSysctl(sysctl)
+	name := NormalizeSysctl(sysctl)
 	ns, ok := a.names[name]
 	if !ok {
 		for p, pns := range a.prefixes {
@@ -146,9 +142,9 @@ func (a *SysctlAllowlist) check(pod *v1.Pod, sysctl string) error {
 	return nil
 }
 
-// forbiddenSysctl returns the kubelet's rejection message for the first
+// ForbiddenSysctl returns the kubelet's rejection message for the first
 // sysctl of pod the allowlist does not admit, or "" when all are admitted.
-func (a *SysctlAllowlist) forbiddenSysctl(pod *v1.Pod) string {
+func (a *SysctlAllowlist) ForbiddenSysctl(pod *v1.Pod) string {
 	sc := pod.Spec.SecurityContext
 	if sc == nil {
 		return ""
@@ -183,6 +179,6 @@ func applySysctls(pod *v1.Pod, host *container.HostConfig) {
 	}
 	host.Sysctls = map[string]string{}
 	for _, s := range sc.Sysctls {
-		host.Sysctls[normalizeSysctl(s.Name)] = s.Value
+		host.Sysctls[NormalizeSysctl(s.Name)] = s.Value
 	}
 }

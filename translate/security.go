@@ -1,4 +1,4 @@
-package lifecycle
+package translate
 
 import (
 	"bytes"
@@ -31,10 +31,10 @@ type SecurityPolicy struct {
 	SeccompProfileRoot string
 }
 
-// effectiveSecurity is the container's securityContext with the pod's
+// EffectiveSecurity is the container's securityContext with the pod's
 // settings filled in where the container has none (the kubelet's
 // DetermineEffectiveSecurityContext).
-func effectiveSecurity(pod *v1.Pod, c *v1.Container) v1.SecurityContext {
+func EffectiveSecurity(pod *v1.Pod, c *v1.Container) v1.SecurityContext {
 	var sc v1.SecurityContext
 	if c.SecurityContext != nil {
 		sc = *c.SecurityContext
@@ -89,40 +89,51 @@ func verifyRunAsNonRoot(pod *v1.Pod, c *v1.Container, sc v1.SecurityContext, ima
 	}
 	if sc.RunAsUser != nil {
 		if *sc.RunAsUser == 0 {
-			return fmt.Errorf("container's runAsUser breaks non-root policy (pod: %q, container: %s)", formatPod(pod), c.Name)
+			return fmt.Errorf("container's runAsUser breaks non-root policy (pod: %q, container: %s)", FormatPod(pod), c.Name)
 		}
 		return nil
 	}
 	uid, name := imageUser(image)
 	switch {
 	case uid == nil:
-		return fmt.Errorf("container has runAsNonRoot and image has non-numeric user (%s), cannot verify user is non-root (pod: %q, container: %s)", name, formatPod(pod), c.Name)
+		return fmt.Errorf("container has runAsNonRoot and image has non-numeric user (%s), cannot verify user is non-root (pod: %q, container: %s)", name, FormatPod(pod), c.Name)
 	case *uid == 0:
-		return fmt.Errorf("container has runAsNonRoot and image will run as root (pod: %q, container: %s)", formatPod(pod), c.Name)
+		return fmt.Errorf("container has runAsNonRoot and image will run as root (pod: %q, container: %s)", FormatPod(pod), c.Name)
 	case *uid < 0 || *uid > 1<<31-1:
-		return fmt.Errorf("container has runAsNonRoot and image has an invalid user id (%d). (Must be 1-(%d)): must be between 0 and 2147483647, inclusive (pod: %q, container: %s)", *uid, 1<<31-1, formatPod(pod), c.Name)
+		return fmt.Errorf("container has runAsNonRoot and image has an invalid user id (%d). (Must be 1-(%d)): must be between 0 and 2147483647, inclusive (pod: %q, container: %s)", *uid, 1<<31-1, FormatPod(pod), c.Name)
 	}
 	return nil
 }
 
-// applySecurity translates the container's effective securityContext into
+// Engine answers what the security translation must ask the engine.
+type Engine interface {
+	// ImageUser is the user the image runs as ("" when it sets none).
+	ImageUser(ctx context.Context, image string) (string, error)
+	// Enforces reports whether the engine enforces a security module
+	// ("apparmor", "selinux").
+	Enforces(ctx context.Context, module string) (bool, error)
+}
+
+// The kubelet's reasons for a container that cannot be created.
+const (
+	reasonConfigError = "CreateContainerConfigError"
+	reasonCreateError = "CreateContainerError"
+)
+
+// ApplySecurity translates the container's effective securityContext into
 // Docker terms. A non-empty reason means the container cannot be created
 // (CreateContainerConfigError, or CreateContainerError for a seccomp
 // profile that cannot be read); err is for a failed engine call.
-func (w *Worker) applySecurity(ctx context.Context, pod *v1.Pod, c *v1.Container, cfg *container.Config, host *container.HostConfig) (reason, message string, err error) {
-	sc := effectiveSecurity(pod, c)
+func (n *Node) ApplySecurity(ctx context.Context, engine Engine, pod *v1.Pod, c *v1.Container, cfg *container.Config, host *container.HostConfig) (reason, message string, err error) {
+	sc := EffectiveSecurity(pod, c)
 	var imgUser string
 	if sc.RunAsUser == nil && (sc.RunAsGroup != nil || (sc.RunAsNonRoot != nil && *sc.RunAsNonRoot)) {
-		img, err := w.docker.ImageInspect(ctx, c.Image)
-		if err != nil {
-			return "", "", fmt.Errorf("inspect image %s: %w", c.Image, err)
-		}
-		if img.Config != nil {
-			imgUser = img.Config.User
+		if imgUser, err = engine.ImageUser(ctx, c.Image); err != nil {
+			return "", "", err
 		}
 	}
 	if err := verifyRunAsNonRoot(pod, c, sc, imgUser); err != nil {
-		return ReasonCreateContainerConfigError, err.Error(), nil
+		return reasonConfigError, err.Error(), nil
 	}
 	cfg.User = dockerUser(sc, imgUser)
 	host.GroupAdd = podGroups(pod)
@@ -139,9 +150,9 @@ func (w *Worker) applySecurity(ctx context.Context, pod *v1.Pod, c *v1.Container
 		// Empty lists (not absent ones) tell the engine to mask nothing.
 		host.MaskedPaths, host.ReadonlyPaths = []string{}, []string{}
 	}
-	opt, err := w.rt.Security.seccompOpt(sc.SeccompProfile)
+	opt, err := n.Security.seccompOpt(sc.SeccompProfile)
 	if err != nil {
-		return ReasonCreateContainerError, err.Error(), nil
+		return reasonCreateError, err.Error(), nil
 	}
 	if opt != "" {
 		host.SecurityOpt = append(host.SecurityOpt, opt)
@@ -159,7 +170,7 @@ func (w *Worker) applySecurity(ctx context.Context, pod *v1.Pod, c *v1.Container
 		}
 	}
 	if o := sc.SELinuxOptions; o != nil {
-		enforced, err := w.rt.engineEnforces(ctx, "selinux")
+		enforced, err := engine.Enforces(ctx, "selinux")
 		if err != nil {
 			return "", "", err
 		}
