@@ -14,8 +14,6 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
-	"github.com/vk-docker/vk-docker/dockerhost"
-	"github.com/vk-docker/vk-docker/lifecycle"
 	"github.com/vk-docker/vk-docker/provider"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -46,18 +44,6 @@ func runNode(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	viaSandbox, err := o.probeViaSandbox()
-	if err != nil {
-		return err
-	}
-	dns, err := o.dnsSettings()
-	if err != nil {
-		return err
-	}
-	security, err := o.security.policy()
-	if err != nil {
-		return err
-	}
 	ctx = log.WithLogger(ctx, log.G(ctx).WithField("node", o.nodeName))
 
 	restCfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
@@ -70,17 +56,14 @@ func runNode(ctx context.Context, o *options) error {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
 
-	docker, err := dockerhost.New(o.dockerHost)
+	docker, info, err := openEngine(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer docker.Close()
-	info, err := docker.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("docker engine at %q: %w", o.dockerHost, err)
-	}
 	ctx = log.WithLogger(ctx, log.G(ctx).WithField("host", info.Name))
-	if err := dockerhost.EnsurePauseImage(ctx, docker, o.pauseImage); err != nil {
+	cfg, err := o.engineProviderConfig(docker, info)
+	if err != nil {
 		return err
 	}
 
@@ -119,38 +102,23 @@ func runNode(ctx context.Context, o *options) error {
 	defer broadcaster.Shutdown()
 	broadcaster.StartRecordingToSink(&corev1client.EventSinkImpl{Interface: client.CoreV1().Events(v1.NamespaceAll)})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "kubelet", Host: o.nodeName})
+	static, err := newStaticPods(ctx, o, recorder, client)
+	if err != nil {
+		return err
+	}
 
 	var p *provider.Provider
 	var nodeStatus *provider.NodeStatus
 	mux := http.NewServeMux()
 	n, err := nodeutil.NewNode(o.nodeName,
 		func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
-			p, err = provider.New(provider.Config{
-				Docker:           docker,
-				NodeName:         o.nodeName,
-				HostIP:           o.nodeIP,
-				PauseImage:       o.pauseImage,
-				Network:          o.network,
-				PodAPIHost:       apiHost,
-				PodAPIPort:       apiPort,
-				Recorder:         recorder,
-				Pods:             client.CoreV1(),
-				MessageDir:       o.terminationMessageDir(),
-				ImagePullRecords: o.imagePullRecords(),
-				ProbeViaSandbox:  viaSandbox,
-				DNS:              dns,
-				HostNamespaces:   lifecycle.HostNamespaces{Network: o.hostNetwork, PID: o.hostPID, IPC: o.hostIPC},
-				Security:         security,
-				Secrets:          pc.Secrets,
-				ConfigMaps:       pc.ConfigMaps,
-				Services:         pc.Services,
-				Allocatable: v1.ResourceList{
-					v1.ResourceCPU:    *resource.NewQuantity(int64(info.NCPU), resource.DecimalSI),
-					v1.ResourceMemory: *resource.NewQuantity(info.MemTotal, resource.BinarySI),
-				},
-				Kube:      client,
-				HostPaths: o.hostPaths,
-			})
+			cfg.PodAPIHost, cfg.PodAPIPort = apiHost, apiPort
+			cfg.Recorder = recorder
+			cfg.Pods = client.CoreV1()
+			cfg.Secrets, cfg.ConfigMaps, cfg.Services = pc.Secrets, pc.ConfigMaps, pc.Services
+			cfg.Kube = client
+			cfg.ResyncMirrors = static.resyncMirrors
+			p, err = provider.New(cfg)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -208,6 +176,11 @@ func runNode(ctx context.Context, o *options) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	static.start(ctx, p)
+	defer func() {
+		cancel()
+		static.wait()
+	}()
 	providerDone := make(chan error, 1)
 	go func() { providerDone <- p.Run(ctx) }()
 	if selfSigned && o.servingCSRWait > 0 {
@@ -239,6 +212,7 @@ func runNode(ctx context.Context, o *options) error {
 		return fmt.Errorf("node %s did not become ready: %w", o.nodeName, err)
 	}
 	log.G(ctx).WithField("listen", o.listenAddress).Info("Node ready")
+	static.startMirrors(ctx)
 
 	select {
 	case err = <-nodeDone:
