@@ -5,9 +5,9 @@
 package staticpods
 
 import (
-	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
@@ -116,11 +116,11 @@ func prepare(pod *v1.Pod, path, nodeName string) error {
 	return nil
 }
 
-// contentUID is the kubelet's UID of a static pod: an MD5 of the decoded
-// pod's content (printed deterministically), then "host:<node>" and
-// "file:<path>", in hex.
+// contentUID is the kubelet's UID of a static pod: a 128-bit FNV-1a hash
+// of the decoded pod's content (printed deterministically), then
+// "host:<node>" and "file:<path>", in hex.
 func contentUID(pod *v1.Pod, path, nodeName string) types.UID {
-	h := md5.New()
+	h := fnv.New128a()
 	deepHash(h, pod)
 	fmt.Fprintf(h, "host:%s", nodeName)
 	fmt.Fprintf(h, "file:%s", path)

@@ -33,7 +33,7 @@ func TestDecodeNamesBindsAndAnnotatesAsTheKubelet(t *testing.T) {
 		t.Errorf("name %s/%s node %q, want default/nginx-node-1 on Node-1", p.Namespace, p.Name, p.Spec.NodeName)
 	}
 	if len(p.UID) != 32 {
-		t.Errorf("UID %q, want 32 hex digits (an MD5)", p.UID)
+		t.Errorf("UID %q, want 32 hex digits (a 128-bit FNV-1a)", p.UID)
 	}
 	if p.Annotations[AnnotationHash] != string(p.UID) || p.Annotations[AnnotationSource] != "file" {
 		t.Errorf("annotations %v, want config.hash = UID and config.source = file", p.Annotations)
@@ -132,7 +132,7 @@ func TestDecodeRejects(t *testing.T) {
 	}
 }
 
-func TestAPIReferenceRefusesWhatAMirrorPodMayNotReference(t *testing.T) {
+func TestAPIReferenceNamesWhatAStaticPodMayNotReference(t *testing.T) {
 	withSpec := func(f func(*v1.PodSpec)) *v1.Pod {
 		p := &v1.Pod{Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c", Image: "i:1"}}}}
 		f(&p.Spec)
@@ -149,18 +149,24 @@ func TestAPIReferenceRefusesWhatAMirrorPodMayNotReference(t *testing.T) {
 		}), ""},
 		{"secret volume", withSpec(func(s *v1.PodSpec) {
 			s.Volumes = []v1.Volume{{Name: "v", VolumeSource: v1.VolumeSource{Secret: &v1.SecretVolumeSource{SecretName: "s"}}}}
-		}), `a mirror pod may not reference secrets (secret "s" in volume "v")`},
+		}), "secrets"},
 		{"configMap volume", withSpec(func(s *v1.PodSpec) {
 			s.Volumes = []v1.Volume{{Name: "v", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{LocalObjectReference: v1.LocalObjectReference{Name: "cm"}}}}}
-		}), `a mirror pod may not reference configmaps (configMap "cm" in volume "v")`},
+		}), "configmaps"},
 		{"token projection", withSpec(func(s *v1.PodSpec) {
 			s.Volumes = []v1.Volume{{Name: "t", VolumeSource: v1.VolumeSource{Projected: &v1.ProjectedVolumeSource{Sources: []v1.VolumeProjection{{ServiceAccountToken: &v1.ServiceAccountTokenProjection{Path: "token"}}}}}}}
-		}), `a mirror pod may not use ServiceAccountToken volume projections (volume "t")`},
-		{"service account", withSpec(func(s *v1.PodSpec) { s.ServiceAccountName = "robot" }), `a mirror pod may not reference service accounts (serviceAccountName "robot")`},
+		}), "serviceaccounts (via projected volumes)"},
+		{"service account", withSpec(func(s *v1.PodSpec) { s.ServiceAccountName = "robot" }), "serviceaccounts"},
 		{"secret env", withSpec(func(s *v1.PodSpec) {
 			s.Containers[0].Env = []v1.EnvVar{{Name: "PW", ValueFrom: &v1.EnvVarSource{SecretKeyRef: &v1.SecretKeySelector{LocalObjectReference: v1.LocalObjectReference{Name: "s"}, Key: "k"}}}}
-		}), `a mirror pod may not reference secrets (secret "s" in env PW of container "c")`},
-		{"image pull secret", withSpec(func(s *v1.PodSpec) { s.ImagePullSecrets = []v1.LocalObjectReference{{Name: "reg"}} }), `a mirror pod may not reference secrets (imagePullSecret "reg")`},
+		}), "secrets"},
+		{"hostPath and downwardAPI", withSpec(func(s *v1.PodSpec) {
+			s.Volumes = []v1.Volume{{Name: "h", VolumeSource: v1.VolumeSource{HostPath: &v1.HostPathVolumeSource{Path: "/tmp"}}}, {Name: "d", VolumeSource: v1.VolumeSource{DownwardAPI: &v1.DownwardAPIVolumeSource{}}}}
+		}), ""},
+		{"persistent volume claim", withSpec(func(s *v1.PodSpec) {
+			s.Volumes = []v1.Volume{{Name: "p", VolumeSource: v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "c"}}}}
+		}), "persistentvolumeclaims"},
+		{"image pull secret", withSpec(func(s *v1.PodSpec) { s.ImagePullSecrets = []v1.LocalObjectReference{{Name: "reg"}} }), "secrets"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := APIReference(tc.pod); got != tc.want {

@@ -109,9 +109,9 @@ func (s *Source) read(ctx context.Context) []*v1.Pod {
 				continue
 			}
 			names[key] = path
-			if why := APIReference(pod); why != "" {
+			if what := APIReference(pod); what != "" {
 				if !s.refused[pod.UID] {
-					s.cfg.Refused(pod, why)
+					s.cfg.Refused(pod, "static pods may not reference "+what)
 				}
 				refused[pod.UID] = true
 				continue

@@ -126,7 +126,7 @@ spec:
 			t.Fatalf("pods %q, want the manifest refused", names(pods))
 		}
 	}
-	want := `uses-secret-n1: a mirror pod may not reference secrets (secret "db" in volume "creds")`
+	want := `uses-secret-n1: static pods may not reference secrets`
 	if len(r.refused) != 1 || r.refused[0] != want {
 		t.Errorf("refusals %q, want exactly [%q]", r.refused, want)
 	}
