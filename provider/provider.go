@@ -255,7 +255,7 @@ func (p *Provider) DeletePod(ctx context.Context, pod *v1.Pod) error {
 // (a forced delete): its containers must stop with the grace the deletion
 // carried, which the pod controller does not pass on in that case.
 func (p *Provider) PodDeletedFromAPI(pod *v1.Pod) {
-	if p.mirrorCall(p.runCtx, pod, true) {
+	if p.mirrorCall(context.Background(), pod, true) {
 		return
 	}
 	if w := p.lookup(pod); w != nil {
