@@ -58,22 +58,26 @@ func (p *Provider) applyStaticLocked() {
 		}
 		if old := p.byNameLocked(pod.Namespace, pod.Name); old != nil && !old.Terminating() {
 			if prev := old.Pod(); prev != nil {
-				old.Delete(prev) // an unknown pod holding the static pod's name
+				old.Delete(prev) // the edited manifest's previous pod, or another holding the name
 			}
 		}
 		log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).Info("Creating static pod")
 		p.startWorker(pod, true)
 	}
 	for uid, w := range p.workers {
-		_, wanted := p.static.desired[uid]
-		if wanted || (!p.static.known[uid] && !p.cfg.OnlyStaticPods) || w.Terminating() {
+		if _, wanted := p.static.desired[uid]; wanted {
+			continue
+		}
+		// A static pod no manifest declares has no mirror to report to any
+		// more: a pod of its name may be the edited manifest's.
+		delete(p.static.mirrors, uid)
+		if w.Terminating() || (!p.static.known[uid] && !p.cfg.OnlyStaticPods) {
 			continue
 		}
 		if pod := w.Pod(); pod != nil {
 			log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).Info("Stopping static pod no manifest declares")
 			w.Delete(pod)
 		}
-		delete(p.static.mirrors, uid)
 	}
 }
 
@@ -153,11 +157,11 @@ func (p *Provider) resyncMirrors() {
 func (p *Provider) mirrorView(pod *v1.Pod) *v1.Pod {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.isStaticLocked(pod.UID) {
+	if !p.isStaticLocked(pod.UID) || p.cfg.OnlyStaticPods {
 		return pod
 	}
-	if p.cfg.OnlyStaticPods {
-		return pod
+	if _, wanted := p.static.desired[pod.UID]; !wanted {
+		return nil // its mirror is gone or is the edited manifest's
 	}
 	mirror := p.static.mirrors[pod.UID]
 	if mirror == nil {
