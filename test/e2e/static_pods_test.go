@@ -69,7 +69,8 @@ func waitMirror(t *testing.T, ns, name, what string, timeout time.Duration, cond
 
 // A node with --pod-manifest-path runs the manifests' pods and shows each
 // in the API as a mirror pod it cannot be controlled through: deleting the
-// mirror brings it back over the same containers; editing the manifest
+// mirror brings it back over the same containers, and so does a restart of
+// the node; editing the manifest
 // replaces the pod; removing it stops the pod and removes the mirror.
 // Manifests that reference Secrets are refused; crashing and
 // probe-failing static pods restart as any pod does.
@@ -136,6 +137,18 @@ func TestStaticPodsAndTheirMirrorPods(t *testing.T) {
 		if now := containerIDs(t, staticUID); !equalSets(now, ids) {
 			t.Errorf("containers %v after the mirror was deleted, want the same %v", now, ids)
 		}
+	})
+
+	t.Run("a restarted node adopts its static pods without restarting them", func(t *testing.T) {
+		n.Kill()
+		if err := n.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3 * time.Second) // dangling-pod cleanup and adoption done
+		if now := containerIDs(t, staticUID); !equalSets(now, ids) {
+			t.Errorf("containers %v after a node restart, want the same %v", now, ids)
+		}
+		waitMirror(t, ns, web, "Running after a node restart", 10*time.Second, framework.Running)
 	})
 
 	t.Run("a crashing static pod restarts with CrashLoopBackOff", func(t *testing.T) {
