@@ -91,34 +91,12 @@ func TestStaticPodsAndTheirMirrorPods(t *testing.T) {
 		}
 	})
 	sleep := "trap 'exit 0' TERM; while true; do sleep 1; done"
-	writeManifest(t, dir, "web.yaml", staticManifest(ns, "web", sleep, ""))
-	writeManifest(t, dir, "crash.yaml", staticManifest(ns, "crash", "exit 3", ""))
-	writeManifest(t, dir, "probed.yaml", staticManifest(ns, "probed", sleep, `    livenessProbe:
-      exec: {command: ["false"]}
-      periodSeconds: 1
-      failureThreshold: 1
-`))
-	writeManifest(t, dir, "secret.yaml", staticManifest(ns, "secret", sleep, `  volumes:
-  - name: creds
-    secret: {secretName: db}
-`))
+	writeStaticTestManifests(t, dir, ns, sleep)
 	web := "web-" + n.Name
 
 	mirror := waitMirror(t, ns, web, "a Running mirror pod", 30*time.Second, framework.Running)
 	hash := mirror.Annotations[annotationHash]
-	if mirror.Annotations[annotationMirror] != hash || hash == "" || mirror.Annotations[annotationSource] != "file" || mirror.Annotations[annotationSeen] == "" {
-		t.Errorf("mirror annotations %v, want config.mirror = config.hash, config.source file, config.seen", mirror.Annotations)
-	}
-	node, err := env.Client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if refs := mirror.OwnerReferences; len(refs) != 1 || refs[0].Kind != "Node" || refs[0].Name != n.Name || refs[0].UID != node.UID || refs[0].Controller == nil || !*refs[0].Controller {
-		t.Errorf("mirror owners %+v, want the Node %s (%s) as controller", refs, n.Name, node.UID)
-	}
-	if mirror.Spec.NodeName != n.Name {
-		t.Errorf("mirror bound to %q, want %s", mirror.Spec.NodeName, n.Name)
-	}
+	checkMirrorOf(t, mirror, n.Name)
 	staticUID := types.UID(hash)
 	ids := containerIDs(t, staticUID)
 	if len(ids) != 2 {
@@ -151,38 +129,11 @@ func TestStaticPodsAndTheirMirrorPods(t *testing.T) {
 		waitMirror(t, ns, web, "Running after a node restart", 10*time.Second, framework.Running)
 	})
 
-	t.Run("a crashing static pod restarts with CrashLoopBackOff", func(t *testing.T) {
-		waitMirror(t, ns, "crash-"+n.Name, "in CrashLoopBackOff", 45*time.Second, func(p *v1.Pod) bool {
-			s := statusOf(p, "app")
-			return s != nil && s.RestartCount >= 1 && s.State.Waiting != nil && s.State.Waiting.Reason == "CrashLoopBackOff" &&
-				s.LastTerminationState.Terminated != nil && s.LastTerminationState.Terminated.ExitCode == 3
-		})
-	})
-
-	t.Run("a static pod failing its liveness probe restarts", func(t *testing.T) {
-		waitMirror(t, ns, "probed-"+n.Name, "restarted by its liveness probe", 45*time.Second, func(p *v1.Pod) bool {
-			s := statusOf(p, "app")
-			return s != nil && s.RestartCount >= 1
-		})
-	})
+	restartingStaticPods(t, ns, n.Name)
 
 	t.Run("a manifest referencing a Secret is refused", func(t *testing.T) {
 		want := "static pods may not reference secrets"
-		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
-			evs, err := env.Client.CoreV1().Events(metav1.NamespaceDefault).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Node,involvedObject.name=" + n.Name})
-			if err != nil {
-				return false, nil
-			}
-			for _, e := range evs.Items {
-				if e.Type == v1.EventTypeWarning && strings.Contains(e.Message, want) && strings.Contains(e.Message, "secret-"+n.Name) {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			t.Errorf("no Warning event on the Node saying %q", want)
-		}
+		waitNodeWarning(t, n.Name, want, "secret-"+n.Name)
 		if log := n.LogTail(1000); !strings.Contains(log, want) {
 			t.Errorf("node log does not say %q", want)
 		}
@@ -212,5 +163,89 @@ func TestStaticPodsAndTheirMirrorPods(t *testing.T) {
 		if err := framework.WaitForPodGone(ctx, env, ns, web, 20*time.Second); err != nil {
 			t.Errorf("mirror pod remains after the manifest was removed: %v", err)
 		}
+	})
+}
+
+// checkMirrorOf checks what makes a pod a mirror pod of the node: the
+// annotations of its static pod and the Node as controlling owner.
+func checkMirrorOf(t *testing.T, mirror *v1.Pod, nodeName string) {
+	t.Helper()
+	hash := mirror.Annotations[annotationHash]
+	if mirror.Annotations[annotationMirror] != hash || hash == "" || mirror.Annotations[annotationSource] != "file" || mirror.Annotations[annotationSeen] == "" {
+		t.Errorf("mirror annotations %v, want config.mirror = config.hash, config.source file, config.seen", mirror.Annotations)
+	}
+	node, err := env.Client.CoreV1().Nodes().Get(context.Background(), nodeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs := mirror.OwnerReferences; len(refs) != 1 || refs[0].Kind != "Node" || refs[0].Name != nodeName || refs[0].UID != node.UID || refs[0].Controller == nil || !*refs[0].Controller {
+		t.Errorf("mirror owners %+v, want the Node %s (%s) as controller", refs, nodeName, node.UID)
+	}
+	if mirror.Spec.NodeName != nodeName {
+		t.Errorf("mirror bound to %q, want %s", mirror.Spec.NodeName, nodeName)
+	}
+}
+
+// waitNodeWarning waits for a Warning event on the Node whose message holds
+// every one of parts.
+func waitNodeWarning(t *testing.T, nodeName string, parts ...string) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
+		evs, err := env.Client.CoreV1().Events(metav1.NamespaceDefault).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Node,involvedObject.name=" + nodeName})
+		if err != nil {
+			return false, nil
+		}
+	events:
+		for _, e := range evs.Items {
+			for _, part := range parts {
+				if !strings.Contains(e.Message, part) {
+					continue events
+				}
+			}
+			if e.Type == v1.EventTypeWarning {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Errorf("no Warning event on the Node %s saying %q", nodeName, parts)
+	}
+}
+
+// writeStaticTestManifests writes the manifests of
+// TestStaticPodsAndTheirMirrorPods: a long-running pod, a crashing one, one
+// failing its liveness probe, and one referencing a Secret.
+func writeStaticTestManifests(t *testing.T, dir, ns, sleep string) {
+	t.Helper()
+	writeManifest(t, dir, "web.yaml", staticManifest(ns, "web", sleep, ""))
+	writeManifest(t, dir, "crash.yaml", staticManifest(ns, "crash", "exit 3", ""))
+	writeManifest(t, dir, "probed.yaml", staticManifest(ns, "probed", sleep, `    livenessProbe:
+      exec: {command: ["false"]}
+      periodSeconds: 1
+      failureThreshold: 1
+`))
+	writeManifest(t, dir, "secret.yaml", staticManifest(ns, "secret", sleep, `  volumes:
+  - name: creds
+    secret: {secretName: db}
+`))
+}
+
+// restartingStaticPods checks the crashing and the probe-failing static pods
+// of writeStaticTestManifests: they restart as any pod does.
+func restartingStaticPods(t *testing.T, ns, nodeName string) {
+	t.Run("a crashing static pod restarts with CrashLoopBackOff", func(t *testing.T) {
+		waitMirror(t, ns, "crash-"+nodeName, "in CrashLoopBackOff", 45*time.Second, func(p *v1.Pod) bool {
+			s := statusOf(p, "app")
+			return s != nil && s.RestartCount >= 1 && s.State.Waiting != nil && s.State.Waiting.Reason == "CrashLoopBackOff" &&
+				s.LastTerminationState.Terminated != nil && s.LastTerminationState.Terminated.ExitCode == 3
+		})
+	})
+
+	t.Run("a static pod failing its liveness probe restarts", func(t *testing.T) {
+		waitMirror(t, ns, "probed-"+nodeName, "restarted by its liveness probe", 45*time.Second, func(p *v1.Pod) bool {
+			s := statusOf(p, "app")
+			return s != nil && s.RestartCount >= 1
+		})
 	})
 }
