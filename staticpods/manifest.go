@@ -61,7 +61,7 @@ func Decode(data []byte, path, nodeName string) ([]*v1.Pod, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		pods = []v1.Pod{pod}
-	case (head.Kind == "PodList" || head.Kind == "List") && isCoreV1(head.APIVersion):
+	case head.Kind == "PodList" && isCoreV1(head.APIVersion):
 		var list v1.PodList
 		if err := yaml.UnmarshalStrict(data, &list); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
