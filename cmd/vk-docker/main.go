@@ -42,7 +42,7 @@ func newRootCommand() *cobra.Command {
 		},
 	}
 	o.addFlags(cmd)
-	cmd.AddCommand(newPauseImageCommand(o), &cobra.Command{
+	cmd.AddCommand(newPauseImageCommand(o), newRemoveNodeCommand(o), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },

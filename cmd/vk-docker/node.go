@@ -59,6 +59,11 @@ func runNode(ctx context.Context, o *options) error {
 		return err
 	}
 	ctx = log.WithLogger(ctx, log.G(ctx).WithField("node", o.nodeName))
+	health, err := startHealthServer(ctx, o.healthAddress)
+	if err != nil {
+		return err
+	}
+	defer health.stop()
 
 	restCfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
 	if err != nil {
@@ -239,6 +244,7 @@ func runNode(ctx context.Context, o *options) error {
 		return fmt.Errorf("node %s did not become ready: %w", o.nodeName, err)
 	}
 	log.G(ctx).WithField("listen", o.listenAddress).Info("Node ready")
+	health.setReady()
 
 	select {
 	case err = <-nodeDone:
