@@ -105,6 +105,20 @@ removeNode:
 		t.Errorf("web restarted %d times across the upgrade, want 0", rc)
 	}
 
+	// The chart's least-privilege role is all the node needed.
+	logs, err := env.Kubectl(ctx, "-n", ns, "logs", "deploy/"+release+"-vk-docker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs, "Node ready") {
+		t.Errorf("vk-docker #2's log does not say the node is ready:\n%s", logs)
+	}
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "forbidden") {
+			t.Errorf("vk-docker #2 was refused something: %s", line)
+		}
+	}
+
 	// Uninstalling removes the node and what ran on it.
 	if _, err := helm(t, ctx, "uninstall", release, "-n", ns, "--wait", "--timeout", "90s"); err != nil {
 		t.Fatal(err)
