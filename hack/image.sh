@@ -31,5 +31,10 @@ COPY vk-docker /vk-docker
 USER 0:0
 ENTRYPOINT ["/vk-docker"]
 DOCKERFILE
-docker build -q --label "org.opencontainers.image.version=${version}" -t "$image" "$ctx" >/dev/null
+# The engine's legacy builder warns that it is deprecated on every build:
+# show its output only when the build fails.
+if ! docker build -q --label "org.opencontainers.image.version=${version}" -t "$image" "$ctx" >"$ctx/build.log" 2>&1; then
+	cat "$ctx/build.log" >&2
+	exit 1
+fi
 echo "image: built $image ($(docker image inspect -f '{{.Size}}' "$image") bytes)"
