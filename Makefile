@@ -23,7 +23,7 @@ RUN_NODE_ARGS ?= --node-labels type=normal --allow-host-network --allow-host-pid
 
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build pause images registry control-plane cluster-up cluster-down run test unit bench lint clean
+.PHONY: all build pause image images registry helm control-plane cluster-up cluster-down run test unit bench lint clean
 
 all: build
 
@@ -32,14 +32,26 @@ all: build
 pause:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o dockerhost/pausebin/pause ./cmd/pause
 
+# Static, as in the image (hack/image.sh builds with the same flags, so the
+# two share the build cache).
 build: pause
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/vk-docker ./cmd/vk-docker
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/vk-docker ./cmd/vk-docker
 
 images: build
 	$(BIN)/vk-docker pause-image --pause-image vk-docker/pause:$(VERSION)
 	bash hack/images.sh $(VERSION)
 	bash hack/test-image.sh grpchealth grpc-health $(VERSION)
 	bash hack/test-image.sh dnsanswer dns-answer $(VERSION)
+
+# vk-docker/vk-docker:<version>, the image the Helm chart (charts/vk-docker)
+# runs: FROM scratch, nothing pulled.
+image: pause
+	bash hack/image.sh $(VERSION)
+
+# bin/helm, from helm.sh/helm/v4 pinned in its own module, hack/helm
+# (rebuilt only when its pins change).
+helm:
+	bash hack/helm.sh
 
 # The image registry the image-pull e2e tests run on 127.0.0.1 (its own
 # module, hack/registry; rebuilt only when its pins change).
@@ -82,7 +94,7 @@ unit: pause
 # pods' network (tag e2e_sandbox_probes; the path for remote engines).
 E2E_ENV = KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK_DOCKER_VERSION=$(VERSION) \
 	APISERVER_PORT=$(APISERVER_PORT)
-test: build images registry cluster-up
+test: build images image registry helm cluster-up
 	$(E2E_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) $(TEST_FLAGS) ./...
 	$(E2E_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(TIMING_PARALLEL) $(TEST_FLAGS) -tags e2e_timing ./test/e2e/
 	$(E2E_ENV) VK_DOCKER_E2E_NODE_ARGS=--probe-network=sandbox \

@@ -45,7 +45,7 @@ func newRootCommand() *cobra.Command {
 		},
 	}
 	o.addFlags(cmd)
-	cmd.AddCommand(newPauseImageCommand(o), newPodsCommand(o), &cobra.Command{
+	cmd.AddCommand(newPauseImageCommand(o), newPodsCommand(o), newRemoveNodeCommand(o), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },

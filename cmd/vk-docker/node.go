@@ -34,6 +34,11 @@ func runNode(ctx context.Context, o *options) error {
 		return err
 	}
 	ctx = log.WithLogger(ctx, log.G(ctx).WithField("node", o.nodeName))
+	health, err := startHealthServer(ctx, o.healthAddress)
+	if err != nil {
+		return err
+	}
+	defer health.stop()
 	restCfg, client, err := connectKube(o)
 	if err != nil {
 		return err
@@ -58,7 +63,7 @@ func runNode(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	err = serve(ctx, o, client, n, parts, api, static)
+	err = serve(ctx, o, client, n, parts, api, static, health)
 	// The termination message files go with their pods; what is left of the
 	// node's directory goes with the node when it is empty (pods it still
 	// runs keep theirs for the next run).

@@ -26,6 +26,7 @@ type options struct {
 	network       string
 	nodeIP        string
 	listenAddress string
+	healthAddress string
 	tlsCertFile   string
 	tlsKeyFile    string
 	clientCAFile  string
@@ -78,6 +79,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.network, "docker-network", o.network, "Docker network pod sandboxes join")
 	f.StringVar(&o.nodeIP, "node-ip", o.nodeIP, "InternalIP of the node: the address the API server dials for logs and exec")
 	f.StringVar(&o.listenAddress, "listen-address", o.listenAddress, "address of the kubelet API (TLS)")
+	f.StringVar(&o.healthAddress, "health-address", o.healthAddress, "address of the unauthenticated plain-HTTP /healthz endpoint (503 while starting, 200 once the node is Ready), like the kubelet's healthz port (e.g. 127.0.0.1:10248); empty (the default) for none, since several nodes may run on one machine")
 	f.StringVar(&o.tlsCertFile, "tls-cert-file", "", "serving certificate of the kubelet API (default: a self-signed one)")
 	f.DurationVar(&o.servingCSRWait, "serving-cert-csr-wait", 0, "without --tls-cert-file: request the serving certificate with a kubernetes.io/kubelet-serving CSR and wait this long for an admin to approve it, serving a self-signed one meanwhile and afterwards if it is not issued (0: no CSR, self-signed)")
 	f.StringVar(&o.tlsKeyFile, "tls-private-key-file", "", "key of --tls-cert-file")

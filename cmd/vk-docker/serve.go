@@ -14,7 +14,7 @@ import (
 // --pod-manifest-path is set), the serving certificate's renewal (when asked
 // for) and the node until ctx ends or one of them fails, and returns once
 // all have stopped. A shutdown on ctx is not an error.
-func serve(ctx context.Context, o *options, client kubernetes.Interface, n *nodeutil.Node, parts *nodeParts, api kubeletAPI, static *staticPods) error {
+func serve(ctx context.Context, o *options, client kubernetes.Interface, n *nodeutil.Node, parts *nodeParts, api kubeletAPI, static *staticPods, health *healthServer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The manifests are read before the provider recovers its pods, so that
@@ -55,6 +55,7 @@ func serve(ctx context.Context, o *options, client kubernetes.Interface, n *node
 		return fmt.Errorf("node %s did not become ready: %w", o.nodeName, err)
 	}
 	log.G(ctx).WithField("listen", o.listenAddress).Info("Node ready")
+	health.setReady()
 	static.startMirrors(ctx) // their owner, the Node, exists now
 
 	var err error

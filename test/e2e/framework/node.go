@@ -175,15 +175,20 @@ func (n *Node) Stop() {
 
 // Leftovers lists the containers and volumes of this node still on the engine.
 func (n *Node) Leftovers(ctx context.Context) ([]string, error) {
+	return EngineObjects(ctx, n.env, n.Name)
+}
+
+// EngineObjects lists the containers and volumes of a node on the engine.
+func EngineObjects(ctx context.Context, env *Env, node string) ([]string, error) {
 	var out []string
-	cs, err := n.env.Docker.ContainerList(ctx, dockerhost.NodeSelector(n.Name))
+	cs, err := env.Docker.ContainerList(ctx, dockerhost.NodeSelector(node))
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range cs {
 		out = append(out, "container "+strings.Join(c.Names, ","))
 	}
-	vs, err := n.env.Docker.VolumeList(ctx, dockerhost.NodeSelector(n.Name))
+	vs, err := env.Docker.VolumeList(ctx, dockerhost.NodeSelector(node))
 	if err != nil {
 		return nil, err
 	}
@@ -219,15 +224,19 @@ func (n *Node) Close(ctx context.Context) error {
 	return fmt.Errorf("node %s left behind on the engine: %s", n.Name, strings.Join(left, "; "))
 }
 
-func (n *Node) forceClean(ctx context.Context) {
-	if cs, err := n.env.Docker.ContainerList(ctx, dockerhost.NodeSelector(n.Name)); err == nil {
+func (n *Node) forceClean(ctx context.Context) { RemoveEngineObjects(ctx, n.env, n.Name) }
+
+// RemoveEngineObjects removes the containers and volumes of a node from the
+// engine, as far as it can.
+func RemoveEngineObjects(ctx context.Context, env *Env, node string) {
+	if cs, err := env.Docker.ContainerList(ctx, dockerhost.NodeSelector(node)); err == nil {
 		for _, c := range cs {
-			_ = n.env.Docker.ContainerRemove(ctx, c.ID)
+			_ = env.Docker.ContainerRemove(ctx, c.ID)
 		}
 	}
-	if vs, err := n.env.Docker.VolumeList(ctx, dockerhost.NodeSelector(n.Name)); err == nil {
+	if vs, err := env.Docker.VolumeList(ctx, dockerhost.NodeSelector(node)); err == nil {
 		for _, v := range vs {
-			_ = n.env.Docker.VolumeRemove(ctx, v.Name)
+			_ = env.Docker.VolumeRemove(ctx, v.Name)
 		}
 	}
 }
