@@ -16,16 +16,15 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/lifecycle"
+	"github.com/vk-docker/vk-docker/podrefs"
 	"github.com/vk-docker/vk-docker/provider"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 )
 
@@ -58,16 +57,14 @@ func runNode(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	if err := checkNodeLabels(o.nodeLabels); err != nil {
+		return err
+	}
 	ctx = log.WithLogger(ctx, log.G(ctx).WithField("node", o.nodeName))
 
-	restCfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+	restCfg, client, rotateClientCert, err := nodeClient(ctx, o)
 	if err != nil {
-		return fmt.Errorf("load kubeconfig %q: %w", o.kubeconfig, err)
-	}
-	restCfg.QPS, restCfg.Burst = 50, 100
-	client, err := kubernetes.NewForConfig(restCfg)
-	if err != nil {
-		return fmt.Errorf("kubernetes client: %w", err)
+		return err
 	}
 
 	docker, err := dockerhost.New(o.dockerHost)
@@ -120,6 +117,8 @@ func runNode(ctx context.Context, o *options) error {
 	broadcaster.StartRecordingToSink(&corev1client.EventSinkImpl{Interface: client.CoreV1().Events(v1.NamespaceAll)})
 	recorder := broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "kubelet", Host: o.nodeName})
 
+	// The Secrets and ConfigMaps of the node's pods, read one by one.
+	objects := podrefs.New(client)
 	var p *provider.Provider
 	var nodeStatus *provider.NodeStatus
 	mux := http.NewServeMux()
@@ -141,8 +140,8 @@ func runNode(ctx context.Context, o *options) error {
 				DNS:              dns,
 				HostNamespaces:   lifecycle.HostNamespaces{Network: o.hostNetwork, PID: o.hostPID, IPC: o.hostIPC},
 				Security:         security,
-				Secrets:          pc.Secrets,
-				ConfigMaps:       pc.ConfigMaps,
+				Secrets:          objects.Secrets(),
+				ConfigMaps:       objects.ConfigMaps(),
 				Services:         pc.Services,
 				Allocatable: v1.ResourceList{
 					v1.ResourceCPU:    *resource.NewQuantity(int64(info.NCPU), resource.DecimalSI),
@@ -165,7 +164,7 @@ func runNode(ctx context.Context, o *options) error {
 			}
 			return p, nodeStatus, nil
 		},
-		nodeutil.WithClient(client),
+		nodeutil.WithClient(nodeutilClient{client}),
 		nodeutil.AttachProviderRoutes(mux),
 		nodeutil.WithTLSConfig(func(c *tls.Config) error {
 			c.GetCertificate = serving.GetCertificate
@@ -187,6 +186,11 @@ func runNode(ctx context.Context, o *options) error {
 			// The provider resolves environments itself when each container
 			// starts, once the pod IP is known (lifecycle/env.go).
 			c.SkipDownwardAPIResolution = true
+			c.SecretInformer = podControllerSecrets{c.SecretInformer, objects.Secrets()}
+			c.ConfigMapInformer = podControllerConfigMaps{c.ConfigMapInformer, objects.ConfigMaps()}
+			if err := objects.Track(c.PodInformer.Informer()); err != nil {
+				return err
+			}
 			// A pod force-deleted from the API reaches DeletePod without the
 			// grace period of its deletion; hand it over directly.
 			_, err := c.PodInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -208,13 +212,19 @@ func runNode(ctx context.Context, o *options) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stopIdentity := runIdentity(ctx, objects, rotateClientCert)
+	defer stopIdentity()
 	providerDone := make(chan error, 1)
 	go func() { providerDone <- p.Run(ctx) }()
 	if selfSigned && o.servingCSRWait > 0 {
 		csrDone := make(chan struct{})
 		go func() {
 			defer close(csrDone)
-			requestServingCert(ctx, client, serving, o.nodeName, o.nodeIP, o.servingCSRWait)
+			if requestServingCert(ctx, client, serving, o.nodeName, o.nodeIP, o.servingCSRWait) {
+				if err := rotateServingCert(ctx, client, serving, o.nodeName, o.nodeIP, o.servingCSRWait); err != nil {
+					log.G(ctx).WithError(err).Warn("The serving certificate will not be renewed")
+				}
+			}
 		}()
 		defer func() {
 			cancel()
@@ -265,6 +275,7 @@ func runNode(ctx context.Context, o *options) error {
 // describeNode fills in what the node reports about itself: the Docker host's
 // capacity, addresses, the kubelet port, versions, taints and labels.
 func describeNode(n *v1.Node, o *options, taints []v1.Taint, cpus int, memory int64, engineVersion, kernel, osImage string, port int32) {
+	ownLabels(n.Labels)
 	for k, v := range o.nodeLabels {
 		n.Labels[k] = v
 	}
