@@ -2,59 +2,20 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
+
+	kubeletapis "k8s.io/kubelet/pkg/apis"
 )
 
-// The labels a node may set on its own Node object: the NodeRestriction
-// admission plugin refuses others in the kubernetes.io and k8s.io
-// namespaces, and the kubelet refuses such --node-labels at start
-// (k8s.io/kubernetes pkg/kubelet/apis well_known_labels.go).
-var (
-	kubeletLabels = []string{
-		"kubernetes.io/hostname",
-		"topology.kubernetes.io/zone",
-		"topology.kubernetes.io/region",
-		"failure-domain.beta.kubernetes.io/zone",
-		"failure-domain.beta.kubernetes.io/region",
-		"beta.kubernetes.io/instance-type",
-		"node.kubernetes.io/instance-type",
-		"kubernetes.io/os",
-		"kubernetes.io/arch",
-		"beta.kubernetes.io/os",
-		"beta.kubernetes.io/arch",
-		"node.kubernetes.io/windows-build",
-	}
-	kubeletLabelNamespaces = []string{"kubelet.kubernetes.io", "node.kubernetes.io"}
-)
-
-// isKubeletLabel reports whether a node may set key on itself although it
-// is in a kubernetes.io or k8s.io namespace.
-func isKubeletLabel(key string) bool {
-	if slices.Contains(kubeletLabels, key) {
-		return true
-	}
-	ns := labelNamespace(key)
-	for _, allowed := range kubeletLabelNamespaces {
-		if ns == allowed || strings.HasSuffix(ns, "."+allowed) {
-			return true
-		}
-	}
-	return false
-}
-
-// labelNamespace is the prefix of a label key before "/", lower case.
-func labelNamespace(key string) string {
+// isKubernetesLabel: the key is in the kubernetes.io or k8s.io namespace
+// (or a subdomain), where a node may set only the kubelet's labels.
+func isKubernetesLabel(key string) bool {
 	ns, _, ok := strings.Cut(key, "/")
 	if !ok {
-		return ""
+		return false
 	}
-	return strings.ToLower(ns)
-}
-
-func inReservedNamespace(key string) bool {
-	ns := labelNamespace(key)
+	ns = strings.ToLower(ns)
 	for _, reserved := range []string{"kubernetes.io", "k8s.io"} {
 		if ns == reserved || strings.HasSuffix(ns, "."+reserved) {
 			return true
@@ -63,12 +24,18 @@ func inReservedNamespace(key string) bool {
 	return false
 }
 
+// mayNotSetOnItself: the NodeRestriction admission plugin refuses the label
+// on the node's own Node object.
+func mayNotSetOnItself(key string) bool {
+	return isKubernetesLabel(key) && !kubeletapis.IsKubeletLabel(key)
+}
+
 // checkNodeLabels refuses --node-labels the API server would not let the
 // node set on itself, naming them, with the kubelet's wording.
 func checkNodeLabels(labels map[string]string) error {
 	var bad []string
 	for k := range labels {
-		if inReservedNamespace(k) && !isKubeletLabel(k) {
+		if mayNotSetOnItself(k) {
 			bad = append(bad, k)
 		}
 	}
@@ -78,14 +45,14 @@ func checkNodeLabels(labels map[string]string) error {
 	sort.Strings(bad)
 	return fmt.Errorf("unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: %v\n"+
 		"--node-labels in the 'kubernetes.io' namespace must begin with an allowed prefix (%s) or be in the specifically allowed set (%s)",
-		bad, strings.Join(kubeletLabelNamespaces, ", "), strings.Join(kubeletLabels, ", "))
+		bad, strings.Join(kubeletapis.KubeletLabelNamespaces(), ", "), strings.Join(kubeletapis.KubeletLabels(), ", "))
 }
 
 // ownLabels drops from the labels virtual-kubelet gives new nodes those a
 // node may not set on itself (kubernetes.io/role).
 func ownLabels(labels map[string]string) {
 	for k := range labels {
-		if inReservedNamespace(k) && !isKubeletLabel(k) {
+		if mayNotSetOnItself(k) {
 			delete(labels, k)
 		}
 	}
