@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vk-docker/vk-docker/nodecert"
+	"github.com/vk-docker/vk-docker/podrefs"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -61,7 +62,7 @@ func nodeClient(ctx context.Context, o *options) (cfg *rest.Config, client kuber
 // runIdentity runs the per-object watches of the node's Secrets and
 // ConfigMaps and, when set, the client certificate's renewal; the returned
 // func stops them and waits.
-func runIdentity(ctx context.Context, objects interface{ Run(context.Context) error }, rotate func(context.Context) error) (stop func()) {
+func runIdentity(ctx context.Context, objects *podrefs.Manager, rotate func(context.Context) error) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)
 	n := 1
