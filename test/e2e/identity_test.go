@@ -69,8 +69,8 @@ func TestIdentityNodeBootstrapsThroughAnApprovedCSR(t *testing.T) {
 func TestIdentityNodeReadsOnlyItsPodsObjects(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ns := namespace(t)
 	n := startNode(t, framework.NodeOptions{Name: "e2e-objs-" + framework.RandomSuffix()})
+	ns := namespace(t)
 	for _, s := range []*v1.Secret{
 		{ObjectMeta: metav1.ObjectMeta{Name: "creds"}, Data: map[string][]byte{"password": []byte("one")}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "env-secret"}, Data: map[string][]byte{"TOKEN": []byte("t0ken")}},
