@@ -35,8 +35,13 @@ func (n *Node) removeCredentials() {
 	}
 }
 
+// apiRefusal is how the API server's 403 reads in a log: `secrets "x" is
+// forbidden: User "system:node:n" cannot ...` (the node's own words about
+// pods it refuses, such as "forbidden sysctl", are not refusals).
+const apiRefusal = "is forbidden"
+
 // refusals fails a node whose log shows the API server refusing it
-// something ("forbidden"): a node must ask only for what a kubelet may.
+// something: a node must ask only for what a kubelet may.
 func (n *Node) refusals() error {
 	b, err := os.ReadFile(n.LogPath)
 	if err != nil {
@@ -49,7 +54,7 @@ func (n *Node) refusals() error {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "forbidden") {
+		if strings.Contains(sc.Text(), apiRefusal) {
 			lines = append(lines, sc.Text())
 		}
 	}
@@ -59,5 +64,5 @@ func (n *Node) refusals() error {
 	if len(lines) > 5 {
 		lines = append(lines[:5], fmt.Sprintf("... and %d more", len(lines)-5))
 	}
-	return fmt.Errorf("node %s was refused by the API server (\"forbidden\" in %s):\n%s", n.Name, n.LogPath, strings.Join(lines, "\n"))
+	return fmt.Errorf("node %s was refused by the API server (%q in %s):\n%s", n.Name, apiRefusal, n.LogPath, strings.Join(lines, "\n"))
 }
