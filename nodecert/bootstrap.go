@@ -163,6 +163,11 @@ func (b *Bootstrap) writeKubeconfig(certPath string) error {
 	if err != nil {
 		return err
 	}
+	// A relative path in a kubeconfig is relative to the kubeconfig's
+	// directory, not to ours.
+	if certPath, err = filepath.Abs(certPath); err != nil {
+		return fmt.Errorf("client certificate path: %w", err)
+	}
 	cfg := clientcmdapi.Config{
 		Clusters: map[string]*clientcmdapi.Cluster{"default-cluster": {
 			Server: boot.Host, CertificateAuthorityData: ca, TLSServerName: boot.TLSClientConfig.ServerName,
