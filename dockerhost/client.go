@@ -1,6 +1,15 @@
 // Package dockerhost is the only place that talks to a Docker engine. It exposes
 // one narrow interface (Client) with exactly the calls vk-docker makes, the
 // naming and labelling scheme of pod containers, and the project's pause image.
+//
+// Files: client.go declares Client and connects to the engine; the engine
+// calls are grouped by what they act on (containers.go, exec.go, attach.go,
+// stats.go, images.go, volumes.go, events.go, system.go); names.go and
+// labels.go say how vk-docker marks what it owns. The pause_*.go files are
+// the pause program: its image (pause_image.go) and the helpers that run it
+// inside a sandbox with `docker exec` (pause_exec.go for volumes and subPaths,
+// pause_dial.go for connections from the pod's network). An in-memory fake of
+// Client for tests is in dockerhost/dockerfake.
 package dockerhost
 
 import (
@@ -135,178 +144,6 @@ func New(host string) (Client, error) {
 
 func short(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, callTimeout)
-}
-
-func (e *engine) ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, name string) (container.CreateResponse, error) {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	return e.c.ContainerCreate(ctx, config, hostConfig, networkingConfig, nil, name)
-}
-
-func (e *engine) ContainerStart(ctx context.Context, id string) error {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	return e.c.ContainerStart(ctx, id, container.StartOptions{})
-}
-
-func (e *engine) ContainerStop(ctx context.Context, id string, signal string, timeout time.Duration) error {
-	secs := int(timeout.Round(time.Second) / time.Second)
-	// The engine waits up to timeout and then kills; give the HTTP call room
-	// for that plus the kill itself.
-	ctx, cancel := context.WithTimeout(ctx, timeout+callTimeout)
-	defer cancel()
-	return e.c.ContainerStop(ctx, id, container.StopOptions{Signal: signal, Timeout: &secs})
-}
-
-func (e *engine) ContainerKill(ctx context.Context, id, signal string) error {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	return e.c.ContainerKill(ctx, id, signal)
-}
-
-func (e *engine) ContainerRemove(ctx context.Context, id string) error {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	return e.c.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-}
-
-func (e *engine) ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error) {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	return e.c.ContainerInspect(ctx, id)
-}
-
-func (e *engine) ContainerList(ctx context.Context, labels ...string) ([]container.Summary, error) {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	return e.c.ContainerList(ctx, container.ListOptions{All: true, Filters: labelFilter(labels)})
-}
-
-func (e *engine) ContainerLogs(ctx context.Context, id string, options container.LogsOptions) (io.ReadCloser, error) {
-	return e.c.ContainerLogs(ctx, id, options)
-}
-
-func (e *engine) CopyFromContainer(ctx context.Context, id, path string) (io.ReadCloser, error) {
-	rc, _, err := e.c.CopyFromContainer(ctx, id, path)
-	if err != nil {
-		if rc != nil { // an undecodable stat header still returns the body
-			_ = rc.Close()
-		}
-		return nil, err
-	}
-	return rc, nil
-}
-
-func (e *engine) ExecCreate(ctx context.Context, id string, options container.ExecOptions) (string, error) {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	resp, err := e.c.ContainerExecCreate(ctx, id, options)
-	return resp.ID, err
-}
-
-func (e *engine) ExecAttach(ctx context.Context, execID string, tty bool) (types.HijackedResponse, error) {
-	return e.c.ContainerExecAttach(ctx, execID, container.ExecAttachOptions{Tty: tty})
-}
-
-func (e *engine) ExecInspect(ctx context.Context, execID string) (container.ExecInspect, error) {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	return e.c.ContainerExecInspect(ctx, execID)
-}
-
-func (e *engine) ExecResize(ctx context.Context, execID string, height, width uint) error {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	return e.c.ContainerExecResize(ctx, execID, container.ResizeOptions{Height: height, Width: width})
-}
-
-func (e *engine) ImageInspect(ctx context.Context, ref string) (image.InspectResponse, error) {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	return e.c.ImageInspect(ctx, ref)
-}
-
-func (e *engine) ImagePull(ctx context.Context, ref string, options image.PullOptions) error {
-	rc, err := e.c.ImagePull(ctx, ref, options)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return drainJSONMessages(rc)
-}
-
-func (e *engine) ImageImport(ctx context.Context, rootfs io.Reader, ref string, changes []string) error {
-	rc, err := e.c.ImageImport(ctx, image.ImportSource{Source: rootfs, SourceName: "-"}, ref, image.ImportOptions{Changes: changes})
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return drainJSONMessages(rc)
-}
-
-func (e *engine) ImageRemove(ctx context.Context, id string) error {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	_, err := e.c.ImageRemove(ctx, id, image.RemoveOptions{PruneChildren: true})
-	return err
-}
-
-func (e *engine) VolumeCreate(ctx context.Context, name string, labels map[string]string) error {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	_, err := e.c.VolumeCreate(ctx, volume.CreateOptions{Name: name, Driver: "local", Labels: labels})
-	return err
-}
-
-func (e *engine) VolumeRemove(ctx context.Context, name string) error {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	return e.c.VolumeRemove(ctx, name, false)
-}
-
-func (e *engine) VolumeList(ctx context.Context, labels ...string) ([]*volume.Volume, error) {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	resp, err := e.c.VolumeList(ctx, volume.ListOptions{Filters: labelFilter(labels)})
-	return resp.Volumes, err
-}
-
-func (e *engine) Events(ctx context.Context, since time.Time, labels ...string) (<-chan events.Message, <-chan error) {
-	f := labelFilter(labels)
-	f.Add("type", string(events.ContainerEventType))
-	opts := events.ListOptions{Filters: f}
-	if !since.IsZero() {
-		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
-	}
-	return e.c.Events(ctx, opts)
-}
-
-func (e *engine) Info(ctx context.Context) (system.Info, error) {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	return e.c.Info(ctx)
-}
-
-func (e *engine) Ping(ctx context.Context) error {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	_, err := e.c.Ping(ctx)
-	return err
-}
-
-func (e *engine) NetworkGateway(ctx context.Context, name string) (string, error) {
-	ctx, cancel := short(ctx)
-	defer cancel()
-	n, err := e.c.NetworkInspect(ctx, name, network.InspectOptions{})
-	if err != nil {
-		return "", err
-	}
-	for _, cfg := range n.IPAM.Config {
-		if cfg.Gateway != "" {
-			return cfg.Gateway, nil
-		}
-	}
-	return "", fmt.Errorf("network %s has no gateway", name)
 }
 
 func (e *engine) Close() error { return e.c.Close() }

@@ -11,6 +11,8 @@ package dockerhost
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"maps"
@@ -27,6 +29,7 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/vk-docker/vk-docker/dockerhost/internal/tartest"
 )
 
 const (
@@ -412,7 +415,7 @@ func TestEngineCopyFromAnExitedContainer(t *testing.T) {
 			t.Errorf("copy %s: %v", path, err)
 			continue
 		}
-		if got := tarEntries(t, rc); !slices.Equal(got, want) {
+		if got := tartest.Entries(t, rc); !slices.Equal(got, want) {
 			t.Errorf("copy %s = %q, want %q", path, got, want)
 		}
 	}
@@ -423,7 +426,7 @@ func TestEngineCopyFromAnExitedContainer(t *testing.T) {
 	} {
 		rc, err := it.c.CopyFromContainer(it.ctx, c.id, c.path)
 		if err == nil {
-			t.Errorf("copy %s from %s: %q, want NotFound", c.path, c.id, tarEntries(t, rc))
+			t.Errorf("copy %s from %s: %q, want NotFound", c.path, c.id, tartest.Entries(t, rc))
 		} else if !cerrdefs.IsNotFound(err) {
 			t.Errorf("copy %s from %s: %v (%T), want NotFound", c.path, c.id, err, err)
 		}
@@ -546,4 +549,11 @@ func TestEnsurePauseImageRemovesTheImageItReplaced(t *testing.T) {
 			}
 		})
 	}
+}
+
+// randomHex returns n random bytes in hex, for names no other run uses.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

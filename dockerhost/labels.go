@@ -1,5 +1,7 @@
 package dockerhost
 
+import "github.com/docker/docker/api/types/filters"
+
 // Label keys on every container and volume vk-docker creates. The
 // io.kubernetes.* keys are the ones dockershim and cri-dockerd use, so that
 // `docker ps` reads the same as on a Docker-based kubelet; io.vk-docker.* are
@@ -66,3 +68,11 @@ const (
 	// from their allocatable without asking the API server.
 	LabelPodRequests = "io.vk-docker.pod.requests"
 )
+
+func labelFilter(labels []string) filters.Args {
+	f := filters.NewArgs()
+	for _, l := range labels {
+		f.Add("label", l)
+	}
+	return f
+}

@@ -16,6 +16,10 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 )
 
+// PauseBinaryPath is where the pause program lives in the project's pause
+// image.
+const PauseBinaryPath = "/pause"
+
 //go:embed pausebin
 var pauseFS embed.FS
 
@@ -37,7 +41,7 @@ func PauseBinary() ([]byte, error) {
 // program when it is missing or was built from a different program, which
 // needs no registry; any other image is pulled when missing.
 func EnsurePauseImage(ctx context.Context, c Client, ref string) error {
-	own := imageRepo(ref) == DefaultPauseImageRepo
+	own := ImageRepo(ref) == DefaultPauseImageRepo
 	inspect, inspectErr := c.ImageInspect(ctx, ref)
 	switch {
 	case inspectErr != nil && !cerrdefs.IsNotFound(inspectErr):
@@ -127,8 +131,8 @@ func pauseRootFS(bin []byte) (*bytes.Buffer, error) {
 	return &buf, nil
 }
 
-// imageRepo strips the tag or digest from an image reference.
-func imageRepo(ref string) string {
+// ImageRepo strips the tag or digest from an image reference.
+func ImageRepo(ref string) string {
 	if i := strings.IndexByte(ref, '@'); i >= 0 {
 		ref = ref[:i]
 	}

@@ -1,4 +1,4 @@
-package dockerhost
+package dockerhost_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	logtest "github.com/sirupsen/logrus/hooks/test"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	logruslogger "github.com/virtual-kubelet/virtual-kubelet/log/logrus"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/dockerhost/dockerfake"
 )
 
 // A sandbox image from elsewhere is used as given, with a warning when it
@@ -26,16 +28,16 @@ func TestEnsurePauseImageWarnsAboutAForeignImage(t *testing.T) {
 			logger, hook := logtest.NewNullLogger()
 			logger.SetLevel(logrus.DebugLevel)
 			ctx := log.WithLogger(context.Background(), logruslogger.FromLogrus(logrus.NewEntry(logger)))
-			f := NewFake()
+			f := dockerfake.New()
 			ref := "registry.example/pause:3.10"
 			if tc.label {
-				if err := f.ImageImport(ctx, strings.NewReader(""), ref, []string{"LABEL " + LabelPauseSHA256 + "=abc"}); err != nil {
+				if err := f.ImageImport(ctx, strings.NewReader(""), ref, []string{"LABEL " + dockerhost.LabelPauseSHA256 + "=abc"}); err != nil {
 					t.Fatal(err)
 				}
 			} else {
 				f.AddImage(ref, "sha256:foreign", "")
 			}
-			if err := EnsurePauseImage(ctx, f, ref); err != nil {
+			if err := dockerhost.EnsurePauseImage(ctx, f, ref); err != nil {
 				t.Fatal(err)
 			}
 			warned := false

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Stops the control plane started by hack/cluster-up.sh (only the processes
-# whose pids it recorded), removes Docker containers and volumes labelled
-# io.vk-docker.node (virtual nodes' pods), then deletes $REPO/.cluster.
-# Idempotent.
+# whose pids it recorded), removes the Docker containers and volumes of this
+# cluster's virtual nodes (labelled io.vk-docker.node=<one of its nodes>;
+# other clusters on the same engine keep theirs), then deletes
+# $REPO/.cluster. Idempotent.
 set -euo pipefail
 
 # shellcheck source=hack/cluster-lib.sh
@@ -12,6 +13,13 @@ COMPONENTS=(kube-scheduler kube-controller-manager kube-apiserver etcd)
 LABEL=io.vk-docker.node
 
 log() { echo "cluster-down: $*"; }
+
+# The cluster's nodes, read while its API server still answers.
+nodes=()
+if [[ -f $STATE/kubeconfig && -x $BIN/kubectl ]]; then
+	mapfile -t nodes < <("$BIN/kubectl" --kubeconfig "$STATE/kubeconfig" --request-timeout=5s \
+		get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}' 2>/dev/null || true)
+fi
 
 for c in "${COMPONENTS[@]}"; do
 	if pid=$(pid_of "$c"); then
@@ -30,16 +38,19 @@ for c in "${COMPONENTS[@]}"; do
 done
 
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-	containers=$(docker ps -aq --filter "label=$LABEL")
-	if [[ -n $containers ]]; then
-		log "removing $(wc -w <<<"$containers") container(s) labelled $LABEL"
-		xargs -r docker rm -f <<<"$containers" >/dev/null
-	fi
-	volumes=$(docker volume ls -q --filter "label=$LABEL")
-	if [[ -n $volumes ]]; then
-		log "removing $(wc -w <<<"$volumes") volume(s) labelled $LABEL"
-		xargs -r docker volume rm -f <<<"$volumes" >/dev/null
-	fi
+	for node in "${nodes[@]}"; do
+		[[ -n $node ]] || continue
+		containers=$(docker ps -aq --filter "label=$LABEL=$node")
+		if [[ -n $containers ]]; then
+			log "removing $(wc -w <<<"$containers") container(s) of node $node"
+			xargs -r docker rm -f <<<"$containers" >/dev/null
+		fi
+		volumes=$(docker volume ls -q --filter "label=$LABEL=$node")
+		if [[ -n $volumes ]]; then
+			log "removing $(wc -w <<<"$volumes") volume(s) of node $node"
+			xargs -r docker volume rm -f <<<"$volumes" >/dev/null
+		fi
+	done
 else
 	log "WARNING: Docker not reachable, skipping container/volume cleanup" >&2
 fi

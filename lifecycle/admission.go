@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -32,8 +33,9 @@ const (
 // admission is what the worker decided about running the pod at all.
 type admission struct {
 	reason, message string // set while the pod is blocked (Pending)
-	rejected        bool   // the pod failed admission (podReason says why)
+	rejected        bool   // the pod failed admission (its termination says why)
 	warned          bool   // the ignored-field events were recorded
+	admitted        bool   // the pod may run: the checks need not run again
 }
 
 // admit runs the node's admission checks before anything of the pod is
@@ -49,7 +51,7 @@ func (w *Worker) admit(ctx context.Context, pod *v1.Pod) (bool, error) {
 		w.reject(ctx, pod, ReasonSupplementalGroupsPolicyNotSupported, "SupplementalGroupsPolicy=Strict is not supported in this node")
 		return false, nil
 	}
-	if msg := w.rt.Security.Sysctls.forbiddenSysctl(pod); msg != "" {
+	if msg := w.rt.Security.Sysctls.ForbiddenSysctl(pod); msg != "" {
 		w.reject(ctx, pod, ReasonSysctlForbidden, msg)
 		return false, nil
 	}
@@ -63,25 +65,27 @@ func (w *Worker) admit(ctx context.Context, pod *v1.Pod) (bool, error) {
 			return false, nil
 		}
 	}
+	adm := &w.mem.admission
 	if !w.rt.Security.AllowPrivileged && hasPrivileged(pod) {
-		if w.admission.reason == "" {
-			w.admission.reason = ReasonForbidden
-			w.admission.message = fmt.Sprintf("pod with UID %q specified privileged container, but is disallowed", pod.UID)
-			w.rt.Recorder.Event(pod, v1.EventTypeWarning, ReasonForbidden, w.admission.message)
-			log.G(ctx).Warn(w.admission.message)
+		if adm.reason == "" {
+			adm.reason = ReasonForbidden
+			adm.message = fmt.Sprintf("pod with UID %q specified privileged container, but is disallowed", pod.UID)
+			w.rt.Recorder.Event(pod, v1.EventTypeWarning, ReasonForbidden, adm.message)
+			log.G(ctx).Warn(adm.message)
 		}
 		for _, sl := range append(initSlots(pod), appSlots(pod)...) {
-			w.waiting[sl.c.Name] = waiting{reason: ReasonBlocked}
+			w.mem.waiting[sl.c.Name] = waiting{reason: ReasonBlocked}
 		}
 		return false, nil
 	}
-	if !w.admission.warned {
-		w.admission.warned = true
+	if !adm.warned {
+		adm.warned = true
 		if err := w.warnIgnored(ctx, pod); err != nil {
-			w.admission.warned = false
+			adm.warned = false
 			return false, err
 		}
 	}
+	adm.admitted = true
 	return true, nil
 }
 
@@ -89,9 +93,9 @@ func (w *Worker) admit(ctx context.Context, pod *v1.Pod) (bool, error) {
 func (w *Worker) reject(ctx context.Context, pod *v1.Pod, reason, message string) {
 	w.rt.Recorder.Event(pod, v1.EventTypeWarning, reason, message)
 	log.G(ctx).WithField("reason", reason).Warn(message)
-	w.podReason, w.podMessage = reason, messageRejected+message
-	w.failDeadline = w.rt.Clock.Now()
-	w.admission.rejected = true
+	w.mem.terminate(false, w.rt.Clock.Now())
+	w.mem.termination.reason, w.mem.termination.message = reason, messageRejected+message
+	w.mem.admission.rejected = true
 }
 
 // rejectedStatus is a rejected pod's status as the kubelet writes it: the
@@ -112,7 +116,7 @@ func rejectedStatus(pod *v1.Pod, reason, message string) v1.PodStatus {
 func (w *Worker) warnIgnored(ctx context.Context, pod *v1.Pod) error {
 	var selinux, windows bool
 	for _, sl := range append(initSlots(pod), appSlots(pod)...) {
-		sc := effectiveSecurity(pod, sl.c)
+		sc := translate.EffectiveSecurity(pod, sl.c)
 		selinux = selinux || sc.SELinuxOptions != nil
 		windows = windows || sc.WindowsOptions != nil
 	}

@@ -2,18 +2,16 @@ package lifecycle
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -22,98 +20,28 @@ import (
 // lost) that container is used; anything else holding the name is removed and
 // the create retried once.
 func (w *Worker) createContainer(ctx context.Context, name dockerhost.ContainerName, cfg *container.Config, host *container.HostConfig) (string, error) {
-	resp, err := w.docker.ContainerCreate(ctx, cfg, host, nil, name.String())
+	resp, err := w.rt.Docker.ContainerCreate(ctx, cfg, host, nil, name.String())
 	if err == nil {
 		return resp.ID, nil
 	}
 	if !cerrdefs.IsConflict(err) {
 		return "", err
 	}
-	existing, ierr := w.docker.ContainerInspect(ctx, name.String())
+	existing, ierr := w.rt.Docker.ContainerInspect(ctx, name.String())
 	if ierr != nil {
 		return "", fmt.Errorf("name %s is taken and cannot be inspected: %w (create: %v)", name, ierr, err)
 	}
 	if existing.Config != nil && dockerhost.IsManaged(existing.Config.Labels, w.rt.NodeName) && existing.Config.Labels[dockerhost.LabelPodUID] == name.UID {
 		return existing.ID, nil
 	}
-	if err := w.docker.ContainerRemove(ctx, existing.ID); err != nil && !cerrdefs.IsNotFound(err) {
+	if err := w.rt.Docker.ContainerRemove(ctx, existing.ID); err != nil && !cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("remove stale container %s: %w", name, err)
 	}
-	resp, err = w.docker.ContainerCreate(ctx, cfg, host, nil, name.String())
+	resp, err = w.rt.Docker.ContainerCreate(ctx, cfg, host, nil, name.String())
 	if err != nil {
 		return "", err
 	}
 	return resp.ID, nil
-}
-
-// containerHash fingerprints the parts of a container spec that, when changed,
-// need a new container (the kubelet's io.kubernetes.container.hash).
-func containerHash(c *v1.Container) string {
-	h := fnv.New32a()
-	b, _ := json.Marshal(struct {
-		Name, Image     string
-		Command, Args   []string
-		WorkingDir      string
-		Ports           []v1.ContainerPort
-		Env             []v1.EnvVar
-		VolumeMounts    []v1.VolumeMount
-		Stdin, TTY      bool
-		SecurityContext *v1.SecurityContext
-	}{c.Name, c.Image, c.Command, c.Args, c.WorkingDir, c.Ports, c.Env, c.VolumeMounts, c.Stdin, c.TTY, c.SecurityContext})
-	_, _ = h.Write(b)
-	return strconv.FormatUint(uint64(h.Sum32()), 16)
-}
-
-// containerConfig translates one container of pod into Docker terms, joined
-// to the sandbox's namespaces. Attempt n of a container is its n-th restart.
-func (rt *Runtime) containerConfig(pod *v1.Pod, s slot, attempt int, sandboxID string) (*container.Config, *container.HostConfig) {
-	c := s.c
-	labels := rt.podLabels(pod)
-	labels[dockerhost.LabelContainerName] = c.Name
-	labels[dockerhost.LabelDockerType] = dockerhost.DockerTypeContainer
-	labels[dockerhost.LabelContainerKind] = dockerhost.KindApp
-	if s.init {
-		labels[dockerhost.LabelContainerKind] = dockerhost.KindInit
-	}
-	labels[dockerhost.LabelContainerIndex] = strconv.Itoa(s.index)
-	labels[dockerhost.LabelRestartCount] = strconv.Itoa(attempt)
-	labels[dockerhost.LabelContainerHash] = containerHash(c)
-	labels[dockerhost.LabelContainerImage] = c.Image
-	if c.TerminationMessagePath != "" {
-		labels[dockerhost.LabelTerminationMessagePath] = c.TerminationMessagePath
-	}
-	if len(c.Ports) > 0 {
-		// Ports cannot be exposed on a container that joins another's network
-		// namespace; they are recorded as the kubelet's dockershim did.
-		if b, err := json.Marshal(c.Ports); err == nil {
-			labels[dockerhost.LabelContainerPorts] = string(b)
-		}
-	}
-	cfg := &container.Config{
-		Image:      c.Image,
-		Entrypoint: c.Command,
-		Cmd:        c.Args,
-		WorkingDir: c.WorkingDir,
-		Labels:     labels,
-		Tty:        c.TTY,
-		OpenStdin:  c.Stdin,
-		StdinOnce:  c.StdinOnce,
-	}
-	if c.Stdin {
-		cfg.AttachStdin = true
-	}
-	ns := container.NetworkMode("container:" + sandboxID)
-	host := &container.HostConfig{
-		NetworkMode: ns,
-		IpcMode:     container.IpcMode("container:" + sandboxID),
-		Mounts:      volumeMounts(pod, c),
-	}
-	if pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace {
-		host.PidMode = container.PidMode("container:" + sandboxID)
-	}
-	applyHostNamespaces(pod, host)
-	applyResources(c, host)
-	return cfg, host
 }
 
 // startContainer pulls, creates and starts one attempt of a container (app
@@ -121,24 +49,24 @@ func (rt *Runtime) containerConfig(pod *v1.Pod, s slot, attempt int, sandboxID s
 // is for failures of the engine conversation itself.
 func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbox *instance, attempt int) (reason, message string, err error) {
 	ref := containerRef(pod, s.c.Name, s.init)
-	if reason, message, err := w.ensureImage(ctx, pod, s.c, ref); err != nil || reason != "" {
+	if reason, message, err := w.rt.imageManager().EnsureImage(ctx, pod, s.c, ref, w.images); err != nil || reason != "" {
 		return reason, message, err
 	}
 	name := dockerhost.ContainerName{Container: s.c.Name, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}
-	cfg, host := w.rt.containerConfig(pod, s, attempt, sandbox.id())
-	env, command, args, err := w.rt.resolveEnv(envContext{pod: pod, c: s.c, podIP: w.rt.sandboxIP(sandbox), hostIP: w.rt.HostIP})
+	cfg, host := w.rt.ContainerConfig(pod, s.c, translate.Slot{Index: s.index, Init: s.init}, attempt, sandbox.id())
+	env, command, args, err := w.rt.ResolveEnv(translate.EnvContext{Pod: pod, Container: s.c, PodIP: w.rt.sandboxIP(sandbox), HostIP: w.rt.HostIP})
 	if err != nil {
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
 		return ReasonCreateContainerConfigError, err.Error(), nil
 	}
 	cfg.Env, cfg.Entrypoint, cfg.Cmd = env, command, args
-	sub, err := w.subPathMounts(ctx, pod, withEnv(s.c, env), sandbox.id())
+	sub, err := w.subPathMounts(ctx, pod, translate.WithEnv(s.c, env), sandbox.id())
 	if err != nil {
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
 		return ReasonCreateContainerConfigError, err.Error(), nil
 	}
 	host.Mounts = append(host.Mounts, sub...)
-	if reason, message, err := w.applySecurity(ctx, pod, s.c, cfg, host); err != nil || reason != "" {
+	if reason, message, err := w.rt.ApplySecurity(ctx, securityEngine{w.rt}, pod, s.c, cfg, host); err != nil || reason != "" {
 		if reason != "" {
 			w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %s", message)
 		}
@@ -155,15 +83,36 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 		return ReasonCreateContainerError, err.Error(), nil
 	}
 	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventCreated, "Container created")
-	if err := w.docker.ContainerStart(ctx, id); err != nil {
-		// The engine keeps the container, created and carrying the error: it
-		// is reported as terminated, ContainerCannotRun, and restarted per policy.
+	// A start the engine refuses leaves the container created and carrying
+	// the error: it is reported as terminated, ContainerCannotRun, and
+	// restarted per policy.
+	w.startInstance(ctx, pod, s, id, sandbox)
+	return "", "", nil
+}
+
+// startInstance starts a created instance of a container, with the
+// kubelet's Started (or Failed) event, and runs its postStart hook: the
+// container is reported Running only once the hook returned.
+func (w *Worker) startInstance(ctx context.Context, pod *v1.Pod, s slot, id string, sandbox *instance) {
+	ref := containerRef(pod, s.c.Name, s.init)
+	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
+		log.G(ctx).WithError(err).WithField("container", s.c.Name).Warn("Cannot start container")
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
-		return "", "", nil
+		return
 	}
 	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventStarted, "Container started")
-	w.runPostStart(ctx, pod, s, id, w.rt.sandboxIP(sandbox))
-	return "", "", nil
+	w.runPostStart(ctx, pod, s, id, sandbox)
+}
+
+// pruneInstances removes the exited instances of a container older than the
+// one just replaced, which stays for `kubectl logs --previous` and lastState
+// (the kubelet's container GC keeps one dead container per container too).
+func (w *Worker) pruneInstances(ctx context.Context, old []*instance) {
+	for _, inst := range old {
+		if err := w.rt.Docker.ContainerRemove(ctx, inst.id()); err != nil && !cerrdefs.IsNotFound(err) {
+			log.G(ctx).WithError(err).WithField("container", inst.name.String()).Warn("Cannot remove an old container instance")
+		}
+	}
 }
 
 // defaultTerminationMessagePath is the API's default terminationMessagePath.

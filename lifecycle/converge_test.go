@@ -11,6 +11,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 )
@@ -234,7 +235,7 @@ func TestConvergeNameConflicts(t *testing.T) {
 			}
 			earlier = "creating"
 			sbID := h.inspect(dockerName(pod, "POD", 0)).ID
-			cfg, host := h.rt.containerConfig(pod, appSlots(pod)[0], 0, sbID)
+			cfg, host := h.rt.ContainerConfig(pod, appSlots(pod)[0].c, translate.Slot{}, 0, sbID)
 			resp, err := h.docker.ContainerCreate(h.ctx, cfg, host, nil, name)
 			earlier = resp.ID
 			return err

@@ -3,15 +3,16 @@ package lifecycle
 import (
 	"fmt"
 
+	"github.com/vk-docker/vk-docker/images"
 	v1 "k8s.io/api/core/v1"
 )
 
 // Event reasons, with the kubelet's names (pkg/kubelet/events).
 const (
-	EventPulling           = "Pulling"
-	EventPulled            = "Pulled"
-	EventFailedPull        = "Failed"
-	EventErrImageNeverPull = "ErrImageNeverPull"
+	EventPulling           = images.EventPulling
+	EventPulled            = images.EventPulled
+	EventFailedPull        = images.EventFailedPull
+	EventErrImageNeverPull = images.EventErrImageNeverPull
 	EventCreated           = "Created"
 	EventStarted           = "Started"
 	EventFailed            = "Failed"
@@ -24,8 +25,8 @@ const (
 // Waiting reasons, as the kubelet reports them.
 const (
 	ReasonContainerCreating          = "ContainerCreating"
-	ReasonErrImageNeverPull          = "ErrImageNeverPull"
-	ReasonErrImagePull               = "ErrImagePull"
+	ReasonErrImageNeverPull          = images.ReasonErrImageNeverPull
+	ReasonErrImagePull               = images.ReasonErrImagePull
 	ReasonCreateContainerError       = "CreateContainerError"
 	ReasonCreateContainerConfigError = "CreateContainerConfigError"
 	ReasonContainerCannotRun         = "ContainerCannotRun"
@@ -33,6 +34,20 @@ const (
 	ReasonError                      = "Error"
 	ReasonOOMKilled                  = "OOMKilled"
 )
+
+// The image manager's reasons and events, as lifecycle reports them.
+const (
+	ReasonImagePullBackOff               = images.ReasonImagePullBackOff
+	ReasonInvalidImageName               = images.ReasonInvalidImageName
+	ReasonImageInspectError              = images.ReasonImageInspectError
+	EventInspectFailed                   = images.EventInspectFailed
+	EventBackOffPullingImage             = images.EventBackOffPullingImage
+	EventFailedToRetrieveImagePullSecret = images.EventFailedToRetrieveImagePullSecret
+)
+
+// ReasonSysctlForbidden is the kubelet's reason for rejecting a pod that
+// sets a sysctl outside the node's allowlist.
+const ReasonSysctlForbidden = "SysctlForbidden"
 
 // containerRef is the object reference the kubelet attaches container events
 // to, so that `kubectl describe pod` shows which container an event is about.

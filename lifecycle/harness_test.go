@@ -10,6 +10,8 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/dockerhost/dockerfake"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -34,7 +36,7 @@ var t0 = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
 type harness struct {
 	t      *testing.T
 	ctx    context.Context
-	docker *dockerhost.FakeClient
+	docker *dockerfake.Client
 	clock  *clocktesting.FakeClock
 	rec    *record.FakeRecorder
 	rt     *Runtime
@@ -56,7 +58,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{
 		t:      t,
 		ctx:    context.Background(),
-		docker: dockerhost.NewFake(),
+		docker: dockerfake.New(),
 		clock:  clocktesting.NewFakeClock(t0),
 		rec:    record.NewFakeRecorder(1000),
 	}
@@ -65,13 +67,15 @@ func newHarness(t *testing.T) *harness {
 	h.docker.AddImage(appImage, "", "SIGQUIT")
 	h.docker.AddImage(sidecarImage, "", "")
 	h.rt = &Runtime{
-		Docker:     h.docker,
-		NodeName:   testNode,
-		HostIP:     testHostIP,
-		PauseImage: pauseImage,
-		// A cluster DNS keeps the MissingClusterDNS warning (pod_network_test)
-		// out of every other test's events.
-		DNS:      DNSSettings{ClusterDNS: []string{"127.0.0.53"}},
+		Node: translate.Node{
+			NodeName:   testNode,
+			PauseImage: pauseImage,
+			// A cluster DNS keeps the MissingClusterDNS warning (pod_network_test)
+			// out of every other test's events.
+			DNS: translate.DNSSettings{ClusterDNS: []string{"127.0.0.53"}},
+		},
+		Docker:   h.docker,
+		HostIP:   testHostIP,
 		Recorder: h.rec,
 		Clock:    h.clock,
 		Notify: func(pod *v1.Pod) {

@@ -90,21 +90,22 @@ func httpHook(ctx context.Context, a *v1.HTTPGetAction, podIP string, c *v1.Cont
 // runPostStart runs a freshly started instance's postStart hook; the worker
 // waits for it, so the container is reported Running only afterwards. A
 // failure is recorded, and the instance is killed like one whose liveness
-// probe failed (it comes back per restart policy).
-func (w *Worker) runPostStart(ctx context.Context, pod *v1.Pod, s slot, containerID, podIP string) {
+// probe failed (it comes back per restart policy). A hook cut short by the
+// pod's deletion is not a failure: the pod is going anyway.
+func (w *Worker) runPostStart(ctx context.Context, pod *v1.Pod, s slot, containerID string, sandbox *instance) {
 	c := s.c
 	if c.Lifecycle == nil || c.Lifecycle.PostStart == nil {
 		return
 	}
-	msg, err := w.runHook(ctx, pod, c, containerID, podIP, w.sandboxID, c.Lifecycle.PostStart)
-	if err == nil {
+	msg, err := w.runHook(ctx, pod, c, containerID, w.rt.sandboxIP(sandbox), sandbox.id(), c.Lifecycle.PostStart)
+	if err == nil || ctx.Err() != nil {
 		return
 	}
 	log.G(ctx).WithError(err).WithFields(log.Fields{"container": c.Name, "message": msg}).Warn("postStart hook failed")
 	// Like the kubelet, the event does not carry the hook's output, which
 	// may hold secrets.
 	w.rt.Recorder.Event(containerRef(pod, c.Name, s.init), v1.EventTypeWarning, EventFailedPostStartHook, "PostStartHook failed")
-	w.hookFailed[containerID] = true
+	w.mem.record(containerID).postStartFailed = true
 }
 
 // preStopRun is the preStop hook of one instance being stopped.
@@ -114,6 +115,9 @@ type preStopRun struct {
 }
 
 func (r *preStopRun) finished() bool {
+	if r == nil {
+		return true
+	}
 	select {
 	case <-r.done:
 		return true
@@ -135,7 +139,7 @@ func (w *Worker) startPreStop(ctx context.Context, pod *v1.Pod, inst *instance, 
 		return run
 	}
 	isInit := inst.label(dockerhost.LabelContainerKind) == dockerhost.KindInit
-	podIP, sandboxID := w.podIP, w.sandboxID // the goroutine must not read the worker's fields
+	podIP, sandboxID := w.mem.podIP, w.mem.sandboxID // the goroutine must not read the worker's memory
 	w.hooks.Add(1)
 	go func() {
 		defer w.hooks.Done()
@@ -158,18 +162,10 @@ func (w *Worker) startPreStop(ctx context.Context, pod *v1.Pod, inst *instance, 
 // endHooks abandons the preStop hooks still running and waits for their
 // goroutines.
 func (w *Worker) endHooks() {
-	for _, run := range w.stops {
-		run.cancel()
-	}
-	w.hooks.Wait()
-}
-
-// specContainer finds a container of the pod spec by name.
-func specContainer(pod *v1.Pod, name string) *v1.Container {
-	for _, sl := range append(initSlots(pod), appSlots(pod)...) {
-		if sl.c.Name == name {
-			return sl.c
+	for _, r := range w.mem.instances {
+		if r.stop != nil && r.stop.preStop != nil {
+			r.stop.preStop.cancel()
 		}
 	}
-	return nil
+	w.hooks.Wait()
 }

@@ -91,7 +91,7 @@ func TestPreStopHooksOfAPodRunInParallel(t *testing.T) {
 
 	h.stepHooks(w, 2, 5*time.Second)
 	waitFor(t, "both preStop hooks", func() bool {
-		return w.stops[h.inspect(dockerName(pod, "app-a", 0)).ID].finished() && w.stops[h.inspect(dockerName(pod, "app-b", 0)).ID].finished()
+		return w.mem.stopOf(h.inspect(dockerName(pod, "app-a", 0)).ID).preStop.finished() && w.mem.stopOf(h.inspect(dockerName(pod, "app-b", 0)).ID).preStop.finished()
 	})
 	h.syncWithin(w)
 	if got, want := h.stopSignals(pod, "app-a", "app-b"), []string{"app-a SIGQUIT", "app-b SIGQUIT"}; !slices.Equal(got, want) {
@@ -188,7 +188,7 @@ func TestPreStopHookOutcomes(t *testing.T) {
 		h.docker.InjectError("ExecCreate", errors.New("exec failed"))
 		w.Delete(deleted(pod, h.clock.Now(), 30))
 		h.syncWithin(w)
-		waitFor(t, "the preStop hook", func() bool { return w.stops[h.inspect(dockerName(pod, "app", 0)).ID].finished() })
+		waitFor(t, "the preStop hook", func() bool { return w.mem.stopOf(h.inspect(dockerName(pod, "app", 0)).ID).preStop.finished() })
 		h.syncWithin(w)
 		if got, want := h.events(), []string{"Normal Killing Stopping container app", "Warning FailedPreStopHook PreStopHook failed"}; !slices.Equal(got, want) {
 			t.Errorf("events = %q, want %q", got, want)

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,38 +22,47 @@ var kubeletConditions = map[v1.PodConditionType]bool{
 	v1.PodReady:                  true,
 }
 
-// buildStatus synthesises the pod's status from what the engine holds, the
-// way the kubelet's generateAPIPodStatus does. terminal is true once the
-// pod has been stopped for deletion: its containers will not run again.
-func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, terminal bool) v1.PodStatus {
-	if w.admission.rejected {
-		return rejectedStatus(pod, w.podReason, w.podMessage)
+// statusNode is what of the node a pod's status shows.
+type statusNode struct {
+	hostIP  string
+	network string // the Docker network whose address is the pod IP
+}
+
+// generatePodStatus is the pod's status from what the engine holds and what
+// the worker remembers, the way the kubelet's generateAPIPodStatus computes
+// it. terminal is true once the pod has been stopped for deletion: its
+// containers will not run again. prev holds the conditions' last
+// transition times.
+func generatePodStatus(in syncInput, node statusNode, prev *v1.PodStatus, terminal bool) v1.PodStatus {
+	pod, obs, mem := in.pod, in.obs, in.mem
+	failReason, failMessage, failed := mem.failed()
+	if mem.admission.rejected {
+		return rejectedStatus(pod, failReason, failMessage)
 	}
 	s := v1.PodStatus{
 		QOSClass:           pod.Status.QOSClass,
 		NominatedNodeName:  pod.Status.NominatedNodeName,
 		ObservedGeneration: pod.Generation,
 	}
-	if !w.startTime.IsZero() {
-		s.StartTime = w.startTime.DeepCopy()
+	if !mem.startTime.IsZero() {
+		s.StartTime = mem.startTime.DeepCopy()
 	}
-	if w.rt.HostIP != "" {
-		s.HostIP = w.rt.HostIP
-		s.HostIPs = []v1.HostIP{{IP: w.rt.HostIP}}
+	if node.hostIP != "" {
+		s.HostIP = node.hostIP
+		s.HostIPs = []v1.HostIP{{IP: node.hostIP}}
 	}
-	ip := w.rt.sandboxIP(obs.sandbox)
-	if ip != "" {
-		w.podIP = ip
-	} else if obs.sandbox != nil {
-		ip = w.podIP // a stopped sandbox keeps its pod's IP in the status, as in the kubelet
+	ip := node.podIP(obs.sandbox)
+	if ip == "" && obs.sandbox != nil {
+		ip = mem.podIP // a stopped sandbox keeps its pod's IP in the status, as in the kubelet
 	}
 	if ip != "" {
 		s.PodIP = ip
 		s.PodIPs = []v1.PodIP{{IP: ip}}
 	}
+	terminating := mem.termination != nil && mem.termination.deleted
 	initialized := anyAppContainerCreated(pod, obs)
 	for _, sl := range initSlots(pod) {
-		s.InitContainerStatuses = append(s.InitContainerStatuses, w.containerStatus(sl, obs, ReasonPodInitializing))
+		s.InitContainerStatuses = append(s.InitContainerStatuses, generateContainerStatus(in, sl, ReasonPodInitializing, terminating))
 	}
 	// The kubelet's default waiting reason of a container not created yet.
 	appWaiting := ReasonContainerCreating
@@ -60,7 +70,7 @@ func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, 
 		appWaiting = ReasonPodInitializing
 	}
 	for _, sl := range appSlots(pod) {
-		s.ContainerStatuses = append(s.ContainerStatuses, w.containerStatus(sl, obs, appWaiting))
+		s.ContainerStatuses = append(s.ContainerStatuses, generateContainerStatus(in, sl, appWaiting, terminating))
 	}
 	s.Phase = podPhase(pod, s.InitContainerStatuses, s.ContainerStatuses, terminal, initialized)
 	if terminal && s.Phase != v1.PodSucceeded && s.Phase != v1.PodFailed {
@@ -68,38 +78,43 @@ func (w *Worker) buildStatus(pod *v1.Pod, obs *observation, prev *v1.PodStatus, 
 		// is Failed, as the kubelet's status manager marks it (TerminatePod).
 		s.Phase = v1.PodFailed
 	}
-	if w.podReason != "" && !anyRunning(obs) {
+	if failed && !anyRunning(obs) {
 		// Reported once every container stopped: the pod controller writes
 		// no status after a terminal phase, so the final container states
 		// must come with it.
-		s.Phase, s.Reason, s.Message = v1.PodFailed, w.podReason, w.podMessage
+		s.Phase, s.Reason, s.Message = v1.PodFailed, failReason, failMessage
 	}
-	if w.admission.reason != "" && s.Phase == v1.PodPending {
-		s.Reason, s.Message = w.admission.reason, w.admission.message
+	if mem.admission.reason != "" && s.Phase == v1.PodPending {
+		s.Reason, s.Message = mem.admission.reason, mem.admission.message
 	}
+	s.Conditions = podConditions(pod, &s, obs.sandbox != nil && obs.sandbox.running() && node.podIP(obs.sandbox) != "", terminal, initialized)
+	keepTransitionTimes(&s, prev, in.now)
+	return s
+}
 
+// podConditions are the pod's conditions: those others own as they wrote
+// them, then the kubelet's.
+func podConditions(pod *v1.Pod, s *v1.PodStatus, sandboxReady, terminal, initialized bool) []v1.PodCondition {
+	var out []v1.PodCondition
 	for _, c := range pod.Status.Conditions {
 		if !kubeletConditions[c.Type] {
-			s.Conditions = append(s.Conditions, c)
+			out = append(out, c)
 		}
 	}
-	sandboxReady := obs.sandbox != nil && obs.sandbox.running() && w.rt.sandboxIP(obs.sandbox) != ""
 	containersReady := containersReadyCondition(pod, s.InitContainerStatuses, s.ContainerStatuses, s.Phase)
-	ready := containersReady
-	ready.Type = v1.PodReady
-	s.Conditions = append(s.Conditions,
+	ready := readyCondition(pod, containersReady, out)
+	out = append(out,
 		condition(v1.PodReadyToStartContainers, sandboxReady && !terminal && s.Phase != v1.PodSucceeded && s.Phase != v1.PodFailed, "", ""),
 		initializedCondition(pod, s.InitContainerStatuses, s.Phase, initialized),
 		containersReady,
 		ready,
 	)
-	for i := range s.Conditions {
-		if kubeletConditions[s.Conditions[i].Type] {
-			s.Conditions[i].ObservedGeneration = pod.Generation
+	for i := range out {
+		if kubeletConditions[out[i].Type] {
+			out[i].ObservedGeneration = pod.Generation
 		}
 	}
-	keepTransitionTimes(&s, prev, w.rt.Clock.Now())
-	return s
+	return out
 }
 
 // containersReadyCondition is the kubelet's GenerateContainersReadyCondition:
@@ -124,6 +139,34 @@ func containersReadyCondition(pod *v1.Pod, initStatuses, statuses []v1.Container
 	}
 	return condition(v1.ContainersReady, len(unready) == 0, "ContainersNotReady",
 		fmt.Sprintf("containers with unready status: [%s]", strings.Join(unready, " ")))
+}
+
+// ReasonReadinessGatesNotReady is the Ready condition's reason while a
+// readiness gate's condition is missing or not True.
+const ReasonReadinessGatesNotReady = "ReadinessGatesNotReady"
+
+// readyCondition is the kubelet's GeneratePodReadyCondition: ContainersReady,
+// and every readiness gate's condition (written by others, in others) True.
+func readyCondition(pod *v1.Pod, containersReady v1.PodCondition, others []v1.PodCondition) v1.PodCondition {
+	ready := containersReady
+	ready.Type = v1.PodReady
+	if ready.Status != v1.ConditionTrue {
+		return ready
+	}
+	var unready []string
+	for _, rg := range pod.Spec.ReadinessGates {
+		i := slices.IndexFunc(others, func(c v1.PodCondition) bool { return c.Type == rg.ConditionType })
+		switch {
+		case i < 0:
+			unready = append(unready, fmt.Sprintf("corresponding condition of pod readiness gate %q does not exist.", rg.ConditionType))
+		case others[i].Status != v1.ConditionTrue:
+			unready = append(unready, fmt.Sprintf("the status of pod readiness gate %q is not \"True\", but %v", rg.ConditionType, others[i].Status))
+		}
+	}
+	if len(unready) > 0 {
+		return condition(v1.PodReady, false, ReasonReadinessGatesNotReady, strings.Join(unready, ", "))
+	}
+	return ready
 }
 
 // initializedCondition is the kubelet's GeneratePodInitializedCondition.
@@ -175,13 +218,14 @@ func keepTransitionTimes(s *v1.PodStatus, prev *v1.PodStatus, now time.Time) {
 	}
 }
 
-// containerStatus reports one container from its newest instance. notRun is
-// the waiting reason of a container that has no instance yet.
-func (w *Worker) containerStatus(sl slot, obs *observation, notRun string) v1.ContainerStatus {
+// generateContainerStatus reports one container from its newest instance. notRun
+// is the waiting reason of a container that has no instance yet; nothing is
+// ready while the pod terminates.
+func generateContainerStatus(in syncInput, sl slot, notRun string, terminating bool) v1.ContainerStatus {
 	c := sl.c
 	cs := v1.ContainerStatus{Name: c.Name, Image: c.Image, Started: new(bool)}
-	insts := obs.containers[c.Name]
-	wt, hasWaiting := w.waiting[c.Name]
+	insts := in.obs.containers[c.Name]
+	wt, hasWaiting := in.mem.waiting[c.Name]
 	if len(insts) == 0 {
 		if !hasWaiting {
 			wt = waiting{reason: notRun}
@@ -196,15 +240,15 @@ func (w *Worker) containerStatus(sl slot, obs *observation, notRun string) v1.Co
 		cs.RestartCount = int32(n)
 	}
 	if len(insts) > 1 && insts[1].finished() {
-		cs.LastTerminationState.Terminated = w.terminatedState(insts[1])
+		cs.LastTerminationState.Terminated = terminatedState(in.mem, insts[1])
 	}
 	switch {
 	case cur.running():
 		cs.State.Running = &v1.ContainerStateRunning{StartedAt: dockerTime(cur.inspect.State.StartedAt)}
 		// Started and ready per the probes; a regular init container is
-		// ready only once it completed; nothing is ready while terminating.
-		*cs.Started = w.started(c, cur.id())
-		cs.Ready = (!sl.init || sl.sidecar) && w.ready(c, cur.id()) && !w.terminating
+		// ready only once it completed.
+		*cs.Started = in.probes.started(c, cur.id())
+		cs.Ready = (!sl.init || sl.sidecar) && in.probes.ready(c, cur.id()) && !terminating
 	case cur.created() && !cur.startFailed():
 		if !hasWaiting {
 			wt = waiting{reason: ReasonContainerCreating}
@@ -214,9 +258,9 @@ func (w *Worker) containerStatus(sl slot, obs *observation, notRun string) v1.Co
 		// Exited and held back (CrashLoopBackOff) or failing to restart:
 		// the kubelet shows why it waits, and the exit as the last state.
 		cs.State.Waiting = &v1.ContainerStateWaiting{Reason: wt.reason, Message: wt.message}
-		cs.LastTerminationState.Terminated = w.terminatedState(cur)
+		cs.LastTerminationState.Terminated = terminatedState(in.mem, cur)
 	default:
-		cs.State.Terminated = w.terminatedState(cur)
+		cs.State.Terminated = terminatedState(in.mem, cur)
 		// A regular init container that completed is ready, as in the kubelet.
 		cs.Ready = sl.init && !sl.sidecar && cur.exitCode() == 0
 	}
@@ -224,7 +268,7 @@ func (w *Worker) containerStatus(sl slot, obs *observation, notRun string) v1.Co
 }
 
 // terminatedState describes an exited instance with the kubelet's reasons.
-func (w *Worker) terminatedState(inst *instance) *v1.ContainerStateTerminated {
+func terminatedState(mem *podMemory, inst *instance) *v1.ContainerStateTerminated {
 	st := inst.inspect.State
 	if st == nil {
 		return &v1.ContainerStateTerminated{ContainerID: "docker://" + inst.id(), Reason: ReasonError}
@@ -249,7 +293,11 @@ func (w *Worker) terminatedState(inst *instance) *v1.ContainerStateTerminated {
 	default:
 		t.Reason = ReasonError
 	}
-	switch msg := w.messages[inst.id()]; {
+	var msg string
+	if r := mem.instances[inst.id()]; r != nil {
+		msg = r.message
+	}
+	switch {
 	case st.Error != "" && msg != "":
 		t.Message = st.Error + ": " + msg
 	case st.Error != "":

@@ -58,7 +58,7 @@ func TestInitContainerHostPortIsPublished(t *testing.T) {
 	pod := newPod(appContainer())
 	pod.Spec.InitContainers = []v1.Container{{Name: "init", Image: sidecarImage,
 		Ports: []v1.ContainerPort{{ContainerPort: 7000, HostPort: 17000, Protocol: v1.ProtocolUDP}}}}
-	cfg, host := newHarness(t).rt.sandboxConfig(pod)
+	cfg, host := newHarness(t).rt.SandboxConfig(pod)
 	if _, ok := cfg.ExposedPorts["7000/udp"]; !ok || len(host.PortBindings["7000/udp"]) != 1 {
 		t.Errorf("exposed %v, bindings %v; want 7000/udp on 17000", cfg.ExposedPorts, host.PortBindings)
 	}

@@ -71,38 +71,35 @@ func probeSpecs(c *v1.Container) map[probes.Kind]*v1.Probe {
 	return m
 }
 
-// started reports whether a running instance counts as started: its startup
-// probe succeeded, or it has none.
-func (w *Worker) started(c *v1.Container, id string) bool {
+// trigger makes an instance's probe of kind run now, if it has one.
+func (ps *probeSet) trigger(id string, kind probes.Kind) {
+	ps.mu.Lock()
+	pw := ps.workers[probeKey{id, kind}]
+	ps.mu.Unlock()
+	if pw != nil {
+		pw.Trigger()
+	}
+}
+
+// snapshot copies the probes' results at this instant.
+func (ps *probeSet) snapshot() probeResults {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	out := make(probeResults, len(ps.results))
+	for k, r := range ps.results {
+		out[k] = r
+	}
+	return out
+}
+
+// started is probeResults.started on the live results, for the probe
+// workers that wait for the startup probe.
+func (ps *probeSet) started(c *v1.Container, id string) bool {
 	if c.StartupProbe == nil {
 		return true
 	}
-	r, _ := w.probes.result(id, probes.Startup)
+	r, _ := ps.result(id, probes.Startup)
 	return r == probes.Success
-}
-
-// ready reports whether a running, started instance is ready: its readiness
-// probe succeeded, or it has none.
-func (w *Worker) ready(c *v1.Container, id string) bool {
-	if !w.started(c, id) {
-		return false
-	}
-	if c.ReadinessProbe == nil {
-		return true
-	}
-	r, _ := w.probes.result(id, probes.Readiness)
-	return r == probes.Success
-}
-
-// probeFailed returns the kind of the liveness or startup probe that failed
-// for an instance, if one did.
-func (w *Worker) probeFailed(id string) (probes.Kind, bool) {
-	for _, k := range []probes.Kind{probes.Startup, probes.Liveness} {
-		if r, ok := w.probes.result(id, k); ok && r == probes.Failure {
-			return k, true
-		}
-	}
-	return "", false
 }
 
 // ensureProbes runs a worker for each probe of each running container
@@ -158,7 +155,7 @@ func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *inst
 		Run: func(ctx context.Context, p *v1.Probe, timeout time.Duration) (probes.Result, string, error) {
 			return probes.Run(w.netContext(ctx, sandboxID), w.rt.Docker, p.ProbeHandler, podIP, c, id, timeout)
 		},
-		Started: func() bool { return w.started(c, id) },
+		Started: func() bool { return w.probes.started(c, id) },
 		Report: func(kind probes.Kind, attempt probes.Result, output string, result probes.Result, changed bool) {
 			switch {
 			case attempt == probes.Unknown:
@@ -171,10 +168,22 @@ func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *inst
 			w.probes.mu.Lock()
 			w.probes.results[probeKey{id, kind}] = result
 			w.probes.mu.Unlock()
-			if changed {
-				logger.WithField("result", fmt.Sprint(result)).Debug("Probe result changed")
-				w.Wake()
+			if !changed {
+				return
 			}
+			logger.WithField("result", fmt.Sprint(result)).Debug("Probe result changed")
+			if kind == probes.Startup && result == probes.Success {
+				// The kubelet probes readiness at once when the container
+				// has started, not a whole period later.
+				w.probes.trigger(id, probes.Readiness)
+			}
+			if result == probes.Failure && kind != probes.Readiness {
+				// The container is to be killed: what the pass in flight
+				// does (a hook, a pull) must not hold that up.
+				w.interrupt()
+				return
+			}
+			w.Wake()
 		},
 	})
 	w.probes.mu.Lock()
@@ -185,52 +194,6 @@ func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *inst
 		defer w.probes.wg.Done()
 		pw.Run(ctx)
 	}()
-}
-
-// probeGrace is how long a container killed by a failed liveness or startup
-// probe gets to stop: the probe's terminationGracePeriodSeconds, else the
-// pod's.
-func probeGrace(pod *v1.Pod, c *v1.Container, kind probes.Kind) time.Duration {
-	p := c.LivenessProbe
-	if kind == probes.Startup {
-		p = c.StartupProbe
-	}
-	grace := gracePeriod(pod, nil)
-	if p != nil && p.TerminationGracePeriodSeconds != nil {
-		grace = time.Duration(max(*p.TerminationGracePeriodSeconds, 0)) * time.Second
-	}
-	// The kubelet never gives a container it kills less than 2 s
-	// (minimumGracePeriodInSeconds).
-	return max(grace, minimumKillGrace)
-}
-
-// minimumKillGrace is the kubelet's minimumGracePeriodInSeconds for the
-// containers it kills to restart them.
-const minimumKillGrace = 2 * time.Second
-
-// killUnhealthy stops an instance whose liveness or startup probe failed,
-// with the kubelet's Killing event; it comes back per restart policy.
-func (w *Worker) killUnhealthy(ctx context.Context, pod *v1.Pod, sl slot, cur *instance, kind probes.Kind) time.Duration {
-	return w.killForRestart(ctx, pod, cur, probeGrace(pod, sl.c, kind),
-		fmt.Sprintf("Container %s failed %s probe, will be restarted", sl.c.Name, strings.ToLower(string(kind))))
-}
-
-// killForRestart stops a running instance with its grace period (preStop
-// first), to be restarted per restart policy; it returns when to look again.
-func (w *Worker) killForRestart(ctx context.Context, pod *v1.Pod, cur *instance, grace time.Duration, message string) time.Duration {
-	now := w.rt.Clock.Now()
-	deadline, ok := w.killDeadlines[cur.id()]
-	if !ok {
-		deadline = now.Add(grace)
-	}
-	// As Docker's stop timeout does for the kubelet, what is left of the
-	// grace period counts from the stop signal's delivery.
-	deadline = deadline.Add(w.killInstance(ctx, pod, cur, deadline, message, true))
-	w.killDeadlines[cur.id()] = deadline
-	if now = w.rt.Clock.Now(); !now.Before(deadline) {
-		return retryAfterError
-	}
-	return deadline.Sub(now)
 }
 
 // netContext makes network probes and hooks under ctx connect from inside

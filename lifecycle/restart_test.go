@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/dockerhost/dockerfake"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 )
@@ -332,7 +333,7 @@ func (e *startRefused) Error() string { return e.msg }
 // State.ExitCode 127 for a missing executable, 126 for a permission problem,
 // 128 otherwise; it publishes no event (the create before it did).
 type startFailingEngine struct {
-	*dockerhost.FakeClient
+	*dockerfake.Client
 	mu      sync.Mutex
 	refuse  map[string]string // container (spec name) → the runtime's error
 	refused map[string]int    // container ID → exit code the engine recorded
@@ -342,7 +343,7 @@ type startFailingEngine struct {
 // newStartFailingEngine makes h's worker use an engine whose starts can be
 // refused; h.docker stays the underlying fake.
 func newStartFailingEngine(h *harness) *startFailingEngine {
-	e := &startFailingEngine{FakeClient: h.docker, refuse: map[string]string{}, refused: map[string]int{}, errors: map[string]string{}}
+	e := &startFailingEngine{Client: h.docker, refuse: map[string]string{}, refused: map[string]int{}, errors: map[string]string{}}
 	h.docker.SetHook(func(op string, args []string) error {
 		if op != "ContainerStart" {
 			return nil
@@ -379,7 +380,7 @@ func (e *startFailingEngine) refuseStarts(c, msg string) {
 }
 
 func (e *startFailingEngine) ContainerStart(ctx context.Context, id string) error {
-	err := e.FakeClient.ContainerStart(ctx, id)
+	err := e.Client.ContainerStart(ctx, id)
 	var refused *startRefused
 	if errors.As(err, &refused) {
 		code := 128
@@ -389,7 +390,7 @@ func (e *startFailingEngine) ContainerStart(ctx context.Context, id string) erro
 		case strings.Contains(lower, "executable file not found"), strings.Contains(lower, "no such file or directory"):
 			code = 127
 		}
-		in, ierr := e.FakeClient.ContainerInspect(ctx, id)
+		in, ierr := e.Client.ContainerInspect(ctx, id)
 		if ierr == nil {
 			e.mu.Lock()
 			e.refused[in.ID], e.errors[in.ID] = code, refused.msg
@@ -400,7 +401,7 @@ func (e *startFailingEngine) ContainerStart(ctx context.Context, id string) erro
 }
 
 func (e *startFailingEngine) ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error) {
-	in, err := e.FakeClient.ContainerInspect(ctx, id)
+	in, err := e.Client.ContainerInspect(ctx, id)
 	if err != nil || in.State == nil || in.State.Status != container.StateCreated {
 		return in, err
 	}

@@ -4,82 +4,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
-	resourcehelper "k8s.io/component-helpers/resource"
 )
 
-// podLabels are the labels shared by every container of pod.
-func (rt *Runtime) podLabels(pod *v1.Pod) map[string]string {
-	grace := int64(v1.DefaultTerminationGracePeriodSeconds)
-	if pod.Spec.TerminationGracePeriodSeconds != nil {
-		grace = *pod.Spec.TerminationGracePeriodSeconds
-	}
-	return map[string]string{
-		dockerhost.LabelNode:                   rt.NodeName,
-		dockerhost.LabelPodName:                pod.Name,
-		dockerhost.LabelPodNamespace:           pod.Namespace,
-		dockerhost.LabelPodUID:                 string(pod.UID),
-		dockerhost.LabelTerminationGracePeriod: strconv.FormatInt(grace, 10),
-	}
-}
-
-// sandboxConfig describes the pause container that owns the pod's network
-// and IPC namespaces (and PID namespace with shareProcessNamespace).
-func (rt *Runtime) sandboxConfig(pod *v1.Pod) (*container.Config, *container.HostConfig) {
-	labels := rt.podLabels(pod)
-	labels[dockerhost.LabelContainerName] = dockerhost.SandboxContainerName
-	labels[dockerhost.LabelDockerType] = dockerhost.DockerTypeSandbox
-	if r := podRequestsLabel(pod); r != "" {
-		labels[dockerhost.LabelPodRequests] = r
-	}
-	cfg := &container.Config{
-		Image:  rt.PauseImage,
-		Labels: labels,
-	}
-	host := &container.HostConfig{
-		NetworkMode: container.NetworkMode(rt.network()),
-		IpcMode:     container.IPCModeShareable,
-	}
-	applyHostPorts(pod, cfg, host)
-	applySysctls(pod, host)
-	return cfg, host
-}
-
-// ensureSandbox makes sure the pod has a running sandbox and returns it.
-func (w *Worker) ensureSandbox(ctx context.Context, pod *v1.Pod, obs *observation) (*instance, error) {
-	sb := obs.sandbox
-	if sb != nil && sb.running() {
-		return sb, nil
-	}
-	attempt := 0
-	if sb != nil {
-		if sb.created() {
-			if err := w.startSandbox(ctx, pod, sb.id(), sb.name); err != nil {
-				return nil, err
-			}
-			return w.reinspect(ctx, sb)
+// runSandbox carries out a sandbox step: it starts a sandbox created
+// earlier, or creates and starts a new one, and returns it running.
+func (w *Worker) runSandbox(ctx context.Context, pod *v1.Pod, step sandboxStep) (*instance, error) {
+	if sb := step.start; sb != nil {
+		if err := w.startSandbox(ctx, pod, sb.id(), sb.name); err != nil {
+			return nil, err
 		}
-		// The sandbox died: the kubelet makes a new one. Containers joined to
-		// the old one lost their network and are restarted with the new one.
-		attempt = sb.name.Attempt + 1
+		return w.reinspect(ctx, sb)
+	}
+	if step.replaces {
 		w.rt.Recorder.Event(pod, v1.EventTypeNormal, EventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
 	}
-	name := dockerhost.ContainerName{Container: dockerhost.SandboxContainerName, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}
-	cfg, host := w.rt.sandboxConfig(pod)
-	warnings, err := w.rt.applyPodNetworking(pod, cfg, host)
+	name := dockerhost.ContainerName{Container: dockerhost.SandboxContainerName, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: step.attempt}
+	cfg, host := w.rt.SandboxConfig(pod)
+	warnings, err := w.rt.ApplyPodNetworking(pod, cfg, host)
 	if err != nil {
 		return nil, fmt.Errorf("create sandbox %s: %w", name, err)
 	}
 	for _, e := range warnings {
-		w.rt.Recorder.Event(pod, e.eventType, e.reason, e.message)
+		w.rt.Recorder.Event(pod, e.Type, e.Reason, e.Message)
 	}
-	host.Mounts = append(host.Mounts, w.rt.sandboxVolumeMounts(pod)...)
+	host.Mounts = append(host.Mounts, w.rt.SandboxVolumeMounts(pod)...)
 	id, err := w.createContainer(ctx, name, cfg, host)
 	if err != nil {
 		return nil, fmt.Errorf("create sandbox %s: %w", name, err)
@@ -94,23 +48,23 @@ func (w *Worker) ensureSandbox(ctx context.Context, pod *v1.Pod, obs *observatio
 // mounted there, the kubelet's mode and fsGroup ownership. A sandbox whose
 // volumes could not be set up is removed: the next sync makes another.
 func (w *Worker) startSandbox(ctx context.Context, pod *v1.Pod, id string, name dockerhost.ContainerName) error {
-	if err := w.docker.ContainerStart(ctx, id); err != nil {
+	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
 		return fmt.Errorf("start sandbox %s: %w", name, err)
 	}
 	var dirs []string
-	for _, dv := range w.rt.planVolumes(pod).docker {
-		if !dv.apiData {
-			dirs = append(dirs, sandboxVolumeDir+dv.name)
+	for _, dv := range w.rt.PlanVolumes(pod).Docker {
+		if !dv.APIData {
+			dirs = append(dirs, translate.SandboxVolumeDir+dv.Name)
 		}
 	}
 	if len(dirs) == 0 {
 		return nil
 	}
-	err := dockerhost.SetUpEmptyDirs(ctx, w.docker, id, dirs, podFSGroup(pod))
+	err := dockerhost.SetUpEmptyDirs(ctx, w.rt.Docker, id, dirs, podFSGroup(pod))
 	if err == nil {
 		return nil
 	}
-	if rerr := w.docker.ContainerRemove(ctx, id); rerr != nil && !cerrdefs.IsNotFound(rerr) {
+	if rerr := w.rt.Docker.ContainerRemove(ctx, id); rerr != nil && !cerrdefs.IsNotFound(rerr) {
 		err = errors.Join(err, fmt.Errorf("remove sandbox: %w", rerr))
 	}
 	return fmt.Errorf("set up the emptyDir volumes in sandbox %s: %w", name, err)
@@ -125,7 +79,7 @@ func podFSGroup(pod *v1.Pod) *int64 {
 }
 
 func (w *Worker) reinspect(ctx context.Context, inst *instance) (*instance, error) {
-	in, err := w.docker.ContainerInspect(ctx, inst.id())
+	in, err := w.rt.Docker.ContainerInspect(ctx, inst.id())
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s: %w", inst.name, err)
 	}
@@ -135,32 +89,25 @@ func (w *Worker) reinspect(ctx context.Context, inst *instance) (*instance, erro
 // sandboxIP is the pod IP: the sandbox's address on its network, or the
 // node's with hostNetwork, as on a kubelet.
 func (rt *Runtime) sandboxIP(sb *instance) string {
+	return rt.statusNode().podIP(sb)
+}
+
+// podIP is the address of a sandbox: on the node's network, or the node's
+// own with hostNetwork.
+func (n statusNode) podIP(sb *instance) string {
 	if sb != nil && sb.inspect.HostConfig != nil && sb.inspect.HostConfig.NetworkMode.IsHost() {
-		return rt.HostIP
+		return n.hostIP
 	}
 	if sb == nil || sb.inspect.NetworkSettings == nil {
 		return ""
 	}
-	if n, ok := sb.inspect.NetworkSettings.Networks[rt.network()]; ok && n != nil && n.IPAddress != "" {
-		return n.IPAddress
+	if nw, ok := sb.inspect.NetworkSettings.Networks[n.network]; ok && nw != nil && nw.IPAddress != "" {
+		return nw.IPAddress
 	}
-	for _, n := range sb.inspect.NetworkSettings.Networks {
-		if n != nil && n.IPAddress != "" {
-			return n.IPAddress
+	for _, nw := range sb.inspect.NetworkSettings.Networks {
+		if nw != nil && nw.IPAddress != "" {
+			return nw.IPAddress
 		}
 	}
 	return ""
-}
-
-// podRequestsLabel renders the pod's CPU and memory requests, as the
-// scheduler counts them, for dockerhost.LabelPodRequests.
-func podRequestsLabel(pod *v1.Pod) string {
-	req := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
-	var parts []string
-	for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
-		if q, ok := req[name]; ok && !q.IsZero() {
-			parts = append(parts, string(name)+"="+q.String())
-		}
-	}
-	return strings.Join(parts, ",")
 }

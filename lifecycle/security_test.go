@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 )
@@ -26,7 +27,7 @@ func TestSecurityContextBecomesEngineSettings(t *testing.T) {
 		pod       *v1.PodSecurityContext
 		c         *v1.SecurityContext
 		imageUser string
-		policy    SecurityPolicy
+		policy    translate.SecurityPolicy
 		want      want
 	}{
 		{name: "nothing set: image user, no seccomp like the kubelet", want: want{opts: unconfined}},
@@ -44,10 +45,10 @@ func TestSecurityContextBecomesEngineSettings(t *testing.T) {
 			want: want{add: []string{"NET_ADMIN"}, drop: []string{"ALL"}, opts: unconfined}},
 		{name: "read-only root, no privilege escalation", c: &v1.SecurityContext{ReadOnlyRootFilesystem: ptr.To(true), AllowPrivilegeEscalation: ptr.To(false)},
 			want: want{readOnly: true, opts: []string{"no-new-privileges", "seccomp=unconfined"}}},
-		{name: "privileged when the node allows it", policy: SecurityPolicy{AllowPrivileged: true}, c: &v1.SecurityContext{Privileged: ptr.To(true)},
+		{name: "privileged when the node allows it", policy: translate.SecurityPolicy{AllowPrivileged: true}, c: &v1.SecurityContext{Privileged: ptr.To(true)},
 			want: want{privileged: true, opts: unconfined}},
 		{name: "RuntimeDefault seccomp is the engine's default", pod: &v1.PodSecurityContext{SeccompProfile: &v1.SeccompProfile{Type: v1.SeccompProfileTypeRuntimeDefault}}},
-		{name: "--seccomp-default", policy: SecurityPolicy{SeccompDefault: true}},
+		{name: "--seccomp-default", policy: translate.SecurityPolicy{SeccompDefault: true}},
 		{name: "the container's Unconfined wins over the pod's RuntimeDefault", pod: &v1.PodSecurityContext{SeccompProfile: &v1.SeccompProfile{Type: v1.SeccompProfileTypeRuntimeDefault}},
 			c: &v1.SecurityContext{SeccompProfile: &v1.SeccompProfile{Type: v1.SeccompProfileTypeUnconfined}}, want: want{opts: unconfined}},
 		{name: "runAsNonRoot with a non-root user runs", c: &v1.SecurityContext{RunAsNonRoot: ptr.To(true)}, imageUser: "65534",

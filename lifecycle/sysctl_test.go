@@ -4,8 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/utils/ptr"
 )
 
 // A pod's sysctls are admitted by the kubelet's allowlist: the safe set plus
@@ -36,7 +36,7 @@ func TestSysctlAdmission(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t)
-			allow, err := NewSysctlAllowlist(c.unsafe)
+			allow, err := translate.NewSysctlAllowlist(c.unsafe)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +70,7 @@ func TestSysctlAdmission(t *testing.T) {
 			}
 			got := h.inspect(dockerName(pod, "POD", 0)).HostConfig.Sysctls
 			for _, sc := range c.sysctls {
-				if got[normalizeSysctl(sc.Name)] != sc.Value {
+				if got[translate.NormalizeSysctl(sc.Name)] != sc.Value {
 					t.Errorf("sandbox sysctls = %v, want %s=%s", got, sc.Name, sc.Value)
 				}
 			}
@@ -78,23 +78,5 @@ func TestSysctlAdmission(t *testing.T) {
 				t.Errorf("app container sysctls = %v, want none (they live in the sandbox's namespaces)", app)
 			}
 		})
-	}
-}
-
-// --allowed-unsafe-sysctls refuses what the kubelet refuses.
-func TestSysctlAllowlistFlagValidation(t *testing.T) {
-	for _, bad := range []string{"kernel.panic", "vm.*", "Net.Core", "net..x"} {
-		if _, err := NewSysctlAllowlist([]string{bad}); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-	for _, good := range []string{"net.*", "kernel.shm*", "fs.mqueue.msg_max", "net/core/somaxconn"} {
-		if _, err := NewSysctlAllowlist([]string{good}); err != nil {
-			t.Errorf("%q refused: %v", good, err)
-		}
-	}
-	if msg := defaultSysctlAllowlist.forbiddenSysctl(&v1.Pod{Spec: v1.PodSpec{HostUsers: ptr.To(false),
-		SecurityContext: &v1.PodSecurityContext{Sysctls: []v1.Sysctl{{Name: "user.max_user_namespaces", Value: "1"}}}}}); msg == "" {
-		t.Error("an unsafe user.* sysctl was admitted by the safe set")
 	}
 }

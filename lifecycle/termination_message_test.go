@@ -10,7 +10,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
-	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/dockerhost/dockerfake"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -25,10 +25,10 @@ func stderr(text string) logWrite { return logWrite{true, text} }
 
 // exitedFakeContainer creates a container on a fake engine with the given
 // files, symlinks and log, and ends it with exitCode.
-func exitedFakeContainer(t *testing.T, tty bool, files, links map[string]string, log []logWrite, exitCode int) (*dockerhost.FakeClient, string) {
+func exitedFakeContainer(t *testing.T, tty bool, files, links map[string]string, log []logWrite, exitCode int) (*dockerfake.Client, string) {
 	t.Helper()
 	ctx := context.Background()
-	d := dockerhost.NewFake()
+	d := dockerfake.New()
 	d.AddImage("busybox:1", "", "")
 	resp, err := d.ContainerCreate(ctx, &container.Config{Image: "busybox:1", Tty: tty}, nil, nil, "app")
 	if err != nil {

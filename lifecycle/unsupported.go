@@ -12,5 +12,5 @@ const EventUnsupported = "Unsupported"
 // does not allow and that would change what the pod does if ignored: such a
 // pod waits (Pending, with an event saying why) rather than run differently.
 func (rt *Runtime) unsupported(pod *v1.Pod) []string {
-	return rt.HostNamespaces.forbidden(pod)
+	return rt.HostNamespaces.Forbidden(pod)
 }

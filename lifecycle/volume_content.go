@@ -7,17 +7,16 @@ import (
 	"fmt"
 	"maps"
 	"path"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/mount"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/expansion"
+	"github.com/vk-docker/vk-docker/translate"
 	"github.com/vk-docker/vk-docker/volumes"
 	"github.com/vk-docker/vk-docker/volumes/atomicdir"
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/sets"
 )
 
@@ -49,27 +48,12 @@ func (s *volumeState) forget(w *Worker) {
 
 func (w *Worker) volumeSources() *volumes.Sources {
 	if w.vol.sources == nil {
-		var alloc v1.ResourceList
 		w.vol.sources = &volumes.Sources{
 			Secrets:    w.rt.Secrets,
 			ConfigMaps: w.rt.ConfigMaps,
 			Tokens:     volumes.NewTokenCache(w.rt.Kube, w.rt.Clock),
-			// A limit a container does not set is the node's capacity,
-			// which is what the engine's host has.
-			Allocatable: func(ctx context.Context) (v1.ResourceList, error) {
-				if alloc != nil {
-					return alloc, nil
-				}
-				info, err := w.docker.Info(ctx)
-				if err != nil {
-					return nil, err
-				}
-				alloc = v1.ResourceList{
-					v1.ResourceCPU:    *resource.NewQuantity(int64(info.NCPU), resource.DecimalSI),
-					v1.ResourceMemory: *resource.NewQuantity(info.MemTotal, resource.BinarySI),
-				}
-				return alloc, nil
-			},
+			// A limit a container does not set is the node's allocatable.
+			Allocatable: w.rt.Allocatable,
 		}
 	}
 	return w.vol.sources
@@ -82,9 +66,9 @@ func (w *Worker) volumeSources() *volumes.Sources {
 // on a kubelet; each new failure is a FailedMount event.
 func (w *Worker) syncVolumeContent(ctx context.Context, pod *v1.Pod, sb *instance) (bool, time.Duration) {
 	var names []string
-	for _, dv := range w.rt.planVolumes(pod).docker {
-		if dv.apiData {
-			names = append(names, dv.name)
+	for _, dv := range w.rt.PlanVolumes(pod).Docker {
+		if dv.APIData {
+			names = append(names, dv.Name)
 		}
 	}
 	if len(names) == 0 {
@@ -126,7 +110,7 @@ func (w *Worker) syncVolumeContent(ctx context.Context, pod *v1.Pod, sb *instanc
 
 // writeVolume renders one volume and writes it when its files changed.
 func (w *Worker) writeVolume(ctx context.Context, pod *v1.Pod, sb *instance, name string, mounted sets.Set[string]) error {
-	v := podVolume(pod, name)
+	v := translate.PodVolume(pod, name)
 	payload, err := w.volumeSources().Render(ctx, pod, v)
 	if err != nil {
 		return err
@@ -145,7 +129,7 @@ func (w *Worker) writeVolume(ctx context.Context, pod *v1.Pod, sb *instance, nam
 		// volume mounted there.
 		return fmt.Errorf("the pod's sandbox %.12s does not mount the volume", sb.id())
 	}
-	changed, err := dockerhost.WriteVolumeFiles(ctx, w.docker, sb.id(), sandboxVolumeDir+name, payload)
+	changed, err := dockerhost.WriteVolumeFiles(ctx, w.docker, sb.id(), translate.SandboxVolumeDir+name, payload)
 	if err != nil {
 		return err
 	}
@@ -172,7 +156,7 @@ func (w *Worker) subPathMounts(ctx context.Context, pod *v1.Pod, c *v1.Container
 		sub := vm.SubPath
 		if vm.SubPathExpr != "" {
 			var err error
-			if sub, err = expandSubPath(vm.SubPathExpr, c.Env); err != nil {
+			if sub, err = expansion.SubPath(vm.SubPathExpr, c.Env); err != nil {
 				return nil, fmt.Errorf("failed to prepare subPath for volumeMount %q of container %q: %w", vm.Name, c.Name, err)
 			}
 			if path.IsAbs(sub) || sub == ".." || len(sub) > 2 && sub[:3] == "../" {
@@ -180,11 +164,11 @@ func (w *Worker) subPathMounts(ctx context.Context, pod *v1.Pod, c *v1.Container
 			}
 			if sub == "" {
 				// The kubelet mounts the whole volume when the expansion is empty.
-				out = append(out, volumeMounts(pod, &v1.Container{VolumeMounts: []v1.VolumeMount{{Name: vm.Name, MountPath: vm.MountPath, ReadOnly: vm.ReadOnly, MountPropagation: vm.MountPropagation}}})...)
+				out = append(out, translate.VolumeMounts(pod, &v1.Container{VolumeMounts: []v1.VolumeMount{{Name: vm.Name, MountPath: vm.MountPath, ReadOnly: vm.ReadOnly, MountPropagation: vm.MountPropagation}}})...)
 				continue
 			}
 		}
-		v := podVolume(pod, vm.Name)
+		v := translate.PodVolume(pod, vm.Name)
 		if v == nil {
 			continue
 		}
@@ -193,7 +177,7 @@ func (w *Worker) subPathMounts(ctx context.Context, pod *v1.Pod, c *v1.Container
 			if err != nil {
 				return nil, fmt.Errorf("failed to prepare subPath for volumeMount %q of container %q: %w", vm.Name, c.Name, err)
 			}
-			out = append(out, mount.Mount{Type: mount.TypeBind, Source: src, Target: vm.MountPath, ReadOnly: vm.ReadOnly, BindOptions: bindOptions(vm.MountPropagation)})
+			out = append(out, mount.Mount{Type: mount.TypeBind, Source: src, Target: vm.MountPath, ReadOnly: vm.ReadOnly, BindOptions: translate.BindOptions(vm.MountPropagation)})
 			continue
 		}
 		if mountpoints == nil {
@@ -210,7 +194,7 @@ func (w *Worker) subPathMounts(ctx context.Context, pod *v1.Pod, c *v1.Container
 		if mp == "" {
 			return nil, fmt.Errorf("failed to prepare subPath for volumeMount %q of container %q: the volume has no mount point", vm.Name, c.Name)
 		}
-		rel, err := dockerhost.ResolveSubPath(ctx, w.docker, sandboxID, sandboxVolumeDir+vm.Name, sub)
+		rel, err := dockerhost.ResolveSubPath(ctx, w.docker, sandboxID, translate.SandboxVolumeDir+vm.Name, sub)
 		if err != nil {
 			return nil, fmt.Errorf("failed to prepare subPath for volumeMount %q of container %q: %w", vm.Name, c.Name, err)
 		}
@@ -233,51 +217,6 @@ func minDelay(a, b time.Duration) time.Duration {
 		return a
 	}
 	return min(a, b)
-}
-
-// expandSubPath expands $(VAR) references of a subPathExpr from the
-// container's environment ($$ is a literal $); like the kubelet it refuses a
-// variable that is unset or empty.
-func expandSubPath(expr string, env []v1.EnvVar) (string, error) {
-	vals := map[string]string{}
-	for _, e := range env {
-		vals[e.Name] = e.Value
-	}
-	var b []byte
-	var missing []string
-	for i := 0; i < len(expr); i++ {
-		switch {
-		case expr[i] == '$' && i+1 < len(expr) && expr[i+1] == '$':
-			b = append(b, '$')
-			i++
-		case expr[i] == '$' && i+1 < len(expr) && expr[i+1] == '(':
-			end := -1
-			for j := i + 2; j < len(expr); j++ {
-				if expr[j] == ')' {
-					end = j
-					break
-				}
-			}
-			if end < 0 {
-				b = append(b, expr[i:]...)
-				i = len(expr)
-				break
-			}
-			name := expr[i+2 : end]
-			if vals[name] == "" {
-				missing = append(missing, name)
-			}
-			b = append(b, vals[name]...)
-			i = end
-		default:
-			b = append(b, expr[i])
-		}
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return "", fmt.Errorf("missing value for %s", strings.Join(slices.Compact(missing), ", "))
-	}
-	return string(b), nil
 }
 
 // hostSubPath resolves sub inside the hostPath root on this machine with

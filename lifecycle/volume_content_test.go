@@ -150,24 +150,6 @@ func TestAPIDataVolumesGoWithThePod(t *testing.T) {
 	}
 }
 
-func TestExpandSubPath(t *testing.T) {
-	env := []v1.EnvVar{{Name: "POD", Value: "web-1"}, {Name: "NS", Value: "prod"}}
-	for expr, want := range map[string]string{
-		"logs/$(POD)":    "logs/web-1",
-		"$(NS)/$(POD).d": "prod/web-1.d",
-		"cost$$":         "cost$",
-		"plain":          "plain",
-		"open$(NS":       "open$(NS",
-	} {
-		if got, err := expandSubPath(expr, env); err != nil || got != want {
-			t.Errorf("expandSubPath(%q) = %q, %v; want %q", expr, got, err, want)
-		}
-	}
-	if got, err := expandSubPath("$(A)/$(NS)/$(B)", env); err == nil || err.Error() != "missing value for A, B" {
-		t.Errorf("unset variables: %q, %v; want the kubelet's error", got, err)
-	}
-}
-
 // The API server's service-account volume gets a token bound to the pod;
 // past 80% of its lifetime the token is renewed and written again.
 func TestServiceAccountVolumeTokenIsRenewed(t *testing.T) {

@@ -5,28 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 
 	v1 "k8s.io/api/core/v1"
 )
-
-// hostPathRefused says why a hostPath may not be mounted ("" when it may):
-// only paths under one of the node's --allowed-host-paths are, since a
-// hostPath gives the pod the Docker host's files.
-func (rt *Runtime) hostPathRefused(p string) string {
-	clean := filepath.Clean(p)
-	for _, allowed := range rt.HostPaths {
-		a := filepath.Clean(allowed)
-		if clean == a || strings.HasPrefix(clean, strings.TrimSuffix(a, "/")+"/") {
-			return ""
-		}
-	}
-	if len(rt.HostPaths) == 0 {
-		return fmt.Sprintf("hostPath %q is not allowed on this node: it allows no host paths (--allowed-host-paths)", p)
-	}
-	return fmt.Sprintf("hostPath %q is not under a path this node allows (--allowed-host-paths %s)", p, strings.Join(rt.HostPaths, ","))
-}
 
 // checkHostPath is the kubelet's hostPath type check, creating what the
 // *OrCreate types ask for. A path without a type that does not exist is

@@ -11,7 +11,7 @@ import (
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
-	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/dockerhost/dockerfake"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -20,7 +20,7 @@ import (
 // keepRunning the exec still runs after its stream ended. streamClosed is
 // closed once the prober closed an exec's stream.
 type scriptedExec struct {
-	*dockerhost.FakeClient
+	*dockerfake.Client
 	stdout, stderr string
 	exitCode       int
 	hang           bool
@@ -29,7 +29,7 @@ type scriptedExec struct {
 }
 
 func (s *scriptedExec) ExecAttach(ctx context.Context, execID string, tty bool) (types.HijackedResponse, error) {
-	if _, err := s.FakeClient.ExecAttach(ctx, execID, tty); err != nil {
+	if _, err := s.Client.ExecAttach(ctx, execID, tty); err != nil {
 		return types.HijackedResponse{}, err
 	}
 	client, server := net.Pipe()
@@ -51,15 +51,15 @@ func (s *scriptedExec) ExecAttach(ctx context.Context, execID string, tty bool) 
 }
 
 func (s *scriptedExec) ExecInspect(ctx context.Context, execID string) (container.ExecInspect, error) {
-	ins, err := s.FakeClient.ExecInspect(ctx, execID)
+	ins, err := s.Client.ExecInspect(ctx, execID)
 	ins.ExitCode, ins.Running = s.exitCode, s.keepRunning
 	return ins, err
 }
 
 // fakeContainer returns a fake engine with one running container, and its ID.
-func fakeContainer(t *testing.T) (*dockerhost.FakeClient, string) {
+func fakeContainer(t *testing.T) (*dockerfake.Client, string) {
 	t.Helper()
-	f := dockerhost.NewFake()
+	f := dockerfake.New()
 	f.AddImage("busybox:test", "", "")
 	ctx := context.Background()
 	c, err := f.ContainerCreate(ctx, &container.Config{Image: "busybox:test"}, nil, nil, "app")
@@ -106,7 +106,7 @@ func TestProbeExec(t *testing.T) {
 				id = tc.id
 			}
 			s := tc.script
-			s.FakeClient, s.streamClosed = f, make(chan struct{})
+			s.Client, s.streamClosed = f, make(chan struct{})
 			ctx := tc.ctx
 			if ctx == nil {
 				ctx = context.Background()

@@ -1,8 +1,7 @@
 package probes
 
 import (
-	"strings"
-
+	"github.com/vk-docker/vk-docker/expansion"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -10,8 +9,7 @@ import (
 // container's env entry NAME, as the kubelet does for exec probes
 // (ExpandContainerCommandOnlyStatic in pkg/kubelet/container/helpers.go):
 // only the literal values count (an entry set through valueFrom expands to
-// its empty value), a reference to an undefined name stays as written, "$$"
-// is a literal "$", and any other "$" is kept.
+// its empty value); the rest are expansion.Expand's rules.
 func expandCommand(cmd []string, env []v1.EnvVar) []string {
 	if len(cmd) == 0 {
 		return nil
@@ -22,42 +20,7 @@ func expandCommand(cmd []string, env []v1.EnvVar) []string {
 	}
 	out := make([]string, len(cmd))
 	for i, word := range cmd {
-		out[i] = expandWord(word, vars)
+		out[i] = expansion.Expand(word, expansion.Map(vars))
 	}
 	return out
-}
-
-func expandWord(s string, vars map[string]string) string {
-	if !strings.Contains(s, "$") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 == len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$': // escaped
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 { // unterminated: kept as is
-				b.WriteString("$(")
-				i++
-				continue
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := vars[name]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString("$(" + name + ")")
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
 }

@@ -177,7 +177,7 @@ func TestRunRetries(t *testing.T) {
 	f.SetHook(nil)
 	f.InjectError("ExecCreate", nil)
 	f.ResetCalls()
-	s := &scriptedExec{FakeClient: f, exitCode: 1, streamClosed: make(chan struct{})}
+	s := &scriptedExec{Client: f, exitCode: 1, streamClosed: make(chan struct{})}
 	if got, _, err := Run(context.Background(), s, h, "127.0.0.1", &v1.Container{}, id, time.Second); got != Failure || err != nil || count() != 1 {
 		t.Fatalf("Run of a failing command: %v %v after %d attempts", got, err, count())
 	}

@@ -54,6 +54,7 @@ type Worker struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
+	trigger  chan struct{}
 
 	// Owned by Run.
 	result    Result // the thresholded result
@@ -64,7 +65,7 @@ type Worker struct {
 // NewWorker returns a worker whose result starts as the kubelet's does: not
 // ready, alive, not started.
 func NewWorker(cfg WorkerConfig) *Worker {
-	w := &Worker{cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
+	w := &Worker{cfg: cfg, stop: make(chan struct{}), done: make(chan struct{}), trigger: make(chan struct{}, 1)}
 	switch cfg.Kind {
 	case Readiness:
 		w.result = Failure
@@ -80,6 +81,16 @@ func NewWorker(cfg WorkerConfig) *Worker {
 // more than once, and returns once the goroutine has ended (if it started).
 func (w *Worker) Stop() {
 	w.stopOnce.Do(func() { close(w.stop) })
+}
+
+// Trigger makes the worker probe now instead of at the end of its period,
+// as the kubelet does for a readiness probe once the startup probe
+// succeeded; it never blocks.
+func (w *Worker) Trigger() {
+	select {
+	case w.trigger <- struct{}{}:
+	default:
+	}
 }
 
 // Done is closed when Run has returned.
@@ -103,7 +114,7 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 	// The first attempt waits for initialDelaySeconds after the start.
 	if d := w.cfg.StartedAt.Add(time.Duration(w.cfg.Probe.InitialDelaySeconds) * time.Second).Sub(w.cfg.Clock.Now()); d > 0 {
-		if !w.sleep(ctx, d) {
+		if !w.sleep(ctx, d, nil) {
 			return
 		}
 	}
@@ -111,21 +122,24 @@ func (w *Worker) Run(ctx context.Context) {
 		if !w.Step(ctx) {
 			return
 		}
-		if !w.sleep(ctx, period) {
+		if !w.sleep(ctx, period, w.trigger) {
 			return
 		}
 	}
 }
 
-func (w *Worker) sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits d, or until triggered (a nil trigger never fires); it
+// reports false when ctx ended first.
+func (w *Worker) sleep(ctx context.Context, d time.Duration, trigger <-chan struct{}) bool {
 	t := w.cfg.Clock.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
 	case <-t.C():
-		return true
+	case <-trigger:
 	}
+	return true
 }
 
 // Step runs one probe attempt and applies the thresholds; it reports

@@ -159,3 +159,31 @@ func TestWorkerRunHonoursInitialDelayAndPeriod(t *testing.T) {
 	w.Stop() // safe twice
 	<-w.Done()
 }
+
+// A trigger runs the probe at once instead of at the end of its period: the
+// kubelet probes readiness as soon as the startup probe succeeded.
+func TestTriggerProbesWithoutWaitingForThePeriod(t *testing.T) {
+	clock := clocktesting.NewFakeClock(time.Now())
+	run, calls := scripted(Failure, Success)
+	probed := make(chan struct{}, 10)
+	w := NewWorker(WorkerConfig{
+		Kind: Readiness, StartedAt: clock.Now(), Clock: clock,
+		Probe: &v1.Probe{PeriodSeconds: 60, SuccessThreshold: 1, FailureThreshold: 3},
+		Run: func(ctx context.Context, p *v1.Probe, d time.Duration) (Result, string, error) {
+			defer func() { probed <- struct{}{} }()
+			return run(ctx, p, d)
+		},
+	})
+	go w.Run(context.Background())
+	defer func() { w.Stop(); <-w.Done() }()
+	<-probed // the first attempt, at once (no initial delay)
+	w.Trigger()
+	select {
+	case <-probed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a triggered probe waited for its 60 s period")
+	}
+	if *calls != 2 {
+		t.Fatalf("%d probes, want 2", *calls)
+	}
+}

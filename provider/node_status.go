@@ -157,26 +157,20 @@ func (s *NodeStatus) refresh(ctx context.Context, n *v1.Node) error {
 	if capacity == nil {
 		capacity = v1.ResourceList{}
 	}
-	capacity[v1.ResourceCPU] = *resource.NewQuantity(int64(info.NCPU), resource.DecimalSI)
-	capacity[v1.ResourceMemory] = *resource.NewQuantity(info.MemTotal, resource.BinarySI)
+	for r, q := range HostCapacity(info) {
+		capacity[r] = q
+	}
 	n.Status.Capacity = capacity
-	n.Status.Allocatable = capacity.DeepCopy()
 	others, err := s.otherNodesRequests(ctx)
 	if err != nil {
 		// The engine answered; only the shared-host accounting is stale.
 		log.G(ctx).WithError(err).Warn("Cannot count the requests of other nodes on this Docker host; allocatable keeps its last value")
-		if old := s.lastAllocatable(); old != nil {
+		n.Status.Allocatable = capacity.DeepCopy()
+		if old := s.Allocatable(); old != nil {
 			n.Status.Allocatable = old
 		}
 	} else {
-		for _, r := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
-			q := n.Status.Allocatable[r]
-			q.Sub(others[r])
-			if q.Sign() < 0 {
-				q = *resource.NewQuantity(0, q.Format)
-			}
-			n.Status.Allocatable[r] = q
-		}
+		n.Status.Allocatable = Allocatable(capacity, others)
 	}
 	images, err := s.cfg.Docker.ImageList(ctx)
 	if err != nil {
@@ -197,7 +191,9 @@ func (s *NodeStatus) refresh(ctx context.Context, n *v1.Node) error {
 	return nil
 }
 
-func (s *NodeStatus) lastAllocatable() v1.ResourceList {
+// Allocatable is the node's allocatable resources as last reported: what a
+// resourceFieldRef to a limit a container does not set resolves to.
+func (s *NodeStatus) Allocatable() v1.ResourceList {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.node.Status.Allocatable.DeepCopy()

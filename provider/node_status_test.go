@@ -7,6 +7,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/dockerhost/dockerfake"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -35,7 +36,7 @@ func readyCondition(t *testing.T, n *v1.Node) v1.NodeCondition {
 // does not answer, Ready again when it does; unchanged checks send nothing.
 func TestNodeReadyFollowsTheEngine(t *testing.T) {
 	ctx := context.Background()
-	docker := dockerhost.NewFake()
+	docker := dockerfake.New()
 	s, err := NewNodeStatus(NodeStatusConfig{Docker: docker, NodeName: "vk-a"}, startingNode("vk-a"))
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +79,7 @@ func TestNodeReadyFollowsTheEngine(t *testing.T) {
 // labels), but not this node's own pods (the scheduler counts those).
 func TestAllocatableLeavesOutOtherNodesPodsOnTheSameEngine(t *testing.T) {
 	ctx := context.Background()
-	docker := dockerhost.NewFake()
+	docker := dockerfake.New()
 	docker.SetInfo(8, 16<<30)
 	docker.AddImage("pause", "", "")
 	for _, sb := range []struct {
@@ -132,7 +133,7 @@ func checkedNode(t *testing.T, docker dockerhost.Client) *v1.Node {
 }
 
 func TestNodeImagesListNamedImagesLargestFirst(t *testing.T) {
-	docker := dockerhost.NewFake()
+	docker := dockerfake.New()
 	docker.AddImage("vk-docker/busybox:0.1.0", "", "")
 	got := checkedNode(t, docker)
 	if len(got.Status.Images) != 1 || got.Status.Images[0].Names[0] != "vk-docker/busybox:0.1.0" {

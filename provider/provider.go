@@ -13,66 +13,28 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node"
-	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/lifecycle"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	corev1listers "k8s.io/client-go/listers/core/v1"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 )
 
 // Config configures a Provider.
 type Config struct {
-	// Docker is the engine pods run on.
-	Docker dockerhost.Client
-	// NodeName is the virtual node's name; it labels everything the provider
-	// creates, and only what carries it is ever touched.
-	NodeName string
-	// HostIP is reported as every pod's status.hostIP.
-	HostIP string
-	// PauseImage is the sandbox image (see dockerhost.EnsurePauseImage).
-	PauseImage string
-	// Network is the Docker network of sandboxes; empty means "bridge".
-	Network string
-	// PodAPIHost and PodAPIPort, when set, are the API server address given to
-	// containers in KUBERNETES_SERVICE_HOST/PORT and KUBERNETES_PORT*.
-	PodAPIHost string
-	PodAPIPort int
-	// Recorder records the kubelet-style events of pods.
-	Recorder record.EventRecorder
-	// Clock defaults to the real clock.
+	// Runtime is what the node's pod workers share (see lifecycle.Runtime for
+	// each field). New sets its Clock to Clock and its Notify and Removed to
+	// the provider's own; the rest is used as given.
+	lifecycle.Runtime
+	// Clock defaults to the real clock; the provider's resyncs and the pod
+	// workers use it.
 	Clock clock.WithTicker
 	// Pods, when set, is used as the kubelet uses it: once a deleted pod's
 	// containers are all gone, its API object is deleted at once instead of
 	// when its grace period ends.
 	Pods corev1client.PodsGetter
-	// MessageDir is lifecycle.Runtime.MessageDir: where termination message
-	// files are made, on the engine's own disk; empty disables them.
-	MessageDir string
-	// ImagePullRecords is lifecycle.Runtime.ImagePullRecords: the file that
-	// keeps with which credentials each image was pulled.
-	ImagePullRecords string
-	// ProbeViaSandbox is lifecycle.Runtime.ProbeViaSandbox.
-	ProbeViaSandbox bool
-	// DNS and HostNamespaces are lifecycle.Runtime's.
-	DNS            lifecycle.DNSSettings
-	HostNamespaces lifecycle.HostNamespaces
-	// Secrets, ConfigMaps, Services, Allocatable and Kube are
-	// lifecycle.Runtime's.
-	Secrets     corev1listers.SecretLister
-	ConfigMaps  corev1listers.ConfigMapLister
-	Services    corev1listers.ServiceLister
-	Allocatable v1.ResourceList
-	Kube        kubernetes.Interface
-	// Security is lifecycle.Runtime.Security.
-	Security lifecycle.SecurityPolicy
-	// HostPaths is lifecycle.Runtime's.
-	HostPaths []string
 }
 
 // Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
@@ -111,31 +73,12 @@ func New(cfg Config) (*Provider, error) {
 		byName:  map[string]types.UID{},
 		started: cfg.Clock.Now(),
 	}
-	p.rt = &lifecycle.Runtime{
-		Docker:           cfg.Docker,
-		NodeName:         cfg.NodeName,
-		HostIP:           cfg.HostIP,
-		PauseImage:       cfg.PauseImage,
-		Network:          cfg.Network,
-		PodAPIHost:       cfg.PodAPIHost,
-		PodAPIPort:       cfg.PodAPIPort,
-		MessageDir:       cfg.MessageDir,
-		ImagePullRecords: cfg.ImagePullRecords,
-		ProbeViaSandbox:  cfg.ProbeViaSandbox,
-		DNS:              cfg.DNS,
-		HostNamespaces:   cfg.HostNamespaces,
-		Security:         cfg.Security,
-		Secrets:          cfg.Secrets,
-		ConfigMaps:       cfg.ConfigMaps,
-		Services:         cfg.Services,
-		Allocatable:      cfg.Allocatable,
-		Kube:             cfg.Kube,
-		HostPaths:        cfg.HostPaths,
-		Recorder:         cfg.Recorder,
-		Clock:            cfg.Clock,
-		Notify:           p.notifyPod,
-		Removed:          p.removed,
-	}
+	// The workers share the Runtime inside p.cfg: nothing is copied field by
+	// field, so a new Runtime field needs no change here.
+	p.rt = &p.cfg.Runtime
+	p.rt.Clock = cfg.Clock
+	p.rt.Notify = p.notifyPod
+	p.rt.Removed = p.removed
 	if err := p.rt.Validate(); err != nil {
 		return nil, err
 	}

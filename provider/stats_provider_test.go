@@ -7,6 +7,9 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/dockerhost/dockerfake"
+	"github.com/vk-docker/vk-docker/lifecycle"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -18,12 +21,12 @@ import (
 // the pod's sums and its sandbox's network, and the node's sum; a second
 // pass after the cache expires derives CPU rates from the counters.
 func TestStatsSummaryFromTheEngine(t *testing.T) {
-	docker := dockerhost.NewFake()
+	docker := dockerfake.New()
 	docker.AddImage("vk-docker/pause:test", "", "")
 	docker.AddImage("example.com/app:1", "", "")
 	clock := clocktesting.NewFakeClock(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
 	docker.SetClock(clock)
-	p, err := New(Config{Docker: docker, NodeName: "vk-stats", HostIP: "192.0.2.1", PauseImage: "vk-docker/pause:test", Recorder: record.NewFakeRecorder(100), Clock: clock})
+	p, err := New(Config{Runtime: lifecycle.Runtime{Docker: docker, Node: translate.Node{NodeName: "vk-stats", PauseImage: "vk-docker/pause:test"}, HostIP: "192.0.2.1", Recorder: record.NewFakeRecorder(100)}, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,8 +27,8 @@ type Sources struct {
 	// Tokens issues service account tokens for projected volumes.
 	Tokens *TokenCache
 	// Allocatable is the node's allocatable resources, the value of a
-	// resourceFieldRef limit the container does not set.
-	Allocatable func(ctx context.Context) (v1.ResourceList, error)
+	// resourceFieldRef limit the container does not set; nil for none.
+	Allocatable func() v1.ResourceList
 }
 
 // IsAPIData reports whether vol is one of the kinds Render fills.

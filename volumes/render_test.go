@@ -58,8 +58,8 @@ func TestRender(t *testing.T) {
 	sec := &v1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sec", Namespace: "ns1"},
 		Data: map[string][]byte{"user": []byte("admin"), "pass": []byte("hunter2")}}
 	src := testSources(t, cm, sec)
-	src.Allocatable = func(context.Context) (v1.ResourceList, error) {
-		return v1.ResourceList{v1.ResourceCPU: resource.MustParse("4"), v1.ResourceMemory: resource.MustParse("8Gi")}, nil
+	src.Allocatable = func() v1.ResourceList {
+		return v1.ResourceList{v1.ResourceCPU: resource.MustParse("4"), v1.ResourceMemory: resource.MustParse("8Gi")}
 	}
 	cases := []struct {
 		name string

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vk-docker/vk-docker/dockerhost"
-	"github.com/vk-docker/vk-docker/lifecycle"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -197,8 +197,8 @@ func (o *options) probeViaSandbox() (bool, error) {
 }
 
 // dnsSettings reads --cluster-dns, --cluster-domain and --resolv-conf.
-func (o *options) dnsSettings() (lifecycle.DNSSettings, error) {
-	d := lifecycle.DNSSettings{ClusterDomain: strings.TrimSuffix(o.clusterDomain, ".")}
+func (o *options) dnsSettings() (translate.DNSSettings, error) {
+	d := translate.DNSSettings{ClusterDomain: strings.TrimSuffix(o.clusterDomain, ".")}
 	for _, ip := range o.clusterDNS {
 		if net.ParseIP(ip) == nil {
 			return d, fmt.Errorf("--cluster-dns %q: not an IP address", ip)
@@ -213,7 +213,7 @@ func (o *options) dnsSettings() (lifecycle.DNSSettings, error) {
 		return d, fmt.Errorf("--resolv-conf: %w", err)
 	}
 	defer f.Close()
-	if d.Host, err = lifecycle.ParseResolvConf(f); err != nil {
+	if d.Host, err = translate.ParseResolvConf(f); err != nil {
 		return d, fmt.Errorf("--resolv-conf %s: %w", o.resolvConf, err)
 	}
 	return d, nil

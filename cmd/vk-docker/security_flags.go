@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/vk-docker/vk-docker/lifecycle"
+	"github.com/vk-docker/vk-docker/translate"
 )
 
 // securityOptions are the flags that say what pods may ask for in their
@@ -25,12 +25,12 @@ func (s *securityOptions) addFlags(cmd *cobra.Command) {
 }
 
 // policy checks the flags and returns the node's security policy.
-func (s *securityOptions) policy() (lifecycle.SecurityPolicy, error) {
-	sysctls, err := lifecycle.NewSysctlAllowlist(s.allowedUnsafeSysctls)
+func (s *securityOptions) policy() (translate.SecurityPolicy, error) {
+	sysctls, err := translate.NewSysctlAllowlist(s.allowedUnsafeSysctls)
 	if err != nil {
-		return lifecycle.SecurityPolicy{}, fmt.Errorf("--allowed-unsafe-sysctls: %w", err)
+		return translate.SecurityPolicy{}, fmt.Errorf("--allowed-unsafe-sysctls: %w", err)
 	}
-	return lifecycle.SecurityPolicy{
+	return translate.SecurityPolicy{
 		AllowPrivileged:    s.allowPrivileged,
 		Sysctls:            sysctls,
 		SeccompDefault:     s.seccompDefault,

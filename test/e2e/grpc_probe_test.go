@@ -1,3 +1,5 @@
+//go:build e2e_timing || e2e_sandbox_probes
+
 package e2e
 
 import (
@@ -41,26 +43,26 @@ func TestProbesGRPC(t *testing.T) {
 				},
 			}
 			created := createPod(t, ns, pod(name, ctr))
-			w := watchPod(t, created)
-			w.waitFor(t, 60*time.Second, "running", func(p *v1.Pod) bool {
-				cs := statusOf(p, "app")
+			w := env.WatchPod(t, created)
+			w.WaitFor(t, 60*time.Second, "running", func(p *v1.Pod) bool {
+				cs := framework.StatusOf(p, "app")
 				return cs != nil && cs.State.Running != nil
 			})
 			if c.ready {
-				w.waitFor(t, 30*time.Second, "ready", func(p *v1.Pod) bool {
-					cs := statusOf(p, "app")
+				w.WaitFor(t, 30*time.Second, "ready", func(p *v1.Pod) bool {
+					cs := framework.StatusOf(p, "app")
 					return cs != nil && cs.Ready
 				})
 				return
 			}
-			waitPodEvent(t, ns, created.Name, 30*time.Second, c.unhealthy, func(e v1.Event) bool {
+			env.WaitPodEvent(t, ns, created.Name, 30*time.Second, c.unhealthy, func(e v1.Event) bool {
 				return e.Type == v1.EventTypeWarning && e.Reason == "Unhealthy" && strings.Contains(e.Message, c.unhealthy)
 			})
 			p, err := framework.WaitForPod(context.Background(), env, ns, created.Name, 5*time.Second, "listed", func(*v1.Pod) bool { return true })
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cs := statusOf(p, "app"); cs == nil || cs.Ready || cs.RestartCount != 0 {
+			if cs := framework.StatusOf(p, "app"); cs == nil || cs.Ready || cs.RestartCount != 0 {
 				t.Errorf("status %+v: want running, not ready, never restarted", cs)
 			}
 		})

@@ -1,3 +1,5 @@
+//go:build e2e_timing || e2e_sandbox_probes
+
 package e2e
 
 // Lifecycle hooks with the httpGet and sleep handlers, the seed's preStop,
@@ -51,26 +53,26 @@ func TestHooksHTTPGet(t *testing.T) {
 	app.Lifecycle = &v1.Lifecycle{PostStart: postStart, PreStop: httpHook("/prestop", intstr.FromInt32(8080))}
 	p := pod("http-hooks", app)
 	p.Spec.InitContainers = []v1.Container{hookServer()}
-	withSharedDir(p)
+	framework.WithSharedDir(p)
 	grace := int64(10)
 	p.Spec.TerminationGracePeriodSeconds = &grace
-	w := watchPod(t, createPod(t, ns, p))
+	w := env.WatchPod(t, createPod(t, ns, p))
 
 	running := waitRunning(t, ns, p.Name)
 	if log := mustExec(t, ns, p.Name, "app", "cat", "/data/httpd.log"); !strings.Contains(log, "url:/poststart") {
 		t.Errorf("the server's log has no /poststart request once the app runs:\n%s", log)
 	}
-	if cs := statusOf(running, "app"); cs == nil || cs.RestartCount != 0 {
-		t.Errorf("app once running: %s, want no restart (a 404 is a successful hook)", dump(cs))
+	if cs := framework.StatusOf(running, "app"); cs == nil || cs.RestartCount != 0 {
+		t.Errorf("app once running: %s, want no restart (a 404 is a successful hook)", framework.Dump(cs))
 	}
-	for _, e := range podEvents(t, ns, p.Name) {
+	for _, e := range env.PodEvents(t, ns, p.Name) {
 		if strings.HasPrefix(e.Reason, "Failed") {
 			t.Errorf("event %s %q, want no failure", e.Reason, e.Message)
 		}
 	}
 
 	deletePod(t, ns, p.Name)
-	if term := w.terminatedWhenGone(t, 30*time.Second, "app"); term.ExitCode != 0 {
+	if term := w.TerminatedWhenGone(t, 30*time.Second, "app"); term.ExitCode != 0 {
 		t.Errorf("app exit code %d: the stop signal came before the preStop request reached the server (want 0)", term.ExitCode)
 	}
 }
@@ -91,12 +93,12 @@ func TestHooksSleep(t *testing.T) {
 		created := createPod(t, ns, p)
 		waitRunning(t, ns, p.Name)
 		deleted := deletePod(t, ns, p.Name)
-		stop := engineStop(t, created.UID, "app", deleted, 30*time.Second)
-		if after := stop.term.Sub(deleted); stop.term.IsZero() || after < 3*time.Second || after > 3*time.Second+probeTolerance {
+		stop := env.EngineStop(t, created.UID, "app", deleted, 30*time.Second)
+		if after := stop.Term.Sub(deleted); stop.Term.IsZero() || after < 3*time.Second || after > 3*time.Second+probeTolerance {
 			t.Errorf("the stop signal came %v after the delete (engine: %s), want after the 3 s preStop sleep", after, stop)
 		}
-		if stop.exitCode != "0" {
-			t.Errorf("exit code %s, want 0 (the container exits on SIGTERM)", stop.exitCode)
+		if stop.ExitCode != "0" {
+			t.Errorf("exit code %s, want 0 (the container exits on SIGTERM)", stop.ExitCode)
 		}
 	})
 	t.Run("postStart", func(t *testing.T) {
@@ -104,13 +106,13 @@ func TestHooksSleep(t *testing.T) {
 		ns := namespace(t)
 		c := sleeper("app")
 		c.Lifecycle = &v1.Lifecycle{PostStart: &v1.LifecycleHandler{Sleep: &v1.SleepAction{Seconds: 2}}}
-		w := watchPod(t, createPod(t, ns, pod("sleep-poststart", c)))
-		running := w.waitFor(t, 60*time.Second, "running", func(p *v1.Pod) bool {
-			cs := statusOf(p, "app")
+		w := env.WatchPod(t, createPod(t, ns, pod("sleep-poststart", c)))
+		running := w.WaitFor(t, 60*time.Second, "running", func(p *v1.Pod) bool {
+			cs := framework.StatusOf(p, "app")
 			return cs != nil && cs.State.Running != nil
 		})
 		// startedAt has second precision: up to 1 s early.
-		if lag := running.at.Sub(statusOf(running.pod, "app").State.Running.StartedAt.Time); lag < 2*time.Second {
+		if lag := running.At.Sub(framework.StatusOf(running.Pod, "app").State.Running.StartedAt.Time); lag < 2*time.Second {
 			t.Errorf("reported running %v after the container started, want after the 2 s postStart sleep", lag)
 		}
 	})
@@ -138,11 +140,11 @@ func TestHooksPreStopHooksRunInParallel(t *testing.T) {
 	deleted := deletePod(t, ns, p.Name)
 	var terms []time.Time
 	for _, c := range []string{"app-a", "app-b"} {
-		stop := engineStop(t, created.UID, c, deleted, 30*time.Second)
-		if after := stop.term.Sub(deleted); stop.term.IsZero() || after < 3*time.Second {
+		stop := env.EngineStop(t, created.UID, c, deleted, 30*time.Second)
+		if after := stop.Term.Sub(deleted); stop.Term.IsZero() || after < 3*time.Second {
 			t.Fatalf("%s got its stop signal %v after the delete (engine: %s), want after its 3 s preStop hook", c, after, stop)
 		}
-		terms = append(terms, stop.term)
+		terms = append(terms, stop.Term)
 	}
 	if apart := terms[1].Sub(terms[0]).Abs(); apart >= 3*time.Second {
 		t.Errorf("the stop signals came %v apart (%s, %s), want less than 3 s: the preStop hooks ran one after the other",
@@ -178,11 +180,11 @@ func TestHooksSeedPreStopStopsTheServer(t *testing.T) {
 	}
 
 	deleted := deletePod(t, ns, p.Name)
-	stop := engineStop(t, created.UID, "nginx", deleted, 30*time.Second)
-	if after := stop.die.Sub(deleted); after > 5*time.Second {
+	stop := env.EngineStop(t, created.UID, "nginx", deleted, 30*time.Second)
+	if after := stop.Die.Sub(deleted); after > 5*time.Second {
 		t.Errorf("the container ended %v after the delete (engine: %s), want within a few seconds: the preStop hook stops the server", after, stop)
 	}
-	if stop.exitCode != "0" {
-		t.Errorf("exit code %s (engine: %s), want 0: the shell ends when the preStop hook has stopped its server", stop.exitCode, stop)
+	if stop.ExitCode != "0" {
+		t.Errorf("exit code %s (engine: %s), want 0: the shell ends when the preStop hook has stopped its server", stop.ExitCode, stop)
 	}
 }

@@ -1,3 +1,5 @@
+//go:build e2e_timing || e2e_sandbox_probes
+
 package e2e
 
 import (
@@ -37,13 +39,13 @@ func TestHooksPostStartBlocksRunning(t *testing.T) {
 	c := busybox("app", "date +%s > /tmp/started; trap 'exit 0' TERM; while true; do sleep 1; done")
 	c.Lifecycle = &v1.Lifecycle{PostStart: execHook("sleep 3")}
 	created := createPod(t, ns, pod("slow-poststart", c))
-	w := watchPod(t, created)
-	running := w.waitFor(t, 60*time.Second, "running", func(p *v1.Pod) bool {
-		cs := statusOf(p, "app")
+	w := env.WatchPod(t, created)
+	running := w.WaitFor(t, 60*time.Second, "running", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "app")
 		return cs != nil && cs.State.Running != nil
 	})
-	started := statusOf(running.pod, "app").State.Running.StartedAt.Time
-	if lag := running.at.Sub(started); lag < 2500*time.Millisecond {
+	started := framework.StatusOf(running.Pod, "app").State.Running.StartedAt.Time
+	if lag := running.At.Sub(started); lag < 2500*time.Millisecond {
 		t.Errorf("reported running %v after the container started, want after the 3 s postStart hook", lag)
 	}
 }
@@ -60,17 +62,17 @@ func TestHooksPreStopRunsBeforeTheStopSignal(t *testing.T) {
 	grace := int64(10)
 	p.Spec.TerminationGracePeriodSeconds = &grace
 	created := createPod(t, ns, p)
-	w := watchPod(t, created)
+	w := env.WatchPod(t, created)
 	waitRunning(t, ns, p.Name)
 	deleted := deletePod(t, ns, p.Name)
-	term := w.terminatedWhenGone(t, 30*time.Second, "app")
+	term := w.TerminatedWhenGone(t, 30*time.Second, "app")
 	if term.ExitCode != 0 {
 		t.Errorf("exit code %d: the stop signal came before the preStop hook had run (want 0)", term.ExitCode)
 	}
 	if took := term.FinishedAt.Sub(deleted.Truncate(time.Second)); took < 2*time.Second {
 		t.Errorf("the container ended %v after the delete, before its 2 s preStop hook could finish", took)
 	}
-	waitPodEvent(t, ns, p.Name, 10*time.Second, "Killing", func(e v1.Event) bool {
+	env.WaitPodEvent(t, ns, p.Name, 10*time.Second, "Killing", func(e v1.Event) bool {
 		return e.Reason == "Killing" && e.Message == "Stopping container app"
 	})
 }
@@ -94,18 +96,18 @@ func TestHooksFailuresAreReported(t *testing.T) {
 			c := sleeper("app")
 			c.Lifecycle = &v1.Lifecycle{PostStart: h.handler}
 			created := createPod(t, ns, pod("bad-poststart", c))
-			w := watchPod(t, created)
-			waitPodEvent(t, ns, created.Name, 30*time.Second, "FailedPostStartHook", func(e v1.Event) bool {
+			w := env.WatchPod(t, created)
+			env.WaitPodEvent(t, ns, created.Name, 30*time.Second, "FailedPostStartHook", func(e v1.Event) bool {
 				// kuberuntime_container.go startContainer: the event leaves the
 				// hook's output out, which may hold secrets.
 				return e.Type == v1.EventTypeWarning && e.Reason == "FailedPostStartHook" && e.Message == "PostStartHook failed" &&
 					e.InvolvedObject.FieldPath == "spec.containers{app}"
 			})
-			waitPodEvent(t, ns, created.Name, 10*time.Second, "Killing FailedPostStartHook", func(e v1.Event) bool {
+			env.WaitPodEvent(t, ns, created.Name, 10*time.Second, "Killing FailedPostStartHook", func(e v1.Event) bool {
 				return e.Reason == "Killing" && e.Message == "FailedPostStartHook"
 			})
-			w.waitFor(t, 30*time.Second, "restarted", func(p *v1.Pod) bool {
-				cs := statusOf(p, "app")
+			w.WaitFor(t, 30*time.Second, "restarted", func(p *v1.Pod) bool {
+				cs := framework.StatusOf(p, "app")
 				return cs != nil && cs.RestartCount >= 1
 			})
 		})
@@ -118,14 +120,14 @@ func TestHooksFailuresAreReported(t *testing.T) {
 			grace := int64(10) // time for the final status to be written before the object goes
 			p.Spec.TerminationGracePeriodSeconds = &grace
 			created := createPod(t, ns, p)
-			w := watchPod(t, created)
+			w := env.WatchPod(t, created)
 			waitRunning(t, ns, created.Name)
 			deletePod(t, ns, created.Name)
-			waitPodEvent(t, ns, created.Name, 30*time.Second, "FailedPreStopHook", func(e v1.Event) bool {
+			env.WaitPodEvent(t, ns, created.Name, 30*time.Second, "FailedPreStopHook", func(e v1.Event) bool {
 				return e.Type == v1.EventTypeWarning && e.Reason == "FailedPreStopHook" && e.Message == "PreStopHook failed"
 			})
-			if term := w.terminatedWhenGone(t, 30*time.Second, "app"); term.ExitCode != 0 {
-				t.Errorf("app's last terminated state: %s; want exit code 0 (its stop signal followed the failed hook)", dump(term))
+			if term := w.TerminatedWhenGone(t, 30*time.Second, "app"); term.ExitCode != 0 {
+				t.Errorf("app's last terminated state: %s; want exit code 0 (its stop signal followed the failed hook)", framework.Dump(term))
 			}
 		})
 	}

@@ -1,3 +1,5 @@
+//go:build !e2e_timing && !e2e_sandbox_probes
+
 package e2e
 
 import (
@@ -267,7 +269,7 @@ func TestImagesPullPoliciesAgainstARegistry(t *testing.T) {
 	}
 	hasEvent := func(pod, reason string, message *regexp.Regexp) {
 		t.Helper()
-		waitPodEvent(t, ns, pod, 20*time.Second, reason+" "+message.String(), func(e v1.Event) bool {
+		env.WaitPodEvent(t, ns, pod, 20*time.Second, reason+" "+message.String(), func(e v1.Event) bool {
 			return e.Reason == reason && message.MatchString(e.Message)
 		})
 	}

@@ -1,3 +1,5 @@
+//go:build e2e_timing
+
 package e2e
 
 // Pod lifecycle as the kubelet has it (issue 3): restart policies,
@@ -19,19 +21,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/test/e2e/framework"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apimachinery/pkg/watch"
-	"sigs.k8s.io/yaml"
 )
 
 // Seed section 6: a pod whose containers run to completion ends Succeeded or
@@ -82,34 +80,34 @@ func TestLifecycleRunToCompletion(t *testing.T) {
 			p := pod("run-to-completion", c.app)
 			p.Spec.RestartPolicy = c.policy
 			created := createPod(t, ns, p)
-			w := watchPod(t, created)
-			final := w.waitFor(t, 30*time.Second, "phase "+string(c.phase), func(p *v1.Pod) bool {
+			w := env.WatchPod(t, created)
+			final := w.WaitFor(t, 30*time.Second, "phase "+string(c.phase), func(p *v1.Pod) bool {
 				return p.Status.Phase == c.phase
-			}).pod
+			}).Pod
 
-			cs := statusOf(final, "app")
+			cs := framework.StatusOf(final, "app")
 			switch {
 			case cs == nil || cs.State.Terminated == nil:
-				t.Fatalf("app status = %s, want terminated", dump(cs))
+				t.Fatalf("app status = %s, want terminated", framework.Dump(cs))
 			case cs.State.Terminated.Reason != c.reason || cs.State.Terminated.ExitCode != c.exitCode || cs.RestartCount != 0:
 				t.Errorf("app terminated %s, restartCount %d; want reason %s, exitCode %d, no restarts",
-					dump(cs.State.Terminated), cs.RestartCount, c.reason, c.exitCode)
+					framework.Dump(cs.State.Terminated), cs.RestartCount, c.reason, c.exitCode)
 			}
 			if term := cs.State.Terminated; term != nil {
 				if ran := term.FinishedAt.Sub(term.StartedAt.Time); ran < c.ran[0] || ran > c.ran[1] {
 					t.Errorf("app ran from %v to %v (%v), want between %v and %v", term.StartedAt, term.FinishedAt, ran, c.ran[0], c.ran[1])
 				}
 			}
-			for _, v := range w.all() {
-				if n := statusOf(v.pod, "app"); n != nil && n.RestartCount != 0 {
+			for _, v := range w.All() {
+				if n := framework.StatusOf(v.Pod, "app"); n != nil && n.RestartCount != 0 {
 					t.Errorf("app was restarted (restartCount %d) under restartPolicy %s", n.RestartCount, c.policy)
 					break
 				}
 			}
-			if cond := conditionOf(final, v1.PodReady); cond == nil || cond.Status != v1.ConditionFalse || cond.Reason != c.ready {
-				t.Errorf("Ready condition = %s, want False with reason %s", dump(cond), c.ready)
+			if cond := framework.ConditionOf(final, v1.PodReady); cond == nil || cond.Status != v1.ConditionFalse || cond.Reason != c.ready {
+				t.Errorf("Ready condition = %s, want False with reason %s", framework.Dump(cond), c.ready)
 			}
-			waitKubectlStatus(t, ns, p.Name, 10*time.Second, c.reason)
+			env.WaitKubectlStatus(t, ns, p.Name, 10*time.Second, c.reason)
 
 			// The container stays on the engine for `kubectl logs`.
 			list, err := env.Docker.ContainerList(ctx, dockerhost.PodSelector(string(created.UID)), dockerhost.LabelContainerName+"=app")
@@ -117,7 +115,7 @@ func TestLifecycleRunToCompletion(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(list) != 1 || list[0].State == "running" {
-				t.Errorf("app containers on the engine: %s, want the one exited container", dump(list))
+				t.Errorf("app containers on the engine: %s, want the one exited container", framework.Dump(list))
 			}
 			if c.logs != "" {
 				out, err := env.Kubectl(ctx, "-n", ns, "logs", p.Name)
@@ -126,7 +124,7 @@ func TestLifecycleRunToCompletion(t *testing.T) {
 				}
 			}
 			// And the phase is final.
-			if got := w.latest().pod; got.Status.Phase != c.phase {
+			if got := w.Latest().Pod; got.Status.Phase != c.phase {
 				t.Errorf("phase went from %s to %s", c.phase, got.Status.Phase)
 			}
 		})
@@ -164,13 +162,13 @@ func TestLifecycleTerminationMessage(t *testing.T) {
 			app.TerminationMessagePath, app.TerminationMessagePolicy = c.path, c.policy
 			p := pod("message", app)
 			p.Spec.RestartPolicy = v1.RestartPolicyNever
-			w := watchPod(t, createPod(t, ns, p))
-			done := w.waitFor(t, 30*time.Second, "finished", func(p *v1.Pod) bool {
+			w := env.WatchPod(t, createPod(t, ns, p))
+			done := w.WaitFor(t, 30*time.Second, "finished", func(p *v1.Pod) bool {
 				return p.Status.Phase == v1.PodSucceeded || p.Status.Phase == v1.PodFailed
-			}).pod
-			cs := statusOf(done, "app")
+			}).Pod
+			cs := framework.StatusOf(done, "app")
 			if cs == nil || cs.State.Terminated == nil {
-				t.Fatalf("app status = %s, want terminated", dump(cs))
+				t.Fatalf("app status = %s, want terminated", framework.Dump(cs))
 			}
 			if term := cs.State.Terminated; term.ExitCode != c.exitCode || term.Message != c.message {
 				t.Errorf("app terminated with exit code %d, message %q; want %d, %q", term.ExitCode, term.Message, c.exitCode, c.message)
@@ -188,20 +186,20 @@ func TestLifecycleOnFailureRestartsWithGrowingIntervals(t *testing.T) {
 	ns := namespace(t)
 	p := pod("on-failure", busybox("app", "sleep 1; exit 1"))
 	p.Spec.RestartPolicy = v1.RestartPolicyOnFailure
-	w := watchPod(t, createPod(t, ns, p))
-	w.waitFor(t, 60*time.Second, "restarted 3 times", func(p *v1.Pod) bool {
-		cs := statusOf(p, "app")
+	w := env.WatchPod(t, createPod(t, ns, p))
+	w.WaitFor(t, 60*time.Second, "restarted 3 times", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "app")
 		return cs != nil && cs.RestartCount >= 3
 	})
 
-	versions := w.all()
+	versions := w.All()
 	var counts []int32
 	for _, v := range versions {
-		if v.pod.Status.Phase == v1.PodFailed || v.pod.Status.Phase == v1.PodSucceeded {
-			t.Errorf("pod reached phase %s under OnFailure with a failing container:\n%s", v.pod.Status.Phase, dump(v.pod.Status))
+		if v.Pod.Status.Phase == v1.PodFailed || v.Pod.Status.Phase == v1.PodSucceeded {
+			t.Errorf("pod reached phase %s under OnFailure with a failing container:\n%s", v.Pod.Status.Phase, framework.Dump(v.Pod.Status))
 			break
 		}
-		cs := statusOf(v.pod, "app")
+		cs := framework.StatusOf(v.Pod, "app")
 		if cs == nil {
 			continue
 		}
@@ -209,10 +207,10 @@ func TestLifecycleOnFailureRestartsWithGrowingIntervals(t *testing.T) {
 			counts = append(counts, cs.RestartCount)
 		}
 		if last := cs.LastTerminationState.Terminated; last != nil && (last.ExitCode != 1 || last.Reason != "Error") {
-			t.Errorf("lastState.terminated = %s, want exitCode 1, reason Error", dump(last))
+			t.Errorf("lastState.terminated = %s, want exitCode 1, reason Error", framework.Dump(last))
 		}
 		if cs.RestartCount > 0 && cs.LastTerminationState.Terminated == nil {
-			t.Errorf("restartCount %d without lastState.terminated: %s", cs.RestartCount, dump(cs))
+			t.Errorf("restartCount %d without lastState.terminated: %s", cs.RestartCount, framework.Dump(cs))
 		}
 	}
 	for i := 1; i < len(counts); i++ {
@@ -222,8 +220,8 @@ func TestLifecycleOnFailureRestartsWithGrowingIntervals(t *testing.T) {
 		}
 	}
 
-	runs := instancesOf(t, versions, "app")
-	gaps := restartGaps(t, runs)
+	runs := framework.InstancesOf(t, versions, "app")
+	gaps := framework.RestartGaps(t, runs)
 	t.Logf("runs: %s; gaps: %v", runs, gaps)
 	if len(gaps) < 3 {
 		t.Fatalf("saw %d restarts with both timestamps, want 3", len(gaps))
@@ -240,11 +238,11 @@ func TestLifecycleOnFailureRestartsWithGrowingIntervals(t *testing.T) {
 		}
 	}
 	for _, r := range runs[:len(runs)-1] {
-		if r.finished.IsZero() {
+		if r.Finished.IsZero() {
 			continue // never reported terminated (see restartGaps)
 		}
-		if r.exitCode != 1 || r.reason != "Error" {
-			t.Errorf("run %s ended with %d/%s, want 1/Error", r.id, r.exitCode, r.reason)
+		if r.ExitCode != 1 || r.Reason != "Error" {
+			t.Errorf("run %s ended with %d/%s, want 1/Error", r.ID, r.ExitCode, r.Reason)
 		}
 	}
 }
@@ -261,23 +259,23 @@ func TestLifecycleCrashLoopBackOff(t *testing.T) {
 	ns := namespace(t)
 	p := pod("crash", busybox("app", "exit 1"))
 	created := createPod(t, ns, p)
-	w := watchPod(t, created)
+	w := env.WatchPod(t, created)
 	podDesc := fmt.Sprintf("%s_%s(%s)", p.Name, ns, created.UID) // format.Pod
 
-	waitKubectlStatus(t, ns, p.Name, 30*time.Second, "CrashLoopBackOff")
+	env.WaitKubectlStatus(t, ns, p.Name, 30*time.Second, "CrashLoopBackOff")
 	want := "Back-off restarting failed container app in pod " + podDesc
-	waitPodEvent(t, ns, p.Name, 30*time.Second, "Warning BackOff "+want, func(e v1.Event) bool {
+	env.WaitPodEvent(t, ns, p.Name, 30*time.Second, "Warning BackOff "+want, func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "BackOff" && e.Message == want &&
 			e.InvolvedObject.FieldPath == "spec.containers{app}"
 	})
 
-	w.waitFor(t, 120*time.Second, "restarted 4 times", func(p *v1.Pod) bool {
-		cs := statusOf(p, "app")
+	w.WaitFor(t, 120*time.Second, "restarted 4 times", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "app")
 		return cs != nil && cs.RestartCount >= 4
 	})
-	versions := w.all()
-	runs := instancesOf(t, versions, "app")
-	gaps := restartGaps(t, runs)
+	versions := w.All()
+	runs := framework.InstancesOf(t, versions, "app")
+	gaps := framework.RestartGaps(t, runs)
 	t.Logf("runs: %s; gaps: %v", runs, gaps)
 	if len(gaps) < 4 {
 		t.Fatalf("saw %d restarts with both timestamps, want 4", len(gaps))
@@ -296,21 +294,21 @@ func TestLifecycleCrashLoopBackOff(t *testing.T) {
 	// restartPolicy Always and every container restarting).
 	messages := map[string]bool{}
 	for _, v := range versions {
-		cs := statusOf(v.pod, "app")
+		cs := framework.StatusOf(v.Pod, "app")
 		if cs == nil || cs.State.Waiting == nil || cs.State.Waiting.Reason != "CrashLoopBackOff" {
 			continue
 		}
 		messages[cs.State.Waiting.Message] = true
 		if last := cs.LastTerminationState.Terminated; last == nil || last.ExitCode != 1 || last.Reason != "Error" {
-			t.Errorf("in CrashLoopBackOff, lastState = %s; want terminated with exitCode 1, reason Error", dump(cs.LastTerminationState))
+			t.Errorf("in CrashLoopBackOff, lastState = %s; want terminated with exitCode 1, reason Error", framework.Dump(cs.LastTerminationState))
 		}
-		if v.pod.Status.Phase != v1.PodRunning {
-			t.Errorf("in CrashLoopBackOff the pod is %s, want Running", v.pod.Status.Phase)
+		if v.Pod.Status.Phase != v1.PodRunning {
+			t.Errorf("in CrashLoopBackOff the pod is %s, want Running", v.Pod.Status.Phase)
 		}
 		// status/generate.go GenerateContainersReadyCondition
-		if c := conditionOf(v.pod, v1.PodReady); c == nil || c.Status != v1.ConditionFalse || c.Reason != "ContainersNotReady" ||
+		if c := framework.ConditionOf(v.Pod, v1.PodReady); c == nil || c.Status != v1.ConditionFalse || c.Reason != "ContainersNotReady" ||
 			c.Message != "containers with unready status: [app]" {
-			t.Errorf("in CrashLoopBackOff, Ready = %s; want False, ContainersNotReady, %q", dump(c), "containers with unready status: [app]")
+			t.Errorf("in CrashLoopBackOff, Ready = %s; want False, ContainersNotReady, %q", framework.Dump(c), "containers with unready status: [app]")
 		}
 	}
 	for _, backOff := range []string{"10s", "20s", "40s"} {
@@ -336,48 +334,48 @@ func TestLifecycleInitContainersRunInOrder(t *testing.T) {
 	}
 	p := pod("init-order", busybox("app", `echo "app start `+stamp+`" >> /data/order; trap 'exit 0' TERM; while true; do sleep 1 & wait; done`))
 	p.Spec.InitContainers = []v1.Container{initStep("init-1", 2), initStep("init-2", 3)}
-	withSharedDir(p)
-	w := watchPod(t, createPod(t, ns, p))
+	framework.WithSharedDir(p)
+	w := env.WatchPod(t, createPod(t, ns, p))
 
-	during := w.waitFor(t, 30*time.Second, "running init-2", func(p *v1.Pod) bool {
-		cs := statusOf(p, "init-2")
+	during := w.WaitFor(t, 30*time.Second, "running init-2", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "init-2")
 		return cs != nil && cs.State.Running != nil
-	}).pod
+	}).Pod
 	if during.Status.Phase != v1.PodPending {
 		t.Errorf("phase while init-2 runs = %s, want Pending", during.Status.Phase)
 	}
 	// status/generate.go GeneratePodInitializedCondition
-	if c := conditionOf(during, v1.PodInitialized); c == nil || c.Status != v1.ConditionFalse ||
+	if c := framework.ConditionOf(during, v1.PodInitialized); c == nil || c.Status != v1.ConditionFalse ||
 		c.Reason != "ContainersNotInitialized" || c.Message != "containers with incomplete status: [init-2]" {
-		t.Errorf("Initialized while init-2 runs = %s, want False, ContainersNotInitialized, %q", dump(c), "containers with incomplete status: [init-2]")
+		t.Errorf("Initialized while init-2 runs = %s, want False, ContainersNotInitialized, %q", framework.Dump(c), "containers with incomplete status: [init-2]")
 	}
-	if cs := statusOf(during, "init-1"); cs == nil || cs.State.Terminated == nil || cs.State.Terminated.Reason != "Completed" {
-		t.Errorf("init-1 while init-2 runs: %s, want terminated Completed", dump(cs))
+	if cs := framework.StatusOf(during, "init-1"); cs == nil || cs.State.Terminated == nil || cs.State.Terminated.Reason != "Completed" {
+		t.Errorf("init-1 while init-2 runs: %s, want terminated Completed", framework.Dump(cs))
 	}
-	if cs := statusOf(during, "app"); cs == nil || cs.State.Waiting == nil || cs.State.Waiting.Reason != "PodInitializing" {
-		t.Errorf("app while init-2 runs: %s, want waiting PodInitializing", dump(cs))
+	if cs := framework.StatusOf(during, "app"); cs == nil || cs.State.Waiting == nil || cs.State.Waiting.Reason != "PodInitializing" {
+		t.Errorf("app while init-2 runs: %s, want waiting PodInitializing", framework.Dump(cs))
 	}
-	if c := conditionOf(during, v1.PodReadyToStartContainers); c == nil || c.Status != v1.ConditionTrue {
-		t.Errorf("PodReadyToStartContainers while init-2 runs = %s, want True (the sandbox is up)", dump(c))
+	if c := framework.ConditionOf(during, v1.PodReadyToStartContainers); c == nil || c.Status != v1.ConditionTrue {
+		t.Errorf("PodReadyToStartContainers while init-2 runs = %s, want True (the sandbox is up)", framework.Dump(c))
 	}
-	waitKubectlStatus(t, ns, p.Name, 10*time.Second, "Init:1/2")
+	env.WaitKubectlStatus(t, ns, p.Name, 10*time.Second, "Init:1/2")
 
 	running := waitRunning(t, ns, p.Name)
-	initialized := conditionOf(running, v1.PodInitialized)
+	initialized := framework.ConditionOf(running, v1.PodInitialized)
 	if initialized == nil || initialized.Status != v1.ConditionTrue {
-		t.Errorf("Initialized once running = %s, want True", dump(initialized))
+		t.Errorf("Initialized once running = %s, want True", framework.Dump(initialized))
 	}
 	// While init-1 runs, init-2 and app wait with reason PodInitializing
 	// (kubelet_pods.go convertToAPIContainerStatuses' default waiting state).
 	var sawInit1Running bool
-	for _, v := range w.all() {
-		if cs := statusOf(v.pod, "init-1"); cs == nil || cs.State.Running == nil {
+	for _, v := range w.All() {
+		if cs := framework.StatusOf(v.Pod, "init-1"); cs == nil || cs.State.Running == nil {
 			continue
 		}
 		sawInit1Running = true
 		for _, name := range []string{"init-2", "app"} {
-			if cs := statusOf(v.pod, name); cs == nil || cs.State.Waiting == nil || cs.State.Waiting.Reason != "PodInitializing" {
-				t.Errorf("%s while init-1 runs: %s, want waiting PodInitializing", name, dump(cs))
+			if cs := framework.StatusOf(v.Pod, name); cs == nil || cs.State.Waiting == nil || cs.State.Waiting.Reason != "PodInitializing" {
+				t.Errorf("%s while init-1 runs: %s, want waiting PodInitializing", name, framework.Dump(cs))
 			}
 		}
 	}
@@ -386,9 +384,9 @@ func TestLifecycleInitContainersRunInOrder(t *testing.T) {
 	}
 	var previousEnd time.Time
 	for _, name := range []string{"init-1", "init-2"} {
-		cs := statusOf(running, name)
+		cs := framework.StatusOf(running, name)
 		if cs == nil || cs.State.Terminated == nil || cs.State.Terminated.Reason != "Completed" || cs.State.Terminated.ExitCode != 0 || cs.RestartCount != 0 {
-			t.Errorf("%s once the pod runs: %s, want terminated Completed with exit code 0, no restarts", name, dump(cs))
+			t.Errorf("%s once the pod runs: %s, want terminated Completed with exit code 0, no restarts", name, framework.Dump(cs))
 			continue
 		}
 		term := cs.State.Terminated
@@ -397,15 +395,15 @@ func TestLifecycleInitContainersRunInOrder(t *testing.T) {
 		}
 		previousEnd = term.FinishedAt.Time
 	}
-	if app := statusOf(running, "app"); app == nil || app.State.Running == nil || app.State.Running.StartedAt.Time.Before(previousEnd) {
-		t.Errorf("app: %s; want running, started no earlier than init-2 finished (%v)", dump(app), previousEnd)
+	if app := framework.StatusOf(running, "app"); app == nil || app.State.Running == nil || app.State.Running.StartedAt.Time.Before(previousEnd) {
+		t.Errorf("app: %s; want running, started no earlier than init-2 finished (%v)", framework.Dump(app), previousEnd)
 	}
 	if initialized != nil && initialized.LastTransitionTime.Time.Before(previousEnd) {
 		t.Errorf("Initialized turned True at %v, before init-2 finished (%v)", initialized.LastTransitionTime, previousEnd)
 	}
 	for _, name := range []string{"init-1", "init-2"} {
 		field := "spec.initContainers{" + name + "}"
-		waitPodEvent(t, ns, p.Name, 10*time.Second, "Normal Started "+field, func(e v1.Event) bool {
+		env.WaitPodEvent(t, ns, p.Name, 10*time.Second, "Normal Started "+field, func(e v1.Event) bool {
 			return e.Type == v1.EventTypeNormal && e.Reason == "Started" && e.InvolvedObject.FieldPath == field
 		})
 	}
@@ -432,7 +430,7 @@ func TestLifecycleInitContainersRunInOrder(t *testing.T) {
 	if strings.Join(labels, ", ") != strings.Join(want, ", ") {
 		t.Errorf("/data/order records %q, want %q:\n%s", labels, want, order)
 	}
-	waitKubectlStatus(t, ns, p.Name, 10*time.Second, "Running")
+	env.WaitKubectlStatus(t, ns, p.Name, 10*time.Second, "Running")
 }
 
 // A failing init container: under restartPolicy Never the pod fails at once
@@ -449,20 +447,20 @@ func TestLifecycleFailingInitContainer(t *testing.T) {
 		p.Spec.RestartPolicy = v1.RestartPolicyNever
 		p.Spec.InitContainers = []v1.Container{busybox("init", "echo init failing; exit 1")}
 		created := createPod(t, ns, p)
-		w := watchPod(t, created)
-		failed := w.waitFor(t, 30*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed }).pod
+		w := env.WatchPod(t, created)
+		failed := w.WaitFor(t, 30*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed }).Pod
 
-		if cs := statusOf(failed, "init"); cs == nil || cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 1 ||
+		if cs := framework.StatusOf(failed, "init"); cs == nil || cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 1 ||
 			cs.State.Terminated.Reason != "Error" || cs.RestartCount != 0 {
-			t.Errorf("init of the failed pod: %s, want terminated exitCode 1, reason Error, no restarts", dump(cs))
+			t.Errorf("init of the failed pod: %s, want terminated exitCode 1, reason Error, no restarts", framework.Dump(cs))
 		}
-		if c := conditionOf(failed, v1.PodInitialized); c == nil || c.Status != v1.ConditionFalse {
-			t.Errorf("Initialized = %s, want False", dump(c))
+		if c := framework.ConditionOf(failed, v1.PodInitialized); c == nil || c.Status != v1.ConditionFalse {
+			t.Errorf("Initialized = %s, want False", framework.Dump(c))
 		}
-		waitKubectlStatus(t, ns, p.Name, 10*time.Second, "Init:Error")
-		for _, v := range w.all() {
-			if cs := statusOf(v.pod, "init"); cs != nil && cs.RestartCount > 0 {
-				t.Errorf("init was restarted under restartPolicy Never: %s", dump(cs))
+		env.WaitKubectlStatus(t, ns, p.Name, 10*time.Second, "Init:Error")
+		for _, v := range w.All() {
+			if cs := framework.StatusOf(v.Pod, "init"); cs != nil && cs.RestartCount > 0 {
+				t.Errorf("init was restarted under restartPolicy Never: %s", framework.Dump(cs))
 				break
 			}
 		}
@@ -476,27 +474,27 @@ func TestLifecycleFailingInitContainer(t *testing.T) {
 		p.Spec.InitContainers = []v1.Container{busybox("init", "exit 1")}
 		created := createPod(t, ns, p)
 		podDesc := fmt.Sprintf("%s_%s(%s)", p.Name, ns, created.UID)
-		w := watchPod(t, created)
+		w := env.WatchPod(t, created)
 
-		waitKubectlStatus(t, ns, p.Name, 30*time.Second, "Init:CrashLoopBackOff")
-		retried := w.waitFor(t, 30*time.Second, "init restarted twice", func(p *v1.Pod) bool {
-			cs := statusOf(p, "init")
+		env.WaitKubectlStatus(t, ns, p.Name, 30*time.Second, "Init:CrashLoopBackOff")
+		retried := w.WaitFor(t, 30*time.Second, "init restarted twice", func(p *v1.Pod) bool {
+			cs := framework.StatusOf(p, "init")
 			return cs != nil && cs.RestartCount >= 2
-		}).pod
+		}).Pod
 		if retried.Status.Phase != v1.PodPending {
 			t.Errorf("phase while init is retried = %s, want Pending", retried.Status.Phase)
 		}
-		if c := conditionOf(retried, v1.PodInitialized); c == nil || c.Status != v1.ConditionFalse {
-			t.Errorf("Initialized = %s, want False", dump(c))
+		if c := framework.ConditionOf(retried, v1.PodInitialized); c == nil || c.Status != v1.ConditionFalse {
+			t.Errorf("Initialized = %s, want False", framework.Dump(c))
 		}
 		msg := "back-off 10s restarting failed container=init pod=" + podDesc
 		var backedOff bool
-		for _, v := range w.all() {
-			cs := statusOf(v.pod, "init")
+		for _, v := range w.All() {
+			cs := framework.StatusOf(v.Pod, "init")
 			if cs != nil && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff" {
 				backedOff = backedOff || cs.State.Waiting.Message == msg
 				if last := cs.LastTerminationState.Terminated; last == nil || last.ExitCode != 1 || last.Reason != "Error" {
-					t.Errorf("init in back-off: lastState = %s, want terminated exitCode 1, reason Error", dump(cs.LastTerminationState))
+					t.Errorf("init in back-off: lastState = %s, want terminated exitCode 1, reason Error", framework.Dump(cs.LastTerminationState))
 				}
 			}
 		}
@@ -530,16 +528,16 @@ func TestLifecycleNativeSidecar(t *testing.T) {
 	p.Spec.InitContainers = []v1.Container{sidecar}
 	grace := int64(10)
 	p.Spec.TerminationGracePeriodSeconds = &grace
-	withSharedDir(p)
-	w := watchPod(t, createPod(t, ns, p))
+	framework.WithSharedDir(p)
+	w := env.WatchPod(t, createPod(t, ns, p))
 
 	before := waitRunning(t, ns, p.Name)
-	sc, app := statusOf(before, "sidecar"), statusOf(before, "app")
+	sc, app := framework.StatusOf(before, "sidecar"), framework.StatusOf(before, "app")
 	if sc == nil || sc.State.Running == nil || sc.Started == nil || !*sc.Started {
-		t.Fatalf("sidecar of the running pod: %s, want running and started", dump(sc))
+		t.Fatalf("sidecar of the running pod: %s, want running and started", framework.Dump(sc))
 	}
 	if app == nil || app.State.Running == nil {
-		t.Fatalf("app of the running pod: %s, want running", dump(app))
+		t.Fatalf("app of the running pod: %s, want running", framework.Dump(app))
 	}
 	if app.State.Running.StartedAt.Before(&sc.State.Running.StartedAt) {
 		t.Errorf("app started at %v, before the sidecar (%v)", app.State.Running.StartedAt, sc.State.Running.StartedAt)
@@ -559,30 +557,30 @@ func TestLifecycleNativeSidecar(t *testing.T) {
 	if out, err := env.Kubectl(ctx, "-n", ns, "get", "pod", p.Name, "--no-headers"); err != nil || len(strings.Fields(out)) < 2 || strings.Fields(out)[1] != "2/2" {
 		t.Errorf("kubectl get pod READY column: %q (%v), want 2/2 (the sidecar counts, printers.go printPod)", out, err)
 	}
-	waitKubectlStatus(t, ns, p.Name, 10*time.Second, "Running")
+	env.WaitKubectlStatus(t, ns, p.Name, 10*time.Second, "Running")
 
 	// The sidecar dies (exit 7) and is restarted at once; the app is untouched.
-	killedAt := len(w.all())
+	killedAt := len(w.All())
 	// From the background: the container's end takes the exec's processes
 	// with it, and a kill that has not exited yet would report 137.
 	mustExec(t, ns, p.Name, "sidecar", "sh", "-c", "(sleep 0.2; kill -USR1 1) >/dev/null 2>&1 &")
-	restarted := w.waitFor(t, 30*time.Second, "sidecar restarted", func(p *v1.Pod) bool {
-		cs := statusOf(p, "sidecar")
+	restarted := w.WaitFor(t, 30*time.Second, "sidecar restarted", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "sidecar")
 		return cs != nil && cs.RestartCount == 1 && cs.State.Running != nil
-	}).pod
-	if last := statusOf(restarted, "sidecar").LastTerminationState.Terminated; last == nil || last.ExitCode != 7 || last.Reason != "Error" {
-		t.Errorf("sidecar lastState.terminated = %s, want exitCode 7, reason Error", dump(last))
+	}).Pod
+	if last := framework.StatusOf(restarted, "sidecar").LastTerminationState.Terminated; last == nil || last.ExitCode != 7 || last.Reason != "Error" {
+		t.Errorf("sidecar lastState.terminated = %s, want exitCode 7, reason Error", framework.Dump(last))
 	}
-	for _, v := range w.all()[killedAt:] {
-		if v.pod.Status.Phase != v1.PodRunning {
-			t.Errorf("pod phase %s while the sidecar restarts, want Running (getPhase: the pod has initialized)", v.pod.Status.Phase)
+	for _, v := range w.All()[killedAt:] {
+		if v.Pod.Status.Phase != v1.PodRunning {
+			t.Errorf("pod phase %s while the sidecar restarts, want Running (getPhase: the pod has initialized)", v.Pod.Status.Phase)
 			break
 		}
 	}
-	afterApp := statusOf(restarted, "app")
+	afterApp := framework.StatusOf(restarted, "app")
 	if afterApp == nil || afterApp.State.Running == nil || afterApp.ContainerID != app.ContainerID || afterApp.RestartCount != 0 ||
 		!afterApp.State.Running.StartedAt.Equal(&app.State.Running.StartedAt) {
-		t.Errorf("app after the sidecar restart: %s; want the same running container %s", dump(afterApp), app.ContainerID)
+		t.Errorf("app after the sidecar restart: %s; want the same running container %s", framework.Dump(afterApp), app.ContainerID)
 	}
 	if starts := first(mustExec(t, ns, p.Name, "app", "cat", "/data/log")); len(starts) != 3 || starts[2] != "sidecar" {
 		t.Errorf("start lines in the shared log after the restart: %q, want sidecar, app, sidecar", starts)
@@ -592,15 +590,15 @@ func TestLifecycleNativeSidecar(t *testing.T) {
 	if _, err := env.Kubectl(ctx, "-n", ns, "delete", "pod", p.Name, "--wait=false"); err != nil {
 		t.Fatal(err)
 	}
-	w.waitGone(t, 30*time.Second)
-	final := w.lastWith(func(p *v1.Pod) bool {
-		a, s := statusOf(p, "app"), statusOf(p, "sidecar")
+	w.WaitGone(t, 30*time.Second)
+	final := w.LastWith(func(p *v1.Pod) bool {
+		a, s := framework.StatusOf(p, "app"), framework.StatusOf(p, "sidecar")
 		return a != nil && s != nil && a.State.Terminated != nil && s.State.Terminated != nil
 	})
 	if final == nil {
-		t.Fatalf("no status with both containers terminated before the pod was deleted; last status:\n%s", dump(w.latest().pod.Status))
+		t.Fatalf("no status with both containers terminated before the pod was deleted; last status:\n%s", framework.Dump(w.Latest().Pod.Status))
 	}
-	appEnd, sidecarEnd := statusOf(final, "app").State.Terminated, statusOf(final, "sidecar").State.Terminated
+	appEnd, sidecarEnd := framework.StatusOf(final, "app").State.Terminated, framework.StatusOf(final, "sidecar").State.Terminated
 	if sidecarEnd.FinishedAt.Before(&appEnd.FinishedAt) {
 		t.Errorf("sidecar finished at %v, before the app (%v); want it stopped after the app", sidecarEnd.FinishedAt, appEnd.FinishedAt)
 	}
@@ -653,14 +651,14 @@ func TestLifecycleTerminationGracePeriod(t *testing.T) {
 			p := pod("graceful", c.app)
 			p.Spec.TerminationGracePeriodSeconds = &c.grace
 			created := createPod(t, ns, p)
-			w := watchPod(t, created)
+			w := env.WatchPod(t, created)
 			waitRunning(t, ns, p.Name)
 
 			deleted := time.Now()
 			if _, err := env.Kubectl(ctx, "-n", ns, "delete", "pod", p.Name, "--wait=false"); err != nil {
 				t.Fatal(err)
 			}
-			died, code := waitEngineDie(t, created.UID, "app", deleted, time.Duration(c.grace)*time.Second+10*time.Second)
+			died, code := env.WaitEngineDie(t, created.UID, "app", deleted, time.Duration(c.grace)*time.Second+10*time.Second)
 			if after := died.Sub(deleted); after < c.after[0] || after > c.after[1] {
 				t.Errorf("app died %v after kubectl delete, want between %v and %v", after, c.after[0], c.after[1])
 			}
@@ -668,12 +666,12 @@ func TestLifecycleTerminationGracePeriod(t *testing.T) {
 				t.Errorf("app died with exit code %s on the engine, want %d", code, c.exitCode)
 			}
 
-			w.waitGone(t, 20*time.Second)
-			if term := w.lastTerminated("app"); term == nil {
-				t.Errorf("the pod left the API before its container was reported terminated; last status:\n%s", dump(w.latest().pod.Status))
+			w.WaitGone(t, 20*time.Second)
+			if term := w.LastTerminated("app"); term == nil {
+				t.Errorf("the pod left the API before its container was reported terminated; last status:\n%s", framework.Dump(w.Latest().Pod.Status))
 			} else {
 				if term.ExitCode != c.exitCode || term.Reason != c.reason {
-					t.Errorf("app reported terminated %s, want exitCode %d, reason %s", dump(term), c.exitCode, c.reason)
+					t.Errorf("app reported terminated %s, want exitCode %d, reason %s", framework.Dump(term), c.exitCode, c.reason)
 				}
 				// finishedAt is the engine's, truncated to the second; the die
 				// event comes a few milliseconds after it.
@@ -681,8 +679,8 @@ func TestLifecycleTerminationGracePeriod(t *testing.T) {
 					t.Errorf("app reported finished at %v, the engine saw it die at %v", term.FinishedAt, died)
 				}
 			}
-			if err := waitNoContainers(ctx, created.UID, 10*time.Second); err != nil {
-				t.Errorf("containers left on the engine after the pod was deleted: %v", containerIDs(t, created.UID))
+			if err := env.WaitNoContainers(ctx, created.UID, 10*time.Second); err != nil {
+				t.Errorf("containers left on the engine after the pod was deleted: %v", env.ContainerIDs(t, created.UID))
 			}
 		})
 	}
@@ -704,8 +702,8 @@ func TestLifecycleTerminationGracePeriod(t *testing.T) {
 		if _, err := env.Client.CoreV1().Pods(ns).Get(ctx, p.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Errorf("pod still in the API after a forced delete: %v", err)
 		}
-		if err := waitNoContainers(ctx, created.UID, 10*time.Second); err != nil {
-			t.Fatalf("containers still on the engine 10 s after a forced delete: %v", containerIDs(t, created.UID))
+		if err := env.WaitNoContainers(ctx, created.UID, 10*time.Second); err != nil {
+			t.Fatalf("containers still on the engine 10 s after a forced delete: %v", env.ContainerIDs(t, created.UID))
 		}
 		if took := time.Since(start); took > 3*time.Second {
 			t.Errorf("the engine still had the pod's containers %v after a forced delete, want them gone at once (grace 0, ~2 s)", took)
@@ -726,22 +724,22 @@ func TestLifecycleActiveDeadline(t *testing.T) {
 	deadline := int64(5)
 	p.Spec.ActiveDeadlineSeconds = &deadline
 	created := createPod(t, ns, p)
-	w := watchPod(t, created)
+	w := env.WatchPod(t, created)
 
-	failed := w.waitFor(t, 30*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
-	if failed.pod.Status.Reason != "DeadlineExceeded" || failed.pod.Status.Message != message {
-		t.Errorf("failed pod reason %q message %q, want DeadlineExceeded, %q", failed.pod.Status.Reason, failed.pod.Status.Message, message)
+	failed := w.WaitFor(t, 30*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	if failed.Pod.Status.Reason != "DeadlineExceeded" || failed.Pod.Status.Message != message {
+		t.Errorf("failed pod reason %q message %q, want DeadlineExceeded, %q", failed.Pod.Status.Reason, failed.Pod.Status.Message, message)
 	}
-	if st := failed.pod.Status.StartTime; st == nil {
+	if st := failed.Pod.Status.StartTime; st == nil {
 		t.Errorf("failed pod has no startTime")
-	} else if after := failed.at.Sub(st.Time); after < 4500*time.Millisecond || after > 8*time.Second {
+	} else if after := failed.At.Sub(st.Time); after < 4500*time.Millisecond || after > 8*time.Second {
 		t.Errorf("pod seen Failed %v after its startTime %v, want 5 s (about 6–8 s at most)", after, st)
 	}
-	waitPodEvent(t, ns, p.Name, 10*time.Second, "Normal DeadlineExceeded "+message, func(e v1.Event) bool {
+	env.WaitPodEvent(t, ns, p.Name, 10*time.Second, "Normal DeadlineExceeded "+message, func(e v1.Event) bool {
 		return e.Type == v1.EventTypeNormal && e.Reason == "DeadlineExceeded" && e.Message == message
 	})
-	w.waitFor(t, 15*time.Second, "app terminated", func(p *v1.Pod) bool {
-		cs := statusOf(p, "app")
+	w.WaitFor(t, 15*time.Second, "app terminated", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "app")
 		return p.Status.Phase == v1.PodFailed && cs != nil && cs.State.Terminated != nil
 	})
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
@@ -777,303 +775,28 @@ func TestLifecycleContainerEvents(t *testing.T) {
 		{"Created", "Container created"},
 		{"Started", "Container started"},
 	} {
-		waitPodEvent(t, ns, p.Name, 10*time.Second, "Normal "+want.reason+" "+want.message, func(e v1.Event) bool {
+		env.WaitPodEvent(t, ns, p.Name, 10*time.Second, "Normal "+want.reason+" "+want.message, func(e v1.Event) bool {
 			return e.Type == v1.EventTypeNormal && e.Reason == want.reason && e.Message == want.message && e.InvolvedObject.FieldPath == field
 		})
 	}
 	deletePod(t, ns, p.Name)
-	waitPodEvent(t, ns, p.Name, 10*time.Second, "Normal Killing Stopping container app", func(e v1.Event) bool {
+	env.WaitPodEvent(t, ns, p.Name, 10*time.Second, "Normal Killing Stopping container app", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeNormal && e.Reason == "Killing" && e.Message == "Stopping container app" && e.InvolvedObject.FieldPath == field
 	})
 }
 
-// podWatch records every version of one pod the API server sends on a watch,
-// with the local time each arrived, until the pod is deleted. Unlike polling,
-// it sees every status the node wrote, including the last one before the
-// object goes away.
-type podWatch struct {
-	name string
-
-	mu       sync.Mutex
-	versions []podVersion
-	gone     bool
-}
-
-type podVersion struct {
-	at  time.Time
-	pod *v1.Pod
-}
-
-// watchPod starts recording created (as returned by createPod) from its
-// resourceVersion on; it stops with the test.
-func watchPod(t *testing.T, created *v1.Pod) *podWatch {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	w := &podWatch{name: created.Name, versions: []podVersion{{at: time.Now(), pod: created}}}
-	go w.run(ctx, created.Namespace, created.ResourceVersion)
-	return w
-}
-
-func (w *podWatch) run(ctx context.Context, ns, rv string) {
-	for ctx.Err() == nil {
-		wi, err := env.Client.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{
-			FieldSelector:   fields.OneTermEqualSelector("metadata.name", w.name).String(),
-			ResourceVersion: rv,
-		})
-		if err != nil {
-			time.Sleep(200 * time.Millisecond)
-			continue
-		}
-		for ev := range wi.ResultChan() {
-			if ev.Type == watch.Error {
-				rv = "" // too old: start again from the current object
-				continue
-			}
-			p, ok := ev.Object.(*v1.Pod)
-			if !ok {
-				continue
-			}
-			rv = p.ResourceVersion
-			w.mu.Lock()
-			w.versions = append(w.versions, podVersion{at: time.Now(), pod: p})
-			w.gone = ev.Type == watch.Deleted
-			w.mu.Unlock()
-			if ev.Type == watch.Deleted {
-				wi.Stop()
-				return
-			}
-		}
-		wi.Stop()
-	}
-}
-
-// all returns the versions seen so far, oldest first.
-func (w *podWatch) all() []podVersion {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]podVersion(nil), w.versions...)
-}
-
-func (w *podWatch) latest() podVersion {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.versions[len(w.versions)-1]
-}
-
-// waitFor returns the first version, seen before or after the call, for
-// which cond holds; it fails the test after timeout.
-func (w *podWatch) waitFor(t *testing.T, timeout time.Duration, what string, cond func(*v1.Pod) bool) podVersion {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	next := 0
-	for {
-		w.mu.Lock()
-		vs, gone := w.versions[next:], w.gone
-		w.mu.Unlock()
-		for _, v := range vs {
-			if cond(v.pod) {
-				return v
-			}
-			next++
-		}
-		if gone || time.Now().After(deadline) {
-			why := fmt.Sprintf("after %v", timeout)
-			if gone {
-				why = "before the pod was deleted"
-			}
-			t.Fatalf("pod %s never %s %s; last status:\n%s", w.name, what, why, dump(w.latest().pod.Status))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// waitGone waits for the pod's deletion.
-func (w *podWatch) waitGone(t *testing.T, timeout time.Duration) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.gone, nil
-	})
-	if err != nil {
-		t.Fatalf("pod %s still in the API after %v; last status:\n%s", w.name, timeout, dump(w.latest().pod.Status))
-	}
-}
-
-// lastWith returns the newest version for which cond holds, nil if none.
-func (w *podWatch) lastWith(cond func(*v1.Pod) bool) *v1.Pod {
-	vs := w.all()
-	for i := len(vs) - 1; i >= 0; i-- {
-		if cond(vs[i].pod) {
-			return vs[i].pod
-		}
-	}
-	return nil
-}
-
-// lastTerminated is the container's last reported terminated state, nil
-// if the pod never showed it terminated.
-func (w *podWatch) lastTerminated(container string) *v1.ContainerStateTerminated {
-	p := w.lastWith(func(p *v1.Pod) bool {
-		cs := statusOf(p, container)
-		return cs != nil && cs.State.Terminated != nil
-	})
-	if p == nil {
-		return nil
-	}
-	return statusOf(p, container).State.Terminated
-}
-
-// terminatedWhenGone waits for the pod to leave the API and returns the
-// container's last reported terminated state; the test fails without one.
-func (w *podWatch) terminatedWhenGone(t *testing.T, timeout time.Duration, container string) *v1.ContainerStateTerminated {
-	t.Helper()
-	w.waitGone(t, timeout)
-	term := w.lastTerminated(container)
-	if term == nil {
-		t.Fatalf("%s was never reported terminated before the pod went away; last status:\n%s", container, dump(w.latest().pod.Status))
-	}
-	return term
-}
-
-// statusOf finds a container's status among the init and app containers.
-func statusOf(p *v1.Pod, name string) *v1.ContainerStatus {
-	for _, list := range [][]v1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
-		for i := range list {
-			if list[i].Name == name {
-				return &list[i]
-			}
-		}
-	}
-	return nil
-}
-
-func conditionOf(p *v1.Pod, typ v1.PodConditionType) *v1.PodCondition {
-	for i := range p.Status.Conditions {
-		if p.Status.Conditions[i].Type == typ {
-			return &p.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
-// containerRun is one instance (one Docker container) of a pod's container,
-// as its statuses told it.
-type containerRun struct {
-	id                string
-	started, finished time.Time
-	exitCode          int32
-	reason            string
-}
-
-func (r containerRun) String() string {
-	f := func(t time.Time) string {
-		if t.IsZero() {
-			return "?"
-		}
-		return t.Format("15:04:05")
-	}
-	return fmt.Sprintf("[%s→%s %d/%s]", f(r.started), f(r.finished), r.exitCode, r.reason)
-}
-
-// instancesOf collects the runs of a container from every status seen, in
-// the order they first appeared: state.running, state.terminated and
-// lastState.terminated each tell part of a run, keyed by container ID. A
-// run's predecessor is in lastState whenever it is current, so none is
-// missed.
-func instancesOf(t *testing.T, versions []podVersion, container string) []containerRun {
-	t.Helper()
-	byID := map[string]*containerRun{}
-	var order []string
-	get := func(id string) *containerRun {
-		if r, ok := byID[id]; ok {
-			return r
-		}
-		byID[id] = &containerRun{id: id}
-		order = append(order, id)
-		return byID[id]
-	}
-	term := func(id string, s *v1.ContainerStateTerminated) {
-		if s.ContainerID != "" {
-			id = s.ContainerID
-		}
-		if id == "" {
-			id = s.StartedAt.String() + "→" + s.FinishedAt.String()
-			t.Logf("a terminated state of %s has no containerID: %s", container, dump(s))
-		}
-		r := get(id)
-		r.started, r.finished, r.exitCode, r.reason = s.StartedAt.Time, s.FinishedAt.Time, s.ExitCode, s.Reason
-	}
-	for _, v := range versions {
-		cs := statusOf(v.pod, container)
-		if cs == nil {
-			continue
-		}
-		if last := cs.LastTerminationState.Terminated; last != nil {
-			term("", last)
-		}
-		switch {
-		case cs.State.Terminated != nil:
-			term(cs.ContainerID, cs.State.Terminated)
-		case cs.State.Running != nil && cs.ContainerID != "":
-			get(cs.ContainerID).started = cs.State.Running.StartedAt.Time
-		}
-	}
-	runs := make([]containerRun, 0, len(order))
-	for _, id := range order {
-		runs = append(runs, *byID[id])
-	}
-	return runs
-}
-
-// restartGaps returns, for each run after the first, how long after the
-// previous run finished it started. A status is a snapshot: a run that
-// exited and was replaced between two of them never shows as terminated.
-// Its start then stands for its end; the runs measured here exit at once.
-func restartGaps(t *testing.T, runs []containerRun) []time.Duration {
-	t.Helper()
-	var gaps []time.Duration
-	for i := 1; i < len(runs); i++ {
-		prev, r := runs[i-1], runs[i]
-		end := prev.finished
-		if end.IsZero() {
-			end = prev.started
-			t.Logf("run %d was never reported terminated; its start stands for its end", i-1)
-		}
-		if end.IsZero() || r.started.IsZero() {
-			t.Errorf("runs %s: run %d lacks a timestamp", runs, i)
-			break
-		}
-		gaps = append(gaps, r.started.Sub(end))
-	}
-	return gaps
-}
-
-// withSharedDir mounts an emptyDir at /data in every container of p.
-func withSharedDir(p *v1.Pod) {
-	p.Spec.Volumes = append(p.Spec.Volumes, v1.Volume{Name: "data", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}})
-	mount := []v1.VolumeMount{{Name: "data", MountPath: "/data"}}
-	for i := range p.Spec.InitContainers {
-		p.Spec.InitContainers[i].VolumeMounts = mount
-	}
-	for i := range p.Spec.Containers {
-		p.Spec.Containers[i].VolumeMounts = mount
-	}
-}
-
 // appNeverRan checks that the pod's "app" container never got a status of
 // its own and that Docker never created it.
-func appNeverRan(t *testing.T, w *podWatch, created *v1.Pod, since time.Time) {
+func appNeverRan(t *testing.T, w *framework.PodWatch, created *v1.Pod, since time.Time) {
 	t.Helper()
-	for _, v := range w.all() {
-		if cs := statusOf(v.pod, "app"); cs != nil && (cs.ContainerID != "" || cs.State.Running != nil || cs.State.Terminated != nil) {
-			t.Errorf("the app container ran: %s", dump(cs))
+	for _, v := range w.All() {
+		if cs := framework.StatusOf(v.Pod, "app"); cs != nil && (cs.ContainerID != "" || cs.State.Running != nil || cs.State.Terminated != nil) {
+			t.Errorf("the app container ran: %s", framework.Dump(cs))
 			break
 		}
 	}
-	if cs := statusOf(w.latest().pod, "app"); cs == nil || cs.State.Waiting == nil || cs.State.Waiting.Reason != "PodInitializing" {
-		t.Errorf("app status = %s, want waiting PodInitializing", dump(cs))
+	if cs := framework.StatusOf(w.Latest().Pod, "app"); cs == nil || cs.State.Waiting == nil || cs.State.Waiting.Reason != "PodInitializing" {
+		t.Errorf("app status = %s, want waiting PodInitializing", framework.Dump(cs))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -1096,71 +819,8 @@ func appNeverRan(t *testing.T, w *podWatch, created *v1.Pod, since time.Time) {
 listed:
 	list, err := env.Docker.ContainerList(context.Background(), dockerhost.PodSelector(string(created.UID)), dockerhost.LabelContainerName+"=app")
 	if err != nil || len(list) != 0 {
-		t.Errorf("app containers on the engine: %s (%v), want none", dump(list), err)
+		t.Errorf("app containers on the engine: %s (%v), want none", framework.Dump(list), err)
 	}
-}
-
-// waitEngineDie waits for Docker's die event of a pod's container, from
-// since on, and returns when it died and its exit code.
-func waitEngineDie(t *testing.T, uid types.UID, container string, since time.Time, timeout time.Duration) (time.Time, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	msgs, errs := env.Docker.Events(ctx, since.Add(-time.Second), dockerhost.PodSelector(string(uid)), dockerhost.LabelContainerName+"="+container)
-	for {
-		select {
-		case m := <-msgs:
-			if m.Action == "die" && time.Unix(0, m.TimeNano).After(since) {
-				return time.Unix(0, m.TimeNano), m.Actor.Attributes["exitCode"]
-			}
-		case err := <-errs:
-			t.Fatalf("no die event for container %s of pod %s within %v: %v", container, uid, timeout, err)
-		}
-	}
-}
-
-// kubectlPodStatus is the STATUS column of `kubectl get pod`.
-func kubectlPodStatus(ctx context.Context, ns, name string) (string, error) {
-	out, err := env.Kubectl(ctx, "-n", ns, "get", "pod", name, "--no-headers")
-	if err != nil {
-		return "", err
-	}
-	f := strings.Fields(out)
-	if len(f) < 3 {
-		return "", fmt.Errorf("unexpected kubectl get pod output %q", out)
-	}
-	return f[2], nil
-}
-
-// waitKubectlStatus polls `kubectl get pod` until its STATUS column reads
-// want, and returns the values it went through.
-func waitKubectlStatus(t *testing.T, ns, name string, timeout time.Duration, want string) []string {
-	t.Helper()
-	var seen []string
-	var lastErr error
-	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		s, err := kubectlPodStatus(ctx, ns, name)
-		if err != nil {
-			lastErr = err
-			return false, nil
-		}
-		if len(seen) == 0 || seen[len(seen)-1] != s {
-			seen = append(seen, s)
-		}
-		return s == want, nil
-	})
-	if err != nil {
-		t.Fatalf("kubectl get pod %s never showed STATUS %s within %v; it showed %q (last error: %v)", name, want, timeout, seen, lastErr)
-	}
-	return seen
-}
-
-func dump(v any) string {
-	b, err := yaml.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return strings.TrimSpace(string(b))
 }
 
 func keys(m map[string]bool) []string {

@@ -1,3 +1,5 @@
+//go:build !e2e_timing && !e2e_sandbox_probes
+
 package e2e
 
 import (
@@ -98,7 +100,7 @@ func TestPodSpec(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitPodEvent(t, ns, p.Name, 10*time.Second, `Warning Failed Error: configmap "late" not found`, func(e v1.Event) bool {
+		env.WaitPodEvent(t, ns, p.Name, 10*time.Second, `Warning Failed Error: configmap "late" not found`, func(e v1.Event) bool {
 			return e.Type == v1.EventTypeWarning && e.Reason == "Failed" && e.Message == `Error: configmap "late" not found`
 		})
 		if _, err := env.Client.CoreV1().ConfigMaps(ns).Create(ctx, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "late"},
@@ -153,7 +155,7 @@ func TestPodSpec(t *testing.T) {
 		p := onNode("nodns", sleeper("app"))
 		createPod(t, ns, p)
 		waitRunning(t, ns, p.Name)
-		waitPodEvent(t, ns, p.Name, 10*time.Second, "Warning MissingClusterDNS", func(e v1.Event) bool {
+		env.WaitPodEvent(t, ns, p.Name, 10*time.Second, "Warning MissingClusterDNS", func(e v1.Event) bool {
 			return e.Type == v1.EventTypeWarning && e.Reason == "MissingClusterDNS" &&
 				strings.HasSuffix(e.Message, `kubelet does not have ClusterDNS IP configured and cannot create Pod using "ClusterFirst" policy. Falling back to "Default" policy.`)
 		})
@@ -206,7 +208,7 @@ func TestPodSpec(t *testing.T) {
 		p := pod("hostpid", sleeper("app")) // the package's node allows none
 		p.Spec.HostPID = true
 		createPod(t, ns, p)
-		waitPodEvent(t, ns, p.Name, 20*time.Second, "Warning Unsupported hostPID", func(e v1.Event) bool {
+		env.WaitPodEvent(t, ns, p.Name, 20*time.Second, "Warning Unsupported hostPID", func(e v1.Event) bool {
 			return e.Type == v1.EventTypeWarning && e.Message == "hostPID is not allowed on this node (start vk-docker with --allow-host-pid to allow it)"
 		})
 		got, err := env.Client.CoreV1().Pods(ns).Get(ctx, p.Name, metav1.GetOptions{})

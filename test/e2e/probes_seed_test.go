@@ -1,3 +1,5 @@
+//go:build e2e_timing || e2e_sandbox_probes
+
 package e2e
 
 import (
@@ -5,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vk-docker/vk-docker/test/e2e/framework"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -20,24 +23,24 @@ func TestProbesSeedNoProbeIsReadyAsSoonAsItRuns(t *testing.T) {
 	p := seedPod(t, "no-probe.yaml")
 	grace := int64(1)
 	p.Spec.TerminationGracePeriodSeconds = &grace
-	w := watchPod(t, createPod(t, ns, p))
+	w := env.WatchPod(t, createPod(t, ns, p))
 
-	ready := w.waitFor(t, 30*time.Second, "nginx ready", func(p *v1.Pod) bool {
-		cs := statusOf(p, "nginx")
+	ready := w.WaitFor(t, 30*time.Second, "nginx ready", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "nginx")
 		return cs != nil && cs.Ready
 	})
-	cs := statusOf(ready.pod, "nginx")
+	cs := framework.StatusOf(ready.Pod, "nginx")
 	if cs.State.Running == nil {
-		t.Fatalf("nginx ready but %s, want running", dump(cs))
+		t.Fatalf("nginx ready but %s, want running", framework.Dump(cs))
 	}
 	started := cs.State.Running.StartedAt.Time
 	// startedAt has second precision.
-	if after := ready.at.Sub(started); after > 3*time.Second {
+	if after := ready.At.Sub(started); after > 3*time.Second {
 		t.Errorf("nginx ready %v after its start, want at once (no probe)", after)
 	}
 	for _, typ := range []v1.PodConditionType{v1.ContainersReady, v1.PodReady} {
-		if c := conditionOf(ready.pod, typ); c == nil || c.Status != v1.ConditionTrue {
-			t.Errorf("%s once nginx runs = %s, want True", typ, dump(c))
+		if c := framework.ConditionOf(ready.Pod, typ); c == nil || c.Status != v1.ConditionTrue {
+			t.Errorf("%s once nginx runs = %s, want True", typ, framework.Dump(c))
 		}
 	}
 	if time.Since(started) < 8*time.Second {

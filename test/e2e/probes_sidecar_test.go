@@ -1,9 +1,12 @@
+//go:build e2e_timing || e2e_sandbox_probes
+
 package e2e
 
 import (
 	"testing"
 	"time"
 
+	"github.com/vk-docker/vk-docker/test/e2e/framework"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -25,29 +28,29 @@ func TestProbesSidecarStartupProbeHoldsBackTheApp(t *testing.T) {
 	}
 	p := pod("sidecar-startup", sleeper("app"))
 	p.Spec.InitContainers = []v1.Container{sc}
-	w := watchPod(t, createPod(t, ns, p))
+	w := env.WatchPod(t, createPod(t, ns, p))
 
 	running := waitRunning(t, ns, p.Name)
-	side, app := statusOf(running, "sidecar"), statusOf(running, "app")
+	side, app := framework.StatusOf(running, "sidecar"), framework.StatusOf(running, "app")
 	if side == nil || side.State.Running == nil || app == nil || app.State.Running == nil {
-		t.Fatalf("running pod: sidecar %s, app %s; want both running", dump(side), dump(app))
+		t.Fatalf("running pod: sidecar %s, app %s; want both running", framework.Dump(side), framework.Dump(app))
 	}
 	if d := app.State.Running.StartedAt.Sub(side.State.Running.StartedAt.Time); d < 3*time.Second {
 		t.Errorf("app started %v after the sidecar (%v, %v), want after the sidecar's startup probe passed, 4 s after its start",
 			d, side.State.Running.StartedAt, app.State.Running.StartedAt)
 	}
 	sawUnstarted := false
-	for _, v := range w.all() {
-		s, a := statusOf(v.pod, "sidecar"), statusOf(v.pod, "app")
+	for _, v := range w.All() {
+		s, a := framework.StatusOf(v.Pod, "sidecar"), framework.StatusOf(v.Pod, "app")
 		if s == nil || s.State.Running == nil || (s.Started != nil && *s.Started) {
 			continue
 		}
 		sawUnstarted = true
 		if a != nil && (a.ContainerID != "" || a.State.Waiting == nil || a.State.Waiting.Reason != "PodInitializing") {
-			t.Errorf("app while the sidecar had not started: %s, want waiting PodInitializing", dump(a))
+			t.Errorf("app while the sidecar had not started: %s, want waiting PodInitializing", framework.Dump(a))
 		}
-		if v.pod.Status.Phase != v1.PodPending {
-			t.Errorf("phase while the sidecar had not started = %s, want Pending", v.pod.Status.Phase)
+		if v.Pod.Status.Phase != v1.PodPending {
+			t.Errorf("phase while the sidecar had not started = %s, want Pending", v.Pod.Status.Phase)
 		}
 	}
 	if !sawUnstarted {

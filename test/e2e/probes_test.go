@@ -1,3 +1,5 @@
+//go:build e2e_timing || e2e_sandbox_probes
+
 package e2e
 
 // Probes (issue 4): startup, liveness and readiness probes with the exec,
@@ -20,12 +22,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/test/e2e/framework"
 	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 const probeTolerance = 1500 * time.Millisecond
@@ -39,23 +38,23 @@ func TestProbesSeedReadinessTCP(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t)
 	p := seedPod(t, "readiness-tcp.yaml")
-	w := watchPod(t, createPod(t, ns, p))
-	started := waitContainerRunning(t, w, "nginx")
+	w := env.WatchPod(t, createPod(t, ns, p))
+	started := w.WaitContainerRunning(t, "nginx")
 
 	time.Sleep(time.Until(started.Add(5 * time.Second)))
-	early := w.latest().pod
-	cs := statusOf(early, "nginx")
+	early := w.Latest().Pod
+	cs := framework.StatusOf(early, "nginx")
 	if cs == nil || cs.State.Running == nil || cs.Ready {
-		t.Errorf("nginx 5 s after its start: %s; want running and not ready", dump(cs))
+		t.Errorf("nginx 5 s after its start: %s; want running and not ready", framework.Dump(cs))
 	} else if cs.Started == nil || !*cs.Started {
 		// prober_manager.go UpdatePodStatus: no startup probe, started.
 		t.Errorf("nginx 5 s after its start: started = %v, want true (it has no startup probe)", cs.Started)
 	}
 	// status/generate.go GenerateContainersReadyCondition
 	for _, typ := range []v1.PodConditionType{v1.ContainersReady, v1.PodReady} {
-		if c := conditionOf(early, typ); c == nil || c.Status != v1.ConditionFalse || c.Reason != "ContainersNotReady" ||
+		if c := framework.ConditionOf(early, typ); c == nil || c.Status != v1.ConditionFalse || c.Reason != "ContainersNotReady" ||
 			c.Message != "containers with unready status: [nginx]" {
-			t.Errorf("%s 5 s after the start = %s; want False, ContainersNotReady, %q", typ, dump(c), "containers with unready status: [nginx]")
+			t.Errorf("%s 5 s after the start = %s; want False, ContainersNotReady, %q", typ, framework.Dump(c), "containers with unready status: [nginx]")
 		}
 	}
 	if out, err := env.Kubectl(ctx, "-n", ns, "get", "pod", p.Name, "--no-headers"); err != nil || len(strings.Fields(out)) < 3 ||
@@ -63,23 +62,23 @@ func TestProbesSeedReadinessTCP(t *testing.T) {
 		t.Errorf("kubectl get pod 5 s after the start: %q (%v), want READY 0/1, STATUS Running", out, err)
 	}
 
-	ready := w.waitFor(t, 30*time.Second, "nginx ready", func(p *v1.Pod) bool {
-		cs := statusOf(p, "nginx")
+	ready := w.WaitFor(t, 30*time.Second, "nginx ready", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "nginx")
 		return cs != nil && cs.Ready
 	})
-	if after := ready.at.Sub(started); after < 10*time.Second || after > 16*time.Second+probeTolerance {
+	if after := ready.At.Sub(started); after < 10*time.Second || after > 16*time.Second+probeTolerance {
 		t.Errorf("nginx ready %v after its start, want between 10 s (initialDelaySeconds) and 16 s", after)
 	}
-	if c := conditionOf(ready.pod, v1.PodReady); c == nil || c.Status != v1.ConditionTrue {
-		t.Errorf("Ready condition once nginx is ready = %s, want True", dump(c))
+	if c := framework.ConditionOf(ready.Pod, v1.PodReady); c == nil || c.Status != v1.ConditionTrue {
+		t.Errorf("Ready condition once nginx is ready = %s, want True", framework.Dump(c))
 	} else if d := c.LastTransitionTime.Sub(started); d < 9*time.Second {
 		t.Errorf("Ready turned True at %v, %v after the start; want no earlier than initialDelaySeconds (10 s)", c.LastTransitionTime, d)
 	}
-	if c := conditionOf(ready.pod, v1.ContainersReady); c == nil || c.Status != v1.ConditionTrue {
-		t.Errorf("ContainersReady once nginx is ready = %s, want True", dump(c))
+	if c := framework.ConditionOf(ready.Pod, v1.ContainersReady); c == nil || c.Status != v1.ConditionTrue {
+		t.Errorf("ContainersReady once nginx is ready = %s, want True", framework.Dump(c))
 	}
-	if cs := statusOf(ready.pod, "nginx"); cs.RestartCount != 0 || cs.State.Running == nil {
-		t.Errorf("nginx once ready: %s, want running without restarts", dump(cs))
+	if cs := framework.StatusOf(ready.Pod, "nginx"); cs.RestartCount != 0 || cs.State.Running == nil {
+		t.Errorf("nginx once ready: %s, want running without restarts", framework.Dump(cs))
 	}
 }
 
@@ -98,44 +97,44 @@ func TestProbesReadinessFailureNeverRestarts(t *testing.T) {
 	}
 	p := pod("readiness-fails", c)
 	p.Spec.RestartPolicy = v1.RestartPolicyAlways
-	w := watchPod(t, createPod(t, ns, p))
-	started := waitContainerRunning(t, w, "web")
+	w := env.WatchPod(t, createPod(t, ns, p))
+	started := w.WaitContainerRunning(t, "web")
 
-	ready := w.waitFor(t, 20*time.Second, "web ready", func(p *v1.Pod) bool {
-		cs := statusOf(p, "web")
+	ready := w.WaitFor(t, 20*time.Second, "web ready", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "web")
 		return cs != nil && cs.Ready
 	})
 	// worker.go doProbe: no probe before initialDelaySeconds; the result
 	// starts as Failure for readiness.
-	if after := ready.at.Sub(started); after < 4*time.Second || after > 5*time.Second+probeTolerance {
+	if after := ready.At.Sub(started); after < 4*time.Second || after > 5*time.Second+probeTolerance {
 		t.Errorf("web ready %v after its start, want 4–5 s (initialDelaySeconds 4, period 1)", after)
 	}
-	podIP := ready.pod.Status.PodIP
-	firstID := statusOf(ready.pod, "web").ContainerID
+	podIP := ready.Pod.Status.PodIP
+	firstID := framework.StatusOf(ready.Pod, "web").ContainerID
 
 	killed := time.Now()
 	mustExec(t, ns, p.Name, "web", "killall", "httpd")
-	unready := waitForAfter(t, w, killed, 15*time.Second, "web not ready", func(p *v1.Pod) bool {
-		cs := statusOf(p, "web")
+	unready := w.WaitForAfter(t, killed, 15*time.Second, "web not ready", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "web")
 		return cs != nil && !cs.Ready
 	})
 	// failureThreshold 2 × periodSeconds 1.
-	if after := unready.at.Sub(killed); after > 2*time.Second+probeTolerance {
+	if after := unready.At.Sub(killed); after > 2*time.Second+probeTolerance {
 		t.Errorf("web not ready %v after its server stopped, want within 2 s (2 failures 1 s apart)", after)
 	}
-	if c := conditionOf(unready.pod, v1.PodReady); c == nil || c.Status != v1.ConditionFalse {
-		t.Errorf("Ready condition once web fails its readiness probe = %s, want False", dump(c))
+	if c := framework.ConditionOf(unready.Pod, v1.PodReady); c == nil || c.Status != v1.ConditionFalse {
+		t.Errorf("Ready condition once web fails its readiness probe = %s, want False", framework.Dump(c))
 	}
 	want := fmt.Sprintf("Readiness probe failed: dial tcp %s:80: connect: connection refused", podIP)
-	waitUnhealthy(t, ns, p.Name, "web", 10*time.Second, want)
+	env.WaitUnhealthy(t, ns, p.Name, "web", 10*time.Second, want)
 
 	// A few more failing periods: still the same running container.
 	time.Sleep(4 * time.Second)
-	cs := statusOf(w.latest().pod, "web")
+	cs := framework.StatusOf(w.Latest().Pod, "web")
 	if cs == nil || cs.State.Running == nil || cs.ContainerID != firstID || cs.RestartCount != 0 || cs.Ready {
-		t.Errorf("web after failing readiness for 4 s: %s; want the same running container %s, not ready, restartCount 0", dump(cs), firstID)
+		t.Errorf("web after failing readiness for 4 s: %s; want the same running container %s, not ready, restartCount 0", framework.Dump(cs), firstID)
 	}
-	for _, e := range podEvents(t, ns, p.Name) {
+	for _, e := range env.PodEvents(t, ns, p.Name) {
 		if e.Reason == "Killing" {
 			t.Errorf("a failing readiness probe killed the container: %s %s", e.Reason, e.Message)
 		}
@@ -144,19 +143,19 @@ func TestProbesReadinessFailureNeverRestarts(t *testing.T) {
 	// Serving again makes it ready again.
 	back := time.Now()
 	mustExec(t, ns, p.Name, "web", "httpd", "-p", "80", "-h", "/usr/share/nginx/html")
-	again := waitForAfter(t, w, back, 10*time.Second, "web ready again", func(p *v1.Pod) bool {
-		cs := statusOf(p, "web")
+	again := w.WaitForAfter(t, back, 10*time.Second, "web ready again", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "web")
 		return cs != nil && cs.Ready && cs.State.Running != nil
 	})
-	if after := again.at.Sub(back); after > time.Second+probeTolerance {
+	if after := again.At.Sub(back); after > time.Second+probeTolerance {
 		t.Errorf("web ready again %v after its server came back, want within a period (1 s)", after)
 	}
-	if cs := statusOf(again.pod, "web"); cs.RestartCount != 0 || cs.ContainerID != firstID {
-		t.Errorf("web ready again: %s; want container %s, restartCount 0", dump(cs), firstID)
+	if cs := framework.StatusOf(again.Pod, "web"); cs.RestartCount != 0 || cs.ContainerID != firstID {
+		t.Errorf("web ready again: %s; want container %s, restartCount 0", framework.Dump(cs), firstID)
 	}
-	for _, v := range w.all() {
-		if cs := statusOf(v.pod, "web"); cs != nil && cs.RestartCount != 0 {
-			t.Errorf("web was restarted: %s", dump(cs))
+	for _, v := range w.All() {
+		if cs := framework.StatusOf(v.Pod, "web"); cs != nil && cs.RestartCount != 0 {
+			t.Errorf("web was restarted: %s", framework.Dump(cs))
 			break
 		}
 	}
@@ -176,41 +175,41 @@ func TestProbesSeedLivenessHTTP(t *testing.T) {
 	grace := int64(2)
 	p.Spec.TerminationGracePeriodSeconds = &grace
 	created := createPod(t, ns, p)
-	w := watchPod(t, created)
+	w := env.WatchPod(t, created)
 
-	ready := w.waitFor(t, 40*time.Second, "nginx ready", func(p *v1.Pod) bool {
-		cs := statusOf(p, "nginx")
+	ready := w.WaitFor(t, 40*time.Second, "nginx ready", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "nginx")
 		return cs != nil && cs.Ready
 	})
-	firstID := statusOf(ready.pod, "nginx").ContainerID
+	firstID := framework.StatusOf(ready.Pod, "nginx").ContainerID
 
 	removed := time.Now()
 	mustExec(t, ns, p.Name, "nginx", "rm", "/usr/share/nginx/html/index.html")
-	stop := engineStop(t, created.UID, "nginx", removed, 30*time.Second)
+	stop := env.EngineStop(t, created.UID, "nginx", removed, 30*time.Second)
 	// Two failures 5 s apart, the first within 5 s of the removal.
-	if after := stop.term.Sub(removed); stop.term.IsZero() || after < 5*time.Second-probeTolerance || after > 10*time.Second+probeTolerance {
+	if after := stop.Term.Sub(removed); stop.Term.IsZero() || after < 5*time.Second-probeTolerance || after > 10*time.Second+probeTolerance {
 		t.Errorf("nginx got SIGTERM %v after its page was removed (engine: %s), want 5–10 s", after, stop)
 	}
-	if d := stop.die.Sub(stop.term); !stop.term.IsZero() && (d < 1800*time.Millisecond || d > 2*time.Second+probeTolerance) {
+	if d := stop.Die.Sub(stop.Term); !stop.Term.IsZero() && (d < 1800*time.Millisecond || d > 2*time.Second+probeTolerance) {
 		t.Errorf("nginx died %v after SIGTERM, want SIGKILL at the grace period, 2 s (engine: %s)", d, stop)
 	}
-	if stop.exitCode != "137" {
-		t.Errorf("nginx died with exit code %s, want 137 (SIGKILL)", stop.exitCode)
+	if stop.ExitCode != "137" {
+		t.Errorf("nginx died with exit code %s, want 137 (SIGKILL)", stop.ExitCode)
 	}
 
-	restarted := w.waitFor(t, 15*time.Second, "nginx restarted", func(p *v1.Pod) bool {
-		cs := statusOf(p, "nginx")
+	restarted := w.WaitFor(t, 15*time.Second, "nginx restarted", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "nginx")
 		return cs != nil && cs.RestartCount == 1 && cs.State.Running != nil
 	})
-	cs := statusOf(restarted.pod, "nginx")
+	cs := framework.StatusOf(restarted.Pod, "nginx")
 	last := cs.LastTerminationState.Terminated
 	if last == nil || last.ExitCode != 137 || last.Reason != "Error" || last.ContainerID != firstID {
-		t.Errorf("nginx lastState.terminated = %s; want container %s, exitCode 137, reason Error", dump(last), firstID)
+		t.Errorf("nginx lastState.terminated = %s; want container %s, exitCode 137, reason Error", framework.Dump(last), firstID)
 	}
 	// The first restart has no back-off (kuberuntime_manager.go doBackOff);
 	// it still includes the engine's create and start, up to 2 s with other
 	// tests probing through docker exec beside it.
-	if d := cs.State.Running.StartedAt.Sub(stop.die); d > 2*time.Second {
+	if d := cs.State.Running.StartedAt.Sub(stop.Die); d > 2*time.Second {
 		t.Errorf("nginx restarted %v after it died, want at once", d)
 	}
 	if d := cs.State.Running.StartedAt.Sub(removed); d > 12*time.Second+probeTolerance {
@@ -219,9 +218,9 @@ func TestProbesSeedLivenessHTTP(t *testing.T) {
 
 	const field = "spec.containers{nginx}"
 	const unhealthy = "Liveness probe failed: HTTP probe failed with statuscode: 404"
-	waitUnhealthy(t, ns, p.Name, "nginx", 5*time.Second, unhealthy)
+	env.WaitUnhealthy(t, ns, p.Name, "nginx", 5*time.Second, unhealthy)
 	var failures int32
-	for _, e := range podEvents(t, ns, p.Name) {
+	for _, e := range env.PodEvents(t, ns, p.Name) {
 		if e.Reason == "Unhealthy" && e.InvolvedObject.FieldPath == field && e.Message == unhealthy {
 			failures += max(e.Count, 1)
 		}
@@ -229,21 +228,21 @@ func TestProbesSeedLivenessHTTP(t *testing.T) {
 	if failures != 2 {
 		t.Errorf("%d Unhealthy events %q, want 2 (failureThreshold; the probe stops once it failed)", failures, unhealthy)
 	}
-	waitPodEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container nginx failed liveness probe, will be restarted", func(e v1.Event) bool {
+	env.WaitPodEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container nginx failed liveness probe, will be restarted", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeNormal && e.Reason == "Killing" && e.InvolvedObject.FieldPath == field &&
 			e.Message == "Container nginx failed liveness probe, will be restarted"
 	})
 
 	// The new container serves the page again: ready, and no more restarts.
-	again := w.waitFor(t, 25*time.Second, "nginx ready again", func(p *v1.Pod) bool {
-		cs := statusOf(p, "nginx")
+	again := w.WaitFor(t, 25*time.Second, "nginx ready again", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "nginx")
 		return cs != nil && cs.RestartCount == 1 && cs.Ready
 	})
-	if c := conditionOf(again.pod, v1.PodReady); c == nil || c.Status != v1.ConditionTrue {
-		t.Errorf("Ready condition after the restart = %s, want True", dump(c))
+	if c := framework.ConditionOf(again.Pod, v1.PodReady); c == nil || c.Status != v1.ConditionTrue {
+		t.Errorf("Ready condition after the restart = %s, want True", framework.Dump(c))
 	}
-	if again.pod.Status.Phase != v1.PodRunning {
-		t.Errorf("phase after the restart = %s, want Running", again.pod.Status.Phase)
+	if again.Pod.Status.Phase != v1.PodRunning {
+		t.Errorf("phase after the restart = %s, want Running", again.Pod.Status.Phase)
 	}
 }
 
@@ -266,24 +265,24 @@ func TestProbesLivenessProbeGracePeriod(t *testing.T) {
 	grace := int64(30)
 	p.Spec.TerminationGracePeriodSeconds = &grace
 	created := createPod(t, ns, p)
-	w := watchPod(t, created)
+	w := env.WatchPod(t, created)
 	waitRunning(t, ns, p.Name)
 
 	removed := time.Now()
 	mustExec(t, ns, p.Name, "app", "rm", "/tmp/healthy")
-	stop := engineStop(t, created.UID, "app", removed, 40*time.Second)
-	if after := stop.term.Sub(removed); stop.term.IsZero() || after > time.Second+probeTolerance {
+	stop := env.EngineStop(t, created.UID, "app", removed, 40*time.Second)
+	if after := stop.Term.Sub(removed); stop.Term.IsZero() || after > time.Second+probeTolerance {
 		t.Errorf("app got SIGTERM %v after its health file was removed (engine: %s), want within a period (1 s)", after, stop)
 	}
-	if d := stop.die.Sub(stop.term); !stop.term.IsZero() && (d < 1800*time.Millisecond || d > 3*time.Second) {
+	if d := stop.Die.Sub(stop.Term); !stop.Term.IsZero() && (d < 1800*time.Millisecond || d > 3*time.Second) {
 		t.Errorf("app died %v after SIGTERM; want SIGKILL 2 s after it (probe-level grace 1 s, raised to the kubelet's minimum of 2 s; the pod's is 30 s)", d)
 	}
-	waitUnhealthy(t, ns, p.Name, "app", 5*time.Second, "Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory")
-	waitPodEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container app failed liveness probe, will be restarted", func(e v1.Event) bool {
+	env.WaitUnhealthy(t, ns, p.Name, "app", 5*time.Second, "Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory")
+	env.WaitPodEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container app failed liveness probe, will be restarted", func(e v1.Event) bool {
 		return e.Reason == "Killing" && e.Message == "Container app failed liveness probe, will be restarted"
 	})
-	w.waitFor(t, 15*time.Second, "app restarted", func(p *v1.Pod) bool {
-		cs := statusOf(p, "app")
+	w.WaitFor(t, 15*time.Second, "app restarted", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "app")
 		return cs != nil && cs.RestartCount == 1 && cs.State.Running != nil
 	})
 }
@@ -300,20 +299,20 @@ func TestProbesSeedStartupProbe(t *testing.T) {
 	t.Parallel()
 	ns := namespace(t)
 	p := seedPod(t, "startup-probe.yaml")
-	w := watchPod(t, createPod(t, ns, p))
-	started := waitContainerRunning(t, w, "nginx")
+	w := env.WatchPod(t, createPod(t, ns, p))
+	started := w.WaitContainerRunning(t, "nginx")
 
-	up := w.waitFor(t, 50*time.Second, "nginx started", func(p *v1.Pod) bool {
-		cs := statusOf(p, "nginx")
+	up := w.WaitFor(t, 50*time.Second, "nginx started", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "nginx")
 		return cs != nil && cs.Started != nil && *cs.Started
 	})
-	if after := up.at.Sub(started); after < 30*time.Second-500*time.Millisecond || after > 35*time.Second+probeTolerance {
+	if after := up.At.Sub(started); after < 30*time.Second-500*time.Millisecond || after > 35*time.Second+probeTolerance {
 		t.Errorf("nginx started %v after its start, want 30–35 s (the server listens at 30 s; the startup probe runs every 5 s from 10 s)", after)
 	}
-	podIP := up.pod.Status.PodIP
-	for _, v := range w.all() {
-		cs := statusOf(v.pod, "nginx")
-		if cs == nil || v.at.After(up.at) || v.at.Equal(up.at) {
+	podIP := up.Pod.Status.PodIP
+	for _, v := range w.All() {
+		cs := framework.StatusOf(v.Pod, "nginx")
+		if cs == nil || v.At.After(up.At) || v.At.Equal(up.At) {
 			continue
 		}
 		if cs.Started != nil && *cs.Started || cs.Ready {
@@ -322,31 +321,31 @@ func TestProbesSeedStartupProbe(t *testing.T) {
 		}
 	}
 
-	ready := w.waitFor(t, 15*time.Second, "nginx ready", func(p *v1.Pod) bool {
-		cs := statusOf(p, "nginx")
+	ready := w.WaitFor(t, 15*time.Second, "nginx ready", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "nginx")
 		return cs != nil && cs.Ready
 	})
-	if d := ready.at.Sub(up.at); d > 5*time.Second+probeTolerance {
+	if d := ready.At.Sub(up.At); d > 5*time.Second+probeTolerance {
 		t.Errorf("nginx ready %v after it started, want within a readiness period (5 s)", d)
 	}
-	if c := conditionOf(ready.pod, v1.PodReady); c == nil || c.Status != v1.ConditionTrue {
-		t.Errorf("Ready condition once nginx is ready = %s, want True", dump(c))
+	if c := framework.ConditionOf(ready.Pod, v1.PodReady); c == nil || c.Status != v1.ConditionTrue {
+		t.Errorf("Ready condition once nginx is ready = %s, want True", framework.Dump(c))
 	}
 
 	// Two more liveness periods: the live server keeps it running.
 	time.Sleep(10 * time.Second)
-	for _, v := range w.all() {
-		if cs := statusOf(v.pod, "nginx"); cs != nil && cs.RestartCount != 0 {
-			t.Errorf("nginx was restarted: %s", dump(cs))
+	for _, v := range w.All() {
+		if cs := framework.StatusOf(v.Pod, "nginx"); cs != nil && cs.RestartCount != 0 {
+			t.Errorf("nginx was restarted: %s", framework.Dump(cs))
 			break
 		}
 	}
-	if cs := statusOf(w.latest().pod, "nginx"); cs == nil || cs.State.Running == nil || !cs.Ready {
-		t.Errorf("nginx 10 s after it became ready: %s, want running and ready", dump(cs))
+	if cs := framework.StatusOf(w.Latest().Pod, "nginx"); cs == nil || cs.State.Running == nil || !cs.Ready {
+		t.Errorf("nginx 10 s after it became ready: %s, want running and ready", framework.Dump(cs))
 	}
 	startup := fmt.Sprintf("Startup probe failed: dial tcp %s:80: connect: connection refused", podIP)
 	var sawStartup bool
-	for _, e := range podEvents(t, ns, p.Name) {
+	for _, e := range env.PodEvents(t, ns, p.Name) {
 		msg := strings.TrimSpace(e.Message)
 		switch {
 		case e.Reason == "Unhealthy" && msg == startup:
@@ -356,7 +355,7 @@ func TestProbesSeedStartupProbe(t *testing.T) {
 		}
 	}
 	if !sawStartup {
-		t.Errorf("no Unhealthy event %q while the server was starting; events:\n  %s", startup, eventLines(podEvents(t, ns, p.Name)))
+		t.Errorf("no Unhealthy event %q while the server was starting; events:\n  %s", startup, framework.EventLines(env.PodEvents(t, ns, p.Name)))
 	}
 }
 
@@ -378,31 +377,31 @@ func TestProbesStartupFailureRestarts(t *testing.T) {
 	}
 	p := pod("startup-fails", c)
 	created := createPod(t, ns, p)
-	w := watchPod(t, created)
-	started := waitContainerRunning(t, w, "app")
-	stop := engineStop(t, created.UID, "app", started.Add(-time.Second), 20*time.Second)
+	w := env.WatchPod(t, created)
+	started := w.WaitContainerRunning(t, "app")
+	stop := env.EngineStop(t, created.UID, "app", started.Add(-time.Second), 20*time.Second)
 	// Failures at about 0, 1 and 2 s after the start.
-	if after := stop.term.Sub(started); stop.term.IsZero() || after < 1500*time.Millisecond || after > 3*time.Second+probeTolerance+time.Second {
+	if after := stop.Term.Sub(started); stop.Term.IsZero() || after < 1500*time.Millisecond || after > 3*time.Second+probeTolerance+time.Second {
 		t.Errorf("app got SIGTERM %v after its start (engine: %s), want after 3 failures 1 s apart (~2–3 s)", after, stop)
 	}
-	restarted := w.waitFor(t, 15*time.Second, "app restarted", func(p *v1.Pod) bool {
-		cs := statusOf(p, "app")
+	restarted := w.WaitFor(t, 15*time.Second, "app restarted", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "app")
 		return cs != nil && cs.RestartCount == 1
 	})
-	if last := statusOf(restarted.pod, "app").LastTerminationState.Terminated; last == nil || last.ExitCode != 0 {
-		t.Errorf("app lastState.terminated = %s, want exitCode 0 (it exits on SIGTERM)", dump(last))
+	if last := framework.StatusOf(restarted.Pod, "app").LastTerminationState.Terminated; last == nil || last.ExitCode != 0 {
+		t.Errorf("app lastState.terminated = %s, want exitCode 0 (it exits on SIGTERM)", framework.Dump(last))
 	}
-	for _, v := range w.all() {
-		if cs := statusOf(v.pod, "app"); cs != nil && (cs.Started != nil && *cs.Started || cs.Ready) {
-			t.Errorf("app reported started, ready %v; its startup probe never passed: %s", cs.Ready, dump(cs))
+	for _, v := range w.All() {
+		if cs := framework.StatusOf(v.Pod, "app"); cs != nil && (cs.Started != nil && *cs.Started || cs.Ready) {
+			t.Errorf("app reported started, ready %v; its startup probe never passed: %s", cs.Ready, framework.Dump(cs))
 			break
 		}
 	}
-	waitUnhealthy(t, ns, p.Name, "app", 5*time.Second, "Startup probe failed: cat: can't open '/tmp/started': No such file or directory")
-	waitPodEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container app failed startup probe, will be restarted", func(e v1.Event) bool {
+	env.WaitUnhealthy(t, ns, p.Name, "app", 5*time.Second, "Startup probe failed: cat: can't open '/tmp/started': No such file or directory")
+	env.WaitPodEvent(t, ns, p.Name, 5*time.Second, "Normal Killing Container app failed startup probe, will be restarted", func(e v1.Event) bool {
 		return e.Reason == "Killing" && e.Message == "Container app failed startup probe, will be restarted"
 	})
-	for _, e := range podEvents(t, ns, p.Name) {
+	for _, e := range env.PodEvents(t, ns, p.Name) {
 		if strings.HasPrefix(e.Message, "Liveness probe") || strings.Contains(e.Message, "failed liveness probe") {
 			t.Errorf("the liveness probe ran before the container started: %s %s", e.Reason, e.Message)
 		}
@@ -521,47 +520,47 @@ chmod +x /tmp/h; exec nc -ll -p 8080 -e /tmp/h`
 			app := c.app
 			app.ReadinessProbe.InitialDelaySeconds, app.ReadinessProbe.PeriodSeconds = 1, 1
 			p := pod("probe", app)
-			w := watchPod(t, createPod(t, ns, p))
-			waitContainerRunning(t, w, "app")
+			w := env.WatchPod(t, createPod(t, ns, p))
+			w.WaitContainerRunning(t, "app")
 
 			if c.fails == "" {
-				ready := w.waitFor(t, 15*time.Second, "app ready", func(p *v1.Pod) bool {
-					cs := statusOf(p, "app")
+				ready := w.WaitFor(t, 15*time.Second, "app ready", func(p *v1.Pod) bool {
+					cs := framework.StatusOf(p, "app")
 					return cs != nil && cs.Ready
 				})
 				time.Sleep(3 * time.Second)
-				for _, v := range w.all() {
-					if cs := statusOf(v.pod, "app"); v.at.After(ready.at) && (cs == nil || !cs.Ready || cs.RestartCount != 0) {
-						t.Errorf("app after it became ready: %s; want it ready, not restarted", dump(cs))
+				for _, v := range w.All() {
+					if cs := framework.StatusOf(v.Pod, "app"); v.At.After(ready.At) && (cs == nil || !cs.Ready || cs.RestartCount != 0) {
+						t.Errorf("app after it became ready: %s; want it ready, not restarted", framework.Dump(cs))
 						break
 					}
 				}
-				for _, e := range podEvents(t, ns, p.Name) {
+				for _, e := range env.PodEvents(t, ns, p.Name) {
 					if e.Reason == "Unhealthy" || e.Reason == "ProbeWarning" {
 						t.Errorf("a passing probe gave the event %s: %s", e.Reason, e.Message)
 					}
 				}
 				if c.check != nil {
-					c.check(t, ns, p.Name, ready.pod.Status.PodIP)
+					c.check(t, ns, p.Name, ready.Pod.Status.PodIP)
 				}
 				return
 			}
-			ip := w.waitFor(t, 10*time.Second, "an IP", func(p *v1.Pod) bool { return p.Status.PodIP != "" }).pod.Status.PodIP
-			e := waitUnhealthy(t, ns, p.Name, "app", 15*time.Second, "Readiness probe failed: "+strings.ReplaceAll(c.fails, "{ip}", ip))
+			ip := w.WaitFor(t, 10*time.Second, "an IP", func(p *v1.Pod) bool { return p.Status.PodIP != "" }).Pod.Status.PodIP
+			e := env.WaitUnhealthy(t, ns, p.Name, "app", 15*time.Second, "Readiness probe failed: "+strings.ReplaceAll(c.fails, "{ip}", ip))
 			if e.Count < 2 {
 				// Wait for a second attempt: the probe goes on failing.
-				e = waitPodEvent(t, ns, p.Name, 5*time.Second, "a repeated Unhealthy event", func(x v1.Event) bool {
+				e = env.WaitPodEvent(t, ns, p.Name, 5*time.Second, "a repeated Unhealthy event", func(x v1.Event) bool {
 					return x.Name == e.Name && x.Count >= 2
 				})
 			}
-			for _, v := range w.all() {
-				if cs := statusOf(v.pod, "app"); cs != nil && (cs.Ready || cs.RestartCount != 0) {
-					t.Errorf("app with a failing readiness probe: %s; want never ready, never restarted", dump(cs))
+			for _, v := range w.All() {
+				if cs := framework.StatusOf(v.Pod, "app"); cs != nil && (cs.Ready || cs.RestartCount != 0) {
+					t.Errorf("app with a failing readiness probe: %s; want never ready, never restarted", framework.Dump(cs))
 					break
 				}
 			}
-			if cs := statusOf(w.latest().pod, "app"); cs == nil || cs.State.Running == nil {
-				t.Errorf("app with a failing readiness probe: %s, want running", dump(cs))
+			if cs := framework.StatusOf(w.Latest().Pod, "app"); cs == nil || cs.State.Running == nil {
+				t.Errorf("app with a failing readiness probe: %s, want running", framework.Dump(cs))
 			}
 			if c.check != nil {
 				c.check(t, ns, p.Name, ip)
@@ -584,19 +583,19 @@ func TestProbesErroredLivenessDoesNotKill(t *testing.T) {
 		PeriodSeconds: 1, FailureThreshold: 1,
 	}
 	p := pod("probe-errors", c)
-	w := watchPod(t, createPod(t, ns, p))
-	started := waitContainerRunning(t, w, "app")
+	w := env.WatchPod(t, createPod(t, ns, p))
+	started := w.WaitContainerRunning(t, "app")
 	// Five periods, each past failureThreshold if errors counted.
 	time.Sleep(time.Until(started.Add(6 * time.Second)))
-	for _, v := range w.all() {
-		if cs := statusOf(v.pod, "app"); cs != nil && cs.RestartCount != 0 {
-			t.Errorf("a liveness probe that errs restarted the container: %s", dump(cs))
+	for _, v := range w.All() {
+		if cs := framework.StatusOf(v.Pod, "app"); cs != nil && cs.RestartCount != 0 {
+			t.Errorf("a liveness probe that errs restarted the container: %s", framework.Dump(cs))
 			break
 		}
 	}
 	const want = `Liveness probe errored and resulted in unknown state: port "nope" not found`
 	var errored bool
-	evs := podEvents(t, ns, p.Name)
+	evs := env.PodEvents(t, ns, p.Name)
 	for _, e := range evs {
 		switch {
 		case e.Reason == "Killing":
@@ -606,7 +605,7 @@ func TestProbesErroredLivenessDoesNotKill(t *testing.T) {
 		}
 	}
 	if !errored {
-		t.Errorf("no Warning Unhealthy event %q; events:\n  %s", want, eventLines(evs))
+		t.Errorf("no Warning Unhealthy event %q; events:\n  %s", want, framework.EventLines(evs))
 	}
 }
 
@@ -624,25 +623,25 @@ func TestProbesExecTimeout(t *testing.T) {
 		TimeoutSeconds: 1, PeriodSeconds: 2,
 	}
 	p := pod("exec-hangs", c)
-	w := watchPod(t, createPod(t, ns, p))
-	started := waitContainerRunning(t, w, "app")
+	w := env.WatchPod(t, createPod(t, ns, p))
+	started := w.WaitContainerRunning(t, "app")
 
 	const want = `Readiness probe failed: command timed out: "sleep 30" timed out after 1s`
-	waitUnhealthy(t, ns, p.Name, "app", 10*time.Second, want)
+	env.WaitUnhealthy(t, ns, p.Name, "app", 10*time.Second, want)
 	if after := time.Since(started); after > 3*time.Second+probeTolerance {
 		t.Errorf("the first timed-out event came %v after the start, want within period + timeout (3 s)", after)
 	}
 	// Three attempts take about 2 × period + timeout: a hung exec does not
 	// hold the next one back.
-	e := waitPodEvent(t, ns, p.Name, 10*time.Second, "3 timed-out attempts", func(e v1.Event) bool {
+	e := env.WaitPodEvent(t, ns, p.Name, 10*time.Second, "3 timed-out attempts", func(e v1.Event) bool {
 		return e.Reason == "Unhealthy" && strings.TrimSpace(e.Message) == want && e.Count >= 3
 	})
 	if d := e.LastTimestamp.Sub(started); d > 7*time.Second+probeTolerance {
 		t.Errorf("the third timed-out attempt came %v after the start, want about 5 s (2 × period + timeout)", d)
 	}
-	for _, v := range w.all() {
-		if cs := statusOf(v.pod, "app"); cs != nil && (cs.Ready || cs.RestartCount != 0) {
-			t.Errorf("app with a hanging readiness probe: %s; want never ready, never restarted", dump(cs))
+	for _, v := range w.All() {
+		if cs := framework.StatusOf(v.Pod, "app"); cs != nil && (cs.Ready || cs.RestartCount != 0) {
+			t.Errorf("app with a hanging readiness probe: %s; want never ready, never restarted", framework.Dump(cs))
 			break
 		}
 	}
@@ -665,9 +664,9 @@ func TestProbesReadinessDuringDeletion(t *testing.T) {
 	p := pod("ready-deleting", c)
 	grace := int64(10)
 	p.Spec.TerminationGracePeriodSeconds = &grace
-	w := watchPod(t, createPod(t, ns, p))
-	w.waitFor(t, 20*time.Second, "web ready", func(p *v1.Pod) bool {
-		cs := statusOf(p, "web")
+	w := env.WatchPod(t, createPod(t, ns, p))
+	w.WaitFor(t, 20*time.Second, "web ready", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "web")
 		return cs != nil && cs.Ready
 	})
 
@@ -675,45 +674,45 @@ func TestProbesReadinessDuringDeletion(t *testing.T) {
 	if _, err := env.Kubectl(ctx, "-n", ns, "delete", "pod", p.Name, "--wait=false"); err != nil {
 		t.Fatal(err)
 	}
-	unready := w.waitFor(t, 15*time.Second, "web not ready while terminating", func(p *v1.Pod) bool {
-		cs := statusOf(p, "web")
+	unready := w.WaitFor(t, 15*time.Second, "web not ready while terminating", func(p *v1.Pod) bool {
+		cs := framework.StatusOf(p, "web")
 		return p.DeletionTimestamp != nil && cs != nil && !cs.Ready
 	})
-	cs := statusOf(unready.pod, "web")
+	cs := framework.StatusOf(unready.Pod, "web")
 	if cs.State.Running == nil {
 		t.Errorf("web went not ready only once it stopped: %s; want not ready while it still runs (it takes 3 s to stop); statuses since the delete:\n%s",
-			dump(cs), webVersions(w.all(), deleted))
+			framework.Dump(cs), webVersions(w.All(), deleted))
 	}
-	if after := unready.at.Sub(deleted); after > time.Second+probeTolerance {
+	if after := unready.At.Sub(deleted); after > time.Second+probeTolerance {
 		t.Errorf("web not ready %v after kubectl delete, want within a period (1 s)", after)
 	}
 	for _, typ := range []v1.PodConditionType{v1.ContainersReady, v1.PodReady} {
-		if c := conditionOf(unready.pod, typ); c == nil || c.Status != v1.ConditionFalse {
-			t.Errorf("%s once web is not ready = %s, want False", typ, dump(c))
+		if c := framework.ConditionOf(unready.Pod, typ); c == nil || c.Status != v1.ConditionFalse {
+			t.Errorf("%s once web is not ready = %s, want False", typ, framework.Dump(c))
 		}
 	}
-	w.waitGone(t, 20*time.Second)
-	for _, v := range w.all() {
-		if v.at.After(unready.at) {
-			if cs := statusOf(v.pod, "web"); cs != nil && cs.Ready {
-				t.Errorf("web ready again while the pod terminates: %s", dump(cs))
+	w.WaitGone(t, 20*time.Second)
+	for _, v := range w.All() {
+		if v.At.After(unready.At) {
+			if cs := framework.StatusOf(v.Pod, "web"); cs != nil && cs.Ready {
+				t.Errorf("web ready again while the pod terminates: %s", framework.Dump(cs))
 				break
 			}
 		}
 	}
-	if term := w.lastTerminated("web"); term == nil {
+	if term := w.LastTerminated("web"); term == nil {
 		t.Errorf("the pod left the API before web was reported terminated")
 	} else if term.ExitCode != 0 {
-		t.Errorf("web terminated %s, want exit code 0 (it exits 3 s after SIGTERM)", dump(term))
+		t.Errorf("web terminated %s, want exit code 0 (it exits 3 s after SIGTERM)", framework.Dump(term))
 	}
 }
 
 // webVersions sums up the statuses of container web seen from since on.
-func webVersions(vs []podVersion, since time.Time) string {
+func webVersions(vs []framework.PodVersion, since time.Time) string {
 	var lines []string
 	for _, v := range vs {
-		cs := statusOf(v.pod, "web")
-		if v.at.Before(since) || cs == nil {
+		cs := framework.StatusOf(v.Pod, "web")
+		if v.At.Before(since) || cs == nil {
 			continue
 		}
 		state := "waiting"
@@ -723,144 +722,7 @@ func webVersions(vs []podVersion, since time.Time) string {
 		case cs.State.Terminated != nil:
 			state = "terminated"
 		}
-		lines = append(lines, fmt.Sprintf("  +%v deleting=%v %s ready=%v", v.at.Sub(since).Round(time.Millisecond), v.pod.DeletionTimestamp != nil, state, cs.Ready))
+		lines = append(lines, fmt.Sprintf("  +%v deleting=%v %s ready=%v", v.At.Sub(since).Round(time.Millisecond), v.Pod.DeletionTimestamp != nil, state, cs.Ready))
 	}
 	return strings.Join(lines, "\n")
-}
-
-// waitContainerRunning waits for a container to run and returns its
-// startedAt.
-func waitContainerRunning(t *testing.T, w *podWatch, container string) time.Time {
-	t.Helper()
-	v := w.waitFor(t, 30*time.Second, container+" running", func(p *v1.Pod) bool {
-		cs := statusOf(p, container)
-		return cs != nil && cs.State.Running != nil
-	})
-	return statusOf(v.pod, container).State.Running.StartedAt.Time
-}
-
-// waitForAfter returns the first version that arrived after since for
-// which cond holds; it fails the test after timeout.
-func waitForAfter(t *testing.T, w *podWatch, since time.Time, timeout time.Duration, what string, cond func(*v1.Pod) bool) podVersion {
-	t.Helper()
-	var found podVersion
-	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
-		for _, v := range w.all() {
-			if v.at.After(since) && cond(v.pod) {
-				found = v
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatalf("pod %s never %s within %v; last status:\n%s", w.name, what, timeout, dump(w.latest().pod.Status))
-	}
-	return found
-}
-
-// podEvents lists the events about a pod.
-func podEvents(t *testing.T, ns, pod string) []v1.Event {
-	t.Helper()
-	list, err := env.Client.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + pod})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return list.Items
-}
-
-func eventLines(evs []v1.Event) string {
-	lines := make([]string, 0, len(evs))
-	for _, e := range evs {
-		lines = append(lines, fmt.Sprintf("%s %s %s (×%d): %s", e.Type, e.Reason, e.InvolvedObject.FieldPath, e.Count, e.Message))
-	}
-	return strings.Join(lines, "\n  ")
-}
-
-// waitUnhealthy waits for the kubelet's Unhealthy Warning event about a
-// container with message (compared without surrounding white space: the
-// kubelet keeps an exec's trailing newline).
-func waitUnhealthy(t *testing.T, ns, pod, container string, timeout time.Duration, message string) v1.Event {
-	t.Helper()
-	field := "spec.containers{" + container + "}"
-	return waitPodEvent(t, ns, pod, timeout, "Warning Unhealthy "+field+" "+message, func(e v1.Event) bool {
-		return e.Type == v1.EventTypeWarning && e.Reason == "Unhealthy" && e.InvolvedObject.FieldPath == field &&
-			strings.TrimSpace(e.Message) == message
-	})
-}
-
-// waitPodEvent waits for an event about the pod that match accepts; on a
-// timeout it reports the events there are.
-func waitPodEvent(t *testing.T, ns, pod string, timeout time.Duration, what string, match func(v1.Event) bool) v1.Event {
-	t.Helper()
-	var (
-		found   v1.Event
-		last    []v1.Event
-		lastErr error
-	)
-	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		list, err := env.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + pod})
-		if err != nil {
-			lastErr = err
-			return false, nil
-		}
-		last = list.Items
-		for _, e := range list.Items {
-			if match(e) {
-				found = e
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatalf("no event %q about pod %s within %v (last error: %v); events:\n  %s", what, pod, timeout, lastErr, eventLines(last))
-	}
-	return found
-}
-
-// engineStopTimes is how the engine saw a container stop.
-type engineStopTimes struct {
-	term, die time.Time // the SIGTERM and the death; term is zero without a SIGTERM
-	exitCode  string
-}
-
-func (s engineStopTimes) String() string {
-	f := func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		return t.Format("15:04:05.000")
-	}
-	return fmt.Sprintf("SIGTERM %s, died %s with %s", f(s.term), f(s.die), s.exitCode)
-}
-
-// engineStop follows the Docker events of a pod's container from since on
-// until it dies, and returns when it got SIGTERM and when it died.
-func engineStop(t *testing.T, uid types.UID, container string, since time.Time, timeout time.Duration) engineStopTimes {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	msgs, errs := env.Docker.Events(ctx, since.Add(-time.Second), dockerhost.PodSelector(string(uid)), dockerhost.LabelContainerName+"="+container)
-	var s engineStopTimes
-	for {
-		select {
-		case m := <-msgs:
-			at := time.Unix(0, m.TimeNano)
-			if at.Before(since) {
-				continue
-			}
-			switch m.Action {
-			case "kill":
-				if sig := m.Actor.Attributes["signal"]; s.term.IsZero() && (sig == "15" || sig == "SIGTERM") {
-					s.term = at
-				}
-			case "die":
-				s.die, s.exitCode = at, m.Actor.Attributes["exitCode"]
-				return s
-			}
-		case err := <-errs:
-			t.Fatalf("container %s of pod %s did not die within %v (engine: %s): %v", container, uid, timeout, s, err)
-		}
-	}
 }

@@ -1,3 +1,5 @@
+//go:build !e2e_timing && !e2e_sandbox_probes
+
 package e2e
 
 import (
@@ -5,12 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/test/e2e/framework"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // State lives on the engine: a provider killed with SIGKILL and started again
@@ -33,7 +33,7 @@ func TestProviderRestartKeepsRunningPods(t *testing.T) {
 	for name := range uids {
 		before[name] = waitRunning(t, ns, name)
 	}
-	sandboxBefore := containerIDs(t, uids["survivor"])
+	sandboxBefore := env.ContainerIDs(t, uids["survivor"])
 
 	n.Kill()
 	zero := int64(0)
@@ -48,7 +48,7 @@ func TestProviderRestartKeepsRunningPods(t *testing.T) {
 	}
 
 	for _, name := range []string{"force-deleted", "gracefully-deleted"} {
-		if err := waitNoContainers(ctx, uids[name], 30*time.Second); err != nil {
+		if err := env.WaitNoContainers(ctx, uids[name], 30*time.Second); err != nil {
 			t.Errorf("pod %s deleted while the provider was down: %v", name, err)
 		}
 	}
@@ -59,7 +59,7 @@ func TestProviderRestartKeepsRunningPods(t *testing.T) {
 	// Give the restarted provider time to resync, then compare.
 	time.Sleep(3 * time.Second)
 	after := waitRunning(t, ns, "survivor")
-	if got := containerIDs(t, uids["survivor"]); !equalSets(got, sandboxBefore) {
+	if got := env.ContainerIDs(t, uids["survivor"]); !equalSets(got, sandboxBefore) {
 		t.Errorf("containers of the surviving pod changed across the restart: before %v, after %v", sandboxBefore, got)
 	}
 	for i, cs := range after.Status.ContainerStatuses {
@@ -75,29 +75,9 @@ func TestProviderRestartKeepsRunningPods(t *testing.T) {
 	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, "survivor", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitNoContainers(ctx, uids["survivor"], 30*time.Second); err != nil {
+	if err := env.WaitNoContainers(ctx, uids["survivor"], 30*time.Second); err != nil {
 		t.Error(err)
 	}
-}
-
-func containerIDs(t *testing.T, uid types.UID) []string {
-	t.Helper()
-	cs, err := env.Docker.ContainerList(context.Background(), dockerhost.PodSelector(string(uid)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := make([]string, 0, len(cs))
-	for _, c := range cs {
-		ids = append(ids, c.ID)
-	}
-	return ids
-}
-
-func waitNoContainers(ctx context.Context, uid types.UID, timeout time.Duration) error {
-	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		cs, err := env.Docker.ContainerList(ctx, dockerhost.PodSelector(string(uid)))
-		return err == nil && len(cs) == 0, nil
-	})
 }
 
 func equalSets(a, b []string) bool {

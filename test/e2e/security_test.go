@@ -1,3 +1,5 @@
+//go:build !e2e_timing && !e2e_sandbox_probes
+
 package e2e
 
 // Issue 5's resources, ports and securityContext, seen as a user sees them:
@@ -142,11 +144,11 @@ func testOOMKilled(t *testing.T, on podOnNode) {
 	p := on("oom", app)
 	p.Spec.RestartPolicy = v1.RestartPolicyNever
 	created := createPod(t, ns, p)
-	w := watchPod(t, created)
-	got := w.waitFor(t, 60*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
-	cs := statusOf(got.pod, "hog")
+	w := env.WatchPod(t, created)
+	got := w.WaitFor(t, 60*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	cs := framework.StatusOf(got.Pod, "hog")
 	if cs == nil || cs.State.Terminated == nil || cs.State.Terminated.Reason != "OOMKilled" || cs.State.Terminated.ExitCode != 137 {
-		t.Errorf("container status = %s, want terminated OOMKilled, exit code 137", dump(cs))
+		t.Errorf("container status = %s, want terminated OOMKilled, exit code 137", framework.Dump(cs))
 	}
 }
 
@@ -175,7 +177,7 @@ func testSysctls(t *testing.T, on podOnNode) {
 	if failed.Status.Reason != "SysctlForbidden" || failed.Status.Message != "Pod was rejected: "+msg {
 		t.Errorf("status reason %q message %q, want SysctlForbidden %q", failed.Status.Reason, failed.Status.Message, "Pod was rejected: "+msg)
 	}
-	waitPodEvent(t, ns, bad.Name, 10*time.Second, "Warning SysctlForbidden", func(e v1.Event) bool {
+	env.WaitPodEvent(t, ns, bad.Name, 10*time.Second, "Warning SysctlForbidden", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "SysctlForbidden" && e.Message == msg
 	})
 	if cs, err := env.Docker.ContainerList(ctx, dockerhost.PodSelector(string(created.UID))); err != nil || len(cs) != 0 {
@@ -196,16 +198,16 @@ func testRunAsNonRoot(t *testing.T, on podOnNode) {
 	want := fmt.Sprintf("container has runAsNonRoot and image will run as root (pod: %q, container: app)",
 		fmt.Sprintf("%s_%s(%s)", p.Name, ns, created.UID))
 	got, err := framework.WaitForPod(ctx, env, ns, p.Name, 30*time.Second, "CreateContainerConfigError", func(p *v1.Pod) bool {
-		cs := statusOf(p, "app")
+		cs := framework.StatusOf(p, "app")
 		return cs != nil && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CreateContainerConfigError"
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := statusOf(got, "app").State.Waiting.Message; m != want {
+	if m := framework.StatusOf(got, "app").State.Waiting.Message; m != want {
 		t.Errorf("waiting message = %q, want %q", m, want)
 	}
-	waitPodEvent(t, ns, p.Name, 10*time.Second, "Warning Failed", func(e v1.Event) bool {
+	env.WaitPodEvent(t, ns, p.Name, 10*time.Second, "Warning Failed", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "Failed" && e.Message == "Error: "+want
 	})
 	// Only the sandbox exists: the container was never created.
@@ -227,11 +229,11 @@ func testPrivilegedForbidden(t *testing.T, on podOnNode) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := statusOf(got, "app")
+	cs := framework.StatusOf(got, "app")
 	if got.Status.Phase != v1.PodPending || got.Status.Message != want || cs == nil || cs.State.Waiting == nil || cs.State.Waiting.Reason != "Blocked" {
-		t.Errorf("status = %s", dump(got.Status))
+		t.Errorf("status = %s", framework.Dump(got.Status))
 	}
-	waitPodEvent(t, ns, p.Name, 10*time.Second, "Warning Forbidden", func(e v1.Event) bool {
+	env.WaitPodEvent(t, ns, p.Name, 10*time.Second, "Warning Forbidden", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "Forbidden" && e.Message == want
 	})
 	if cs, err := env.Docker.ContainerList(ctx, dockerhost.PodSelector(string(created.UID))); err != nil || len(cs) != 0 {
@@ -300,7 +302,7 @@ func testHostPort(t *testing.T, on podOnNode) {
 	second := on("hostport-taken", web)
 	second.Spec.NodeName = first.Spec.NodeSelector["kubernetes.io/hostname"]
 	createPod(t, ns, second)
-	ev := waitPodEvent(t, ns, second.Name, 30*time.Second, "Warning FailedCreatePodSandBox", func(e v1.Event) bool {
+	ev := env.WaitPodEvent(t, ns, second.Name, 30*time.Second, "Warning FailedCreatePodSandBox", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "FailedCreatePodSandBox"
 	})
 	if !strings.Contains(ev.Message, "port is already allocated") && !strings.Contains(ev.Message, "address already in use") {
@@ -308,7 +310,7 @@ func testHostPort(t *testing.T, on podOnNode) {
 	}
 	// It stays Pending, its container waiting to be created, and retries.
 	if _, err := framework.WaitForPod(ctx, env, ns, second.Name, 10*time.Second, "Pending with web waiting", func(p *v1.Pod) bool {
-		cs := statusOf(p, "web")
+		cs := framework.StatusOf(p, "web")
 		return p.Status.Phase == v1.PodPending && cs != nil && cs.State.Waiting != nil && cs.State.Waiting.Reason == "ContainerCreating"
 	}); err != nil {
 		t.Error(err)

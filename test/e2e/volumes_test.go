@@ -1,3 +1,5 @@
+//go:build !e2e_timing && !e2e_sandbox_probes
+
 package e2e
 
 import (
@@ -362,7 +364,7 @@ func waitExecOutput(t *testing.T, ns, pod, container, want string, timeout time.
 // waitFailedMount waits for the pod's FailedMount warning containing want.
 func waitFailedMount(t *testing.T, ns, pod, want string) {
 	t.Helper()
-	waitPodEvent(t, ns, pod, 30*time.Second, "FailedMount: "+want, func(e v1.Event) bool {
+	env.WaitPodEvent(t, ns, pod, 30*time.Second, "FailedMount: "+want, func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "FailedMount" && strings.Contains(e.Message, want)
 	})
 }

@@ -3,6 +3,12 @@
 // their own node names and ports, creates namespaces and pods aimed at those
 // nodes, waits for what a user would see, and checks that nothing is left on
 // the Docker engine afterwards.
+//
+// Waiting: a PodWatch records every version of a pod the API server sends
+// (watch.go) and is the one way the suite waits for a pod condition
+// (WaitFor, WaitForAfter, WaitForPod); status.go reads container statuses and
+// runs from those versions, events.go waits for events, engine.go follows
+// Docker's events of a container, kubectl.go drives bin/kubectl.
 package framework
 
 import (

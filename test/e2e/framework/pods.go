@@ -1,12 +1,9 @@
 package framework
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os/exec"
-	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -80,28 +77,6 @@ func PodFromYAML(manifest []byte) (*v1.Pod, error) {
 	return pod, nil
 }
 
-// WaitForPod polls the pod until cond holds, and returns it.
-func WaitForPod(ctx context.Context, env *Env, ns, name string, timeout time.Duration, what string, cond func(*v1.Pod) bool) (*v1.Pod, error) {
-	var last *v1.Pod
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		p, err := env.Client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		last = p
-		return cond(p), nil
-	})
-	if err != nil {
-		status := "pod never seen"
-		if last != nil {
-			b, _ := yaml.Marshal(last.Status)
-			status = string(b)
-		}
-		return last, fmt.Errorf("pod %s/%s is not %s after %v:\n%s", ns, name, what, timeout, status)
-	}
-	return last, nil
-}
-
 // Running reports whether every container of the pod runs and is ready.
 func Running(p *v1.Pod) bool {
 	if p.Status.Phase != v1.PodRunning || p.Status.PodIP == "" {
@@ -115,32 +90,14 @@ func Running(p *v1.Pod) bool {
 	return false
 }
 
-// WaitForPodGone waits until the pod object is deleted from the API.
-func WaitForPodGone(ctx context.Context, env *Env, ns, name string, timeout time.Duration) error {
-	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		_, err := env.Client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		return apierrors.IsNotFound(err), nil
-	})
-}
-
-// Kubectl runs bin/kubectl against the cluster and returns its stdout; a
-// non-zero exit is an error carrying stderr.
-func (e *Env) Kubectl(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, e.KubectlBin, append([]string{"--kubeconfig", e.Kubeconfig}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+// WithSharedDir mounts an emptyDir at /data in every container of p.
+func WithSharedDir(p *v1.Pod) {
+	p.Spec.Volumes = append(p.Spec.Volumes, v1.Volume{Name: "data", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}})
+	mount := []v1.VolumeMount{{Name: "data", MountPath: "/data"}}
+	for i := range p.Spec.InitContainers {
+		p.Spec.InitContainers[i].VolumeMounts = mount
 	}
-	return stdout.String(), nil
-}
-
-// Exec runs a command in a container through the API server, as
-// `kubectl exec` does, and returns its stdout.
-func (e *Env) Exec(ctx context.Context, ns, pod, container string, command ...string) (string, error) {
-	args := []string{"-n", ns, "exec", pod}
-	if container != "" {
-		args = append(args, "-c", container)
+	for i := range p.Spec.Containers {
+		p.Spec.Containers[i].VolumeMounts = mount
 	}
-	return e.Kubectl(ctx, append(append(args, "--"), command...)...)
 }

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/docker/docker/api/types/system"
+	"github.com/virtual-kubelet/virtual-kubelet/node"
+	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/lifecycle"
+	"github.com/vk-docker/vk-docker/podrefs"
+	"github.com/vk-docker/vk-docker/provider"
+	"github.com/vk-docker/vk-docker/translate"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+)
+
+// nodeDeps is what the node and its provider are built from.
+type nodeDeps struct {
+	client   kubernetes.Interface
+	docker   dockerhost.Client
+	info     system.Info
+	recorder record.EventRecorder
+	api      kubeletAPI
+}
+
+// nodeParts are the provider pieces virtual-kubelet's node drives; they
+// exist once newNode has returned.
+type nodeParts struct {
+	provider *provider.Provider
+	status   *provider.NodeStatus
+	// objects reads the Secrets and ConfigMaps of the node's pods.
+	objects *podrefs.Manager
+	// rotateClientCert renews the node's client certificate (TLS
+	// bootstrap); nil with a given kubeconfig.
+	rotateClientCert func(context.Context) error
+}
+
+// newNode builds the virtual-kubelet node: its provider and node status
+// (made by nodeutil once the informers exist), the kubelet API on
+// --listen-address, and the pod controller's settings.
+func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodeParts, error) {
+	parts := &nodeParts{objects: podrefs.New(d.client)}
+	mux := http.NewServeMux()
+	n, err := nodeutil.NewNode(o.nodeName,
+		func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
+			p, err := provider.New(providerConfig(o, flags, d, pc, parts))
+			if err != nil {
+				return nil, nil, err
+			}
+			parts.provider = p
+			describeNode(pc.Node, o, flags.taints, d.info, flags.port)
+			status, err := provider.NewNodeStatus(provider.NodeStatusConfig{
+				Docker:   d.docker,
+				NodeName: o.nodeName,
+				Interval: o.nodeStatusInterval,
+			}, pc.Node)
+			if err != nil {
+				return nil, nil, err
+			}
+			parts.status = status
+			return p, status, nil
+		},
+		nodeutil.WithClient(nodeutilClient{d.client}),
+		nodeutil.AttachProviderRoutes(mux),
+		nodeutil.WithTLSConfig(func(c *tls.Config) error {
+			c.GetCertificate = d.api.serving.GetCertificate
+			c.ClientCAs = d.api.clientCAs
+			c.ClientAuth = tls.VerifyClientCertIfGiven
+			return nil
+		}),
+		func(c *nodeutil.NodeConfig) error {
+			c.HTTPListenAddr = o.listenAddress
+			c.Handler = nodeutil.WithAuth(d.api.auth, provider.WithTailLinesZero(mux))
+			c.NumWorkers = max(runtime.NumCPU(), 4)
+			// api.PodHandler hands these two to port-forward in swapped order;
+			// equal values keep every stream kind right.
+			c.StreamIdleTimeout = 5 * time.Minute
+			c.StreamCreationTimeout = 5 * time.Minute
+			return nil
+		},
+		nodeutil.WithPodControllerConfigOverrides(func(c *node.PodControllerConfig) error {
+			// The provider resolves environments itself when each container
+			// starts, once the pod IP is known (lifecycle/env.go).
+			c.SkipDownwardAPIResolution = true
+			c.SecretInformer = podControllerSecrets{c.SecretInformer, parts.objects.Secrets()}
+			c.ConfigMapInformer = podControllerConfigMaps{c.ConfigMapInformer, parts.objects.ConfigMaps()}
+			if err := parts.objects.Track(c.PodInformer.Informer()); err != nil {
+				return err
+			}
+			// A pod force-deleted from the API reaches DeletePod without the
+			// grace period of its deletion; hand it over directly.
+			_, err := c.PodInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+				DeleteFunc: func(obj any) {
+					if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+						obj = d.Obj
+					}
+					if pod, ok := obj.(*v1.Pod); ok && parts.provider != nil {
+						parts.provider.PodDeletedFromAPI(pod)
+					}
+				},
+			})
+			return err
+		}),
+	)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create node %s: %w", o.nodeName, err)
+	}
+	return n, parts, nil
+}
+
+// providerConfig is the provider's configuration from the flags, the
+// clients and the informers nodeutil made.
+func providerConfig(o *options, flags nodeFlags, d nodeDeps, pc nodeutil.ProviderConfig, parts *nodeParts) provider.Config {
+	return provider.Config{
+		Runtime: lifecycle.Runtime{
+			Node: translate.Node{
+				NodeName:       o.nodeName,
+				PauseImage:     o.pauseImage,
+				Network:        o.network,
+				PodAPIHost:     flags.apiHost,
+				PodAPIPort:     flags.apiPort,
+				DNS:            flags.dns,
+				HostNamespaces: translate.HostNamespaces{Network: o.hostNetwork, PID: o.hostPID, IPC: o.hostIPC},
+				Security:       flags.security,
+				HostPaths:      o.hostPaths,
+				Secrets:        parts.objects.Secrets(),
+				ConfigMaps:     parts.objects.ConfigMaps(),
+				Services:       pc.Services,
+				// Read when a container starts, once the node reports its status.
+				Allocatable: func() v1.ResourceList {
+					if parts.status == nil {
+						return nil
+					}
+					return parts.status.Allocatable()
+				},
+			},
+			Docker:           d.docker,
+			HostIP:           o.nodeIP,
+			Recorder:         d.recorder,
+			MessageDir:       o.terminationMessageDir(),
+			ImagePullRecords: o.imagePullRecords(),
+			ProbeViaSandbox:  flags.viaSandbox,
+			Kube:             d.client,
+		},
+		Pods: d.client.CoreV1(),
+	}
+}
+
+// describeNode fills in what the node reports about itself: the Docker host's
+// capacity, addresses, the kubelet port, versions, taints and labels.
+func describeNode(n *v1.Node, o *options, taints []v1.Taint, info system.Info, port int32) {
+	ownLabels(n.Labels)
+	for k, v := range o.nodeLabels {
+		n.Labels[k] = v
+	}
+	n.Labels["kubernetes.io/os"] = runtime.GOOS
+	n.Labels["kubernetes.io/arch"] = runtime.GOARCH
+	n.Labels["node.kubernetes.io/instance-type"] = "vk-docker"
+	n.Spec.Taints = taints
+	capacity := provider.HostCapacity(info)
+	capacity[v1.ResourcePods] = *resource.NewQuantity(int64(o.maxPods), resource.DecimalSI)
+	n.Status.Capacity = capacity
+	// Until the first refresh counts the other nodes' pods on the host.
+	n.Status.Allocatable = provider.Allocatable(capacity, nil)
+	n.Status.Addresses = []v1.NodeAddress{
+		{Type: v1.NodeInternalIP, Address: o.nodeIP},
+		{Type: v1.NodeHostName, Address: o.nodeName},
+	}
+	n.Status.DaemonEndpoints.KubeletEndpoint.Port = port
+	n.Status.NodeInfo = v1.NodeSystemInfo{
+		KubeletVersion:          kubeletVersion + "-vk-docker-" + version,
+		ContainerRuntimeVersion: "docker://" + info.ServerVersion,
+		KernelVersion:           info.KernelVersion,
+		OSImage:                 info.OperatingSystem,
+		OperatingSystem:         runtime.GOOS,
+		Architecture:            runtime.GOARCH,
+	}
+	now := metav1.Now()
+	n.Status.Conditions = []v1.NodeCondition{
+		{Type: v1.NodeReady, Status: v1.ConditionFalse, Reason: "KubeletNotReady", Message: "vk-docker is starting", LastHeartbeatTime: now, LastTransitionTime: now},
+		{Type: v1.NodeMemoryPressure, Status: v1.ConditionFalse, Reason: "KubeletHasSufficientMemory", Message: "kubelet has sufficient memory available", LastHeartbeatTime: now, LastTransitionTime: now},
+		{Type: v1.NodeDiskPressure, Status: v1.ConditionFalse, Reason: "KubeletHasNoDiskPressure", Message: "kubelet has no disk pressure", LastHeartbeatTime: now, LastTransitionTime: now},
+		{Type: v1.NodePIDPressure, Status: v1.ConditionFalse, Reason: "KubeletHasSufficientPID", Message: "kubelet has sufficient PID available", LastHeartbeatTime: now, LastTransitionTime: now},
+	}
+}

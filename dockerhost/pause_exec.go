@@ -1,0 +1,115 @@
+package dockerhost
+
+// The pause program's volume commands, run with `docker exec` in a running
+// sandbox: they act inside the sandbox's mounts, where the engine's own copy
+// API cannot reach (tmpfs volumes, subPaths through symlinks).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/vk-docker/vk-docker/volumes/atomicdir"
+)
+
+// WriteVolumeFiles makes dir, a volume mounted in the running sandbox
+// sandboxID, hold exactly payload's files, by running the pause program's
+// write-volume command there with the payload on its stdin: the bytes go
+// into the volume's tmpfs (the engine's copy API would write beneath it) and
+// appear in no command line, log or inspect output. It reports whether the
+// files changed.
+func WriteVolumeFiles(ctx context.Context, c Client, sandboxID, dir string, payload atomicdir.Payload) (bool, error) {
+	in, err := json.Marshal(payload)
+	if err != nil {
+		return false, fmt.Errorf("encode volume payload: %w", err)
+	}
+	out, err := execPause(ctx, c, sandboxID, in, "write-volume", dir)
+	if err != nil {
+		return false, err
+	}
+	return out == "changed", nil
+}
+
+// SetUpEmptyDirs gives the roots of emptyDir volumes mounted in the running
+// sandbox sandboxID the kubelet's mode and, when fsGroup is set, the
+// ownership of that group.
+func SetUpEmptyDirs(ctx context.Context, c Client, sandboxID string, dirs []string, fsGroup *int64) error {
+	args := []string{"setup-emptydirs"}
+	if fsGroup != nil {
+		args = append(args, "--fs-group", strconv.FormatInt(*fsGroup, 10))
+	}
+	_, err := execPause(ctx, c, sandboxID, nil, append(args, dirs...)...)
+	return err
+}
+
+// ResolveSubPath resolves a volumeMount's subPath inside root, a volume
+// mounted in the running sandbox sandboxID: missing directories are
+// created and a path leaving the volume through a symlink is refused. It
+// returns the resolved path relative to the volume.
+func ResolveSubPath(ctx context.Context, c Client, sandboxID, root, sub string) (string, error) {
+	out, err := execPause(ctx, c, sandboxID, nil, "subpath", root, sub)
+	if err != nil {
+		return "", err
+	}
+	if out == "" {
+		return "", fmt.Errorf("subpath %q: the sandbox's pause program gave no path", sub)
+	}
+	return out, nil
+}
+
+// execPause runs the pause program with args in the sandbox, feeding it
+// stdin, and returns its trimmed stdout; a non-zero exit is an error with
+// its stderr.
+func execPause(ctx context.Context, c Client, sandboxID string, stdin []byte, args ...string) (string, error) {
+	id, err := c.ExecCreate(ctx, sandboxID, container.ExecOptions{
+		Cmd:          append([]string{PauseBinaryPath}, args...),
+		AttachStdin:  stdin != nil,
+		AttachStdout: true,
+		AttachStderr: true,
+	})
+	if err != nil {
+		return "", fmt.Errorf("exec %s in sandbox %.12s: %w", args[0], sandboxID, err)
+	}
+	hj, err := c.ExecAttach(ctx, id, false)
+	if err != nil {
+		return "", fmt.Errorf("exec %s in sandbox %.12s: %w", args[0], sandboxID, err)
+	}
+	defer hj.Close()
+	if stdin != nil {
+		// A failed write shows as the program's failure to read its input:
+		// the exit code is what counts.
+		go func() {
+			_, _ = hj.Conn.Write(stdin)
+			_ = hj.CloseWrite()
+		}()
+	}
+	var stdout, stderr bytes.Buffer
+	if _, err := stdcopy.StdCopy(&stdout, &stderr, hj.Reader); err != nil {
+		return "", fmt.Errorf("exec %s in sandbox %.12s: read output: %w", args[0], sandboxID, err)
+	}
+	// The output ends a moment before the exit code is known.
+	var st container.ExecInspect
+	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		if st, err = c.ExecInspect(ctx, id); err != nil {
+			return "", fmt.Errorf("exec %s in sandbox %.12s: %w", args[0], sandboxID, err)
+		}
+		if !st.Running {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+	if st.ExitCode != 0 {
+		return "", fmt.Errorf("%s in sandbox %.12s failed (exit %d): %s", args[0], sandboxID, st.ExitCode, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
