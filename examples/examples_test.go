@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vk-docker/vk-docker/staticpods"
 	v1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -41,5 +42,35 @@ func TestExamplesArePodsOnLocalImages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// examples/static holds manifests for --pod-manifest-path: each must be
+// accepted as a static pod (no reference to other API objects) on a local
+// image.
+func TestStaticExamplesAreAcceptedStaticPods(t *testing.T) {
+	files, err := filepath.Glob("static/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no static pod examples (%v)", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pods, err := staticpods.Decode(b, f, "demo")
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, p := range pods {
+			if why := staticpods.APIReference(p); why != "" {
+				t.Errorf("%s: pod %s references %s", f, p.Name, why)
+			}
+			for _, c := range p.Spec.Containers {
+				if !strings.HasPrefix(c.Image, "vk-docker/") || c.ImagePullPolicy != v1.PullIfNotPresent {
+					t.Errorf("%s: container %s image %q policy %s, want a tagged local vk-docker/ image", f, c.Name, c.Image, c.ImagePullPolicy)
+				}
+			}
+		}
 	}
 }

@@ -35,6 +35,12 @@ type Config struct {
 	// containers are all gone, its API object is deleted at once instead of
 	// when its grace period ends.
 	Pods corev1client.PodsGetter
+	// ResyncMirrors, when set, is called when a mirror pod of a static pod
+	// was deleted or is stale in the API (see static_pods.go).
+	ResyncMirrors func()
+	// OnlyStaticPods is standalone mode: every pod of the node comes from a
+	// manifest, so a recovered pod no manifest declares is stopped.
+	OnlyStaticPods bool
 }
 
 // Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
@@ -51,6 +57,7 @@ type Provider struct {
 	workers map[types.UID]*lifecycle.Worker
 	byName  map[string]types.UID // namespace/name → UID of the newest pod of that name
 	notify  func(*v1.Pod)
+	static  staticState // static_pods.go
 
 	started time.Time  // when New was called: the node's stats start time
 	stats   statsCache // stats.go
@@ -71,6 +78,7 @@ func New(cfg Config) (*Provider, error) {
 		running: make(chan struct{}),
 		workers: map[types.UID]*lifecycle.Worker{},
 		byName:  map[string]types.UID{},
+		static:  newStaticState(),
 		started: cfg.Clock.Now(),
 	}
 	// The workers share the Runtime inside p.cfg: nothing is copied field by
@@ -96,7 +104,10 @@ func (p *Provider) Run(ctx context.Context) error {
 	if err := p.recover(ctx); err != nil {
 		return err
 	}
+	p.mu.Lock()
 	close(p.running)
+	p.applyStaticLocked()
+	p.mu.Unlock()
 	err := p.followEvents(ctx)
 	p.wg.Wait()
 	return err
@@ -135,6 +146,9 @@ func (p *Provider) CreatePod(ctx context.Context, pod *v1.Pod) error {
 	if err := p.waitRunning(ctx); err != nil {
 		return err
 	}
+	if p.mirrorCall(ctx, pod, false) {
+		return nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if w := p.workers[pod.UID]; w != nil {
@@ -168,6 +182,9 @@ func (p *Provider) DeletePod(ctx context.Context, pod *v1.Pod) error {
 	if err := p.waitRunning(ctx); err != nil {
 		return err
 	}
+	if p.mirrorCall(ctx, pod, true) {
+		return nil
+	}
 	w := p.lookup(pod)
 	if w == nil {
 		return errdefs.NotFoundf("pod %s/%s is not on node %s", pod.Namespace, pod.Name, p.cfg.NodeName)
@@ -181,6 +198,9 @@ func (p *Provider) DeletePod(ctx context.Context, pod *v1.Pod) error {
 // (a forced delete): its containers must stop with the grace the deletion
 // carried, which the pod controller does not pass on in that case.
 func (p *Provider) PodDeletedFromAPI(pod *v1.Pod) {
+	if p.mirrorCall(context.Background(), pod, true) {
+		return
+	}
 	if w := p.lookup(pod); w != nil {
 		w.Delete(pod)
 	}
@@ -226,8 +246,10 @@ func (p *Provider) GetPodStatus(ctx context.Context, namespace, name string) (*v
 func (p *Provider) GetPods(ctx context.Context) ([]*v1.Pod, error) {
 	p.mu.Lock()
 	workers := make([]*lifecycle.Worker, 0, len(p.workers))
-	for _, w := range p.workers {
-		workers = append(workers, w)
+	for uid, w := range p.workers {
+		if !p.isStaticLocked(uid) { // the controller would delete them: no API object has their UID
+			workers = append(workers, w)
+		}
 	}
 	p.mu.Unlock()
 	pods := make([]*v1.Pod, 0, len(workers))
@@ -255,13 +277,18 @@ func (p *Provider) NotifyPods(ctx context.Context, cb func(*v1.Pod)) {
 		defer p.wg.Done()
 		for _, w := range workers {
 			if pod := w.ReportedPod(); pod != nil {
-				cb(pod)
+				if pod = p.mirrorView(pod); pod != nil {
+					cb(pod)
+				}
 			}
 		}
 	}()
 }
 
 func (p *Provider) notifyPod(pod *v1.Pod) {
+	if pod = p.mirrorView(pod); pod == nil {
+		return
+	}
 	p.mu.Lock()
 	cb := p.notify
 	p.mu.Unlock()
@@ -276,6 +303,8 @@ func (p *Provider) removed(uid types.UID) {
 	p.mu.Lock()
 	w := p.workers[uid]
 	delete(p.workers, uid)
+	delete(p.static.known, uid)
+	delete(p.static.mirrors, uid)
 	for k, u := range p.byName {
 		if u == uid {
 			delete(p.byName, k)

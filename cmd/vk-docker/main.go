@@ -38,11 +38,14 @@ func newRootCommand() *cobra.Command {
 			return setupLogging(cmd.Context(), o.logLevel)
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.standalone() {
+				return runStandalone(cmd.Context(), o)
+			}
 			return runNode(cmd.Context(), o)
 		},
 	}
 	o.addFlags(cmd)
-	cmd.AddCommand(newPauseImageCommand(o), &cobra.Command{
+	cmd.AddCommand(newPauseImageCommand(o), newPodsCommand(o), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },

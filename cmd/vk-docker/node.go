@@ -11,7 +11,6 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	"github.com/vk-docker/vk-docker/dockerhost"
-	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	"k8s.io/client-go/kubernetes"
@@ -53,12 +52,16 @@ func runNode(ctx context.Context, o *options) error {
 	}
 	recorder, stopEvents := newRecorder(client, o.nodeName)
 	defer stopEvents()
-	n, parts, err := newNode(o, flags, nodeDeps{client: client, docker: docker, info: info, recorder: recorder, api: api})
+	static, err := newStaticPods(ctx, o, recorder, client)
+	if err != nil {
+		return err
+	}
+	n, parts, err := newNode(o, flags, nodeDeps{client: client, docker: docker, info: info, recorder: recorder, api: api, static: static})
 	if err != nil {
 		return err
 	}
 	parts.rotateClientCert = rotateClientCert
-	err = serve(ctx, o, client, n, parts, api)
+	err = serve(ctx, o, client, n, parts, api, static)
 	// The termination message files go with their pods; what is left of the
 	// node's directory goes with the node when it is empty (pods it still
 	// runs keep theirs for the next run).
@@ -72,18 +75,19 @@ func runNode(ctx context.Context, o *options) error {
 
 // nodeFlags are the flags that need parsing before anything connects.
 type nodeFlags struct {
-	taints     []v1.Taint
-	apiHost    string // --pod-api-address
-	apiPort    int
-	port       int32 // of --listen-address, the kubelet endpoint the node reports
-	viaSandbox bool  // --probe-network=sandbox
-	dns        translate.DNSSettings
-	security   translate.SecurityPolicy
+	engineFlags
+	taints  []v1.Taint
+	apiHost string // --pod-api-address
+	apiPort int
+	port    int32 // of --listen-address, the kubelet endpoint the node reports
 }
 
 func parseNodeFlags(o *options) (nodeFlags, error) {
 	var f nodeFlags
 	var err error
+	if f.engineFlags, err = parseEngineFlags(o); err != nil {
+		return f, err
+	}
 	if f.taints, err = parseTaints(o.taints); err != nil {
 		return f, err
 	}
@@ -91,15 +95,6 @@ func parseNodeFlags(o *options) (nodeFlags, error) {
 		return f, err
 	}
 	if f.port, err = listenPort(o.listenAddress); err != nil {
-		return f, err
-	}
-	if f.viaSandbox, err = o.probeViaSandbox(); err != nil {
-		return f, err
-	}
-	if f.dns, err = o.dnsSettings(); err != nil {
-		return f, err
-	}
-	if f.security, err = o.security.policy(); err != nil {
 		return f, err
 	}
 	return f, nil

@@ -12,10 +12,8 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	"github.com/vk-docker/vk-docker/dockerhost"
-	"github.com/vk-docker/vk-docker/lifecycle"
 	"github.com/vk-docker/vk-docker/podrefs"
 	"github.com/vk-docker/vk-docker/provider"
-	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,6 +29,7 @@ type nodeDeps struct {
 	info     system.Info
 	recorder record.EventRecorder
 	api      kubeletAPI
+	static   *staticPods // nil without --pod-manifest-path
 }
 
 // nodeParts are the provider pieces virtual-kubelet's node drives; they
@@ -121,39 +120,23 @@ func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodePart
 // providerConfig is the provider's configuration from the flags, the
 // clients and the informers nodeutil made.
 func providerConfig(o *options, flags nodeFlags, d nodeDeps, pc nodeutil.ProviderConfig, parts *nodeParts) provider.Config {
-	return provider.Config{
-		Runtime: lifecycle.Runtime{
-			Node: translate.Node{
-				NodeName:       o.nodeName,
-				PauseImage:     o.pauseImage,
-				Network:        o.network,
-				PodAPIHost:     flags.apiHost,
-				PodAPIPort:     flags.apiPort,
-				DNS:            flags.dns,
-				HostNamespaces: translate.HostNamespaces{Network: o.hostNetwork, PID: o.hostPID, IPC: o.hostIPC},
-				Security:       flags.security,
-				HostPaths:      o.hostPaths,
-				Secrets:        parts.objects.Secrets(),
-				ConfigMaps:     parts.objects.ConfigMaps(),
-				Services:       pc.Services,
-				// Read when a container starts, once the node reports its status.
-				Allocatable: func() v1.ResourceList {
-					if parts.status == nil {
-						return nil
-					}
-					return parts.status.Allocatable()
-				},
-			},
-			Docker:           d.docker,
-			HostIP:           o.nodeIP,
-			Recorder:         d.recorder,
-			MessageDir:       o.terminationMessageDir(),
-			ImagePullRecords: o.imagePullRecords(),
-			ProbeViaSandbox:  flags.viaSandbox,
-			Kube:             d.client,
-		},
-		Pods: d.client.CoreV1(),
+	cfg := engineProviderConfig(o, flags.engineFlags, d.docker, d.info)
+	cfg.PodAPIHost, cfg.PodAPIPort = flags.apiHost, flags.apiPort
+	// The Secrets and ConfigMaps of the node's pods, read one by one.
+	cfg.Secrets, cfg.ConfigMaps, cfg.Services = parts.objects.Secrets(), parts.objects.ConfigMaps(), pc.Services
+	hostAllocatable := cfg.Allocatable
+	// Read when a container starts, once the node reports its status.
+	cfg.Allocatable = func() v1.ResourceList {
+		if parts.status == nil {
+			return hostAllocatable()
+		}
+		return parts.status.Allocatable()
 	}
+	cfg.Recorder = d.recorder
+	cfg.Kube = d.client
+	cfg.Pods = d.client.CoreV1()
+	cfg.ResyncMirrors = d.static.resyncMirrors
+	return cfg
 }
 
 // describeNode fills in what the node reports about itself: the Docker host's

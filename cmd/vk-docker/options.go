@@ -47,6 +47,7 @@ type options struct {
 	hostIPC             bool
 	security            securityOptions
 	hostPaths           []string
+	manifestPath        string
 
 	nodeStatusInterval time.Duration
 	servingCSRWait     time.Duration
@@ -99,6 +100,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.hostIPC, "allow-host-ipc", false, "let pods use the Docker host's IPC namespace (hostIPC)")
 	o.security.addFlags(cmd)
 	f.StringSliceVar(&o.hostPaths, "allowed-host-paths", nil, "path prefixes on the Docker host that hostPath volumes may use (comma-separated or repeated); none by default, and a pod with another hostPath stays Pending. The kubelet's hostPath type checks look at this machine: the engine must run here")
+	f.StringVar(&o.manifestPath, "pod-manifest-path", "", "directory of static pod manifests (YAML or JSON Pods or PodLists), as the kubelet's staticPodPath: watched and rescanned every 20 s; with an API server each gets a mirror pod, without one (no --kubeconfig, KUBECONFIG or in-cluster config) vk-docker runs them standalone")
 	f.DurationVar(&o.nodeStatusInterval, "node-status-interval", o.nodeStatusInterval, "how often the Docker engine's health, resources and images are checked for the node's status (NotReady while the engine does not answer)")
 	f.StringVar(&o.pullRecords, "image-pull-records", "", "file that keeps, across restarts, with which pull secrets each image was pulled, so that only pods holding them use it (default /var/lib/vk-docker/<nodename>/image-pulls.json)")
 	f.StringVar(&o.messageDir, "termination-message-dir", "", "directory for the files bind-mounted at containers' terminationMessagePath; the engine must run on this machine (default /var/lib/vk-docker/<nodename>/termination with a local engine, none with a remote one)")

@@ -10,14 +10,22 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// serve runs the provider, the node status, the serving certificate's
-// renewal (when asked for) and the node until ctx ends or one of them fails,
-// and returns once all have stopped. A shutdown on ctx is not an error.
-func serve(ctx context.Context, o *options, client kubernetes.Interface, n *nodeutil.Node, parts *nodeParts, api kubeletAPI) error {
+// serve runs the provider, the node status, the static pods (when
+// --pod-manifest-path is set), the serving certificate's renewal (when asked
+// for) and the node until ctx ends or one of them fails, and returns once
+// all have stopped. A shutdown on ctx is not an error.
+func serve(ctx context.Context, o *options, client kubernetes.Interface, n *nodeutil.Node, parts *nodeParts, api kubeletAPI, static *staticPods) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stopIdentity := runIdentity(ctx, parts.objects, parts.rotateClientCert)
 	defer stopIdentity()
+	// The manifests are read before the provider recovers its pods, so that
+	// running static pods are adopted.
+	static.start(ctx, parts.provider)
+	defer func() {
+		cancel()
+		static.wait()
+	}()
 	providerDone := make(chan error, 1)
 	go func() { providerDone <- parts.provider.Run(ctx) }()
 	if api.selfSigned && o.servingCSRWait > 0 {
@@ -53,6 +61,7 @@ func serve(ctx context.Context, o *options, client kubernetes.Interface, n *node
 		return fmt.Errorf("node %s did not become ready: %w", o.nodeName, err)
 	}
 	log.G(ctx).WithField("listen", o.listenAddress).Info("Node ready")
+	static.startMirrors(ctx) // their owner, the Node, exists now
 
 	var err error
 	select {
