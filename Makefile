@@ -67,14 +67,18 @@ cluster-up: control-plane
 cluster-down:
 	bash hack/cluster-down.sh
 
-# The main job: a local cluster plus the virtual node in the foreground.
+# The main job: a local cluster plus the virtual node in the foreground. The
+# node joins as a kubelet does: TLS bootstrap with the cluster's bootstrap
+# token, then its own certificate (system:node:$(NODE_NAME)).
 ifeq ($(CLUSTER_KUBECONFIG),)
 run: build images cluster-up
 	@gw=$$(bash hack/gateway.sh); \
 	echo; echo "Node $(NODE_NAME) is starting. In another shell:"; \
 	echo "  export KUBECONFIG=$(CLUSTER_DIR)/kubeconfig PATH=$(BIN):\$$PATH"; \
 	echo "  kubectl apply -f examples/nginx.yaml && kubectl get pod -o wide -w"; echo; \
-	exec $(BIN)/vk-docker --kubeconfig $(CLUSTER_DIR)/kubeconfig --nodename $(NODE_NAME) \
+	exec $(BIN)/vk-docker --bootstrap-kubeconfig $(CLUSTER_DIR)/bootstrap-kubeconfig \
+		--kubeconfig $(CLUSTER_DIR)/nodes/$(NODE_NAME)/kubeconfig --cert-dir $(CLUSTER_DIR)/nodes/$(NODE_NAME)/pki \
+		--nodename $(NODE_NAME) \
 		--taint none --node-ip 127.0.0.1 --listen-address 127.0.0.1:10250 \
 		--pod-api-address $$gw:$(APISERVER_PORT) $(RUN_NODE_ARGS)
 else

@@ -38,7 +38,7 @@ apiserver_ready() { [[ $(kubectl get --raw /readyz 2>/dev/null) == ok ]]; }
 healthy() {
 	local c
 	for c in "${COMPONENTS[@]}"; do pid_of "$c" >/dev/null || return 1; done
-	[[ -f $STATE/kubeconfig ]] && apiserver_ready
+	[[ -f $STATE/kubeconfig && -f $STATE/bootstrap-kubeconfig ]] && apiserver_ready
 }
 
 print_env() {
@@ -167,6 +167,7 @@ GODEBUG=tlssha1=1 start kube-apiserver \
 	--service-cluster-ip-range="$SERVICE_CIDR" \
 	--authorization-mode=Node,RBAC \
 	--enable-admission-plugins=NodeRestriction \
+	--enable-bootstrap-token-auth=true \
 	--allow-privileged=true \
 	--client-ca-file="$PKI/ca.crt" \
 	--tls-cert-file="$PKI/apiserver.crt" \
@@ -202,6 +203,11 @@ subjects:
   name: kube-apiserver-kubelet-client
 EOF
 
+# Nodes join the kubeadm way: a bootstrap token lets them ask for a client
+# certificate (system:node:NAME) that the controller-manager approves and
+# signs, and renew it later with their own credentials.
+bash "$HACK_DIR/cluster-bootstrap.sh" || fail "could not set up node TLS bootstrap"
+
 # --- controller-manager and scheduler --------------------------------------
 start kube-controller-manager \
 	--kubeconfig="$STATE/controller-manager.kubeconfig" \
@@ -215,6 +221,7 @@ start kube-controller-manager \
 	--root-ca-file="$PKI/ca.crt" \
 	--cluster-signing-cert-file="$PKI/ca.crt" \
 	--cluster-signing-key-file="$PKI/ca.key" \
+	--controllers='*,bootstrapsigner,tokencleaner' \
 	--allocate-node-cidrs=false \
 	--service-cluster-ip-range="$SERVICE_CIDR"
 
@@ -238,5 +245,6 @@ done
 apiserver_ready || fail "kube-apiserver /readyz not ok"
 
 log "control plane up (state in $STATE, logs in $LOGS)"
+log "bootstrap kubeconfig for nodes (--bootstrap-kubeconfig): $STATE/bootstrap-kubeconfig"
 log "admin kubeconfig for containers (server https://$GATEWAY:$APISERVER_PORT): $STATE/kubeconfig-gateway"
 print_env

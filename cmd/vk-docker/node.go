@@ -17,7 +17,6 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 )
 
@@ -33,13 +32,16 @@ func runNode(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	if err := checkNodeLabels(o.nodeLabels); err != nil {
+		return err
+	}
 	ctx = log.WithLogger(ctx, log.G(ctx).WithField("node", o.nodeName))
 	health, err := startHealthServer(ctx, o.healthAddress)
 	if err != nil {
 		return err
 	}
 	defer health.stop()
-	restCfg, client, err := connectKube(o)
+	restCfg, client, rotateClientCert, err := nodeClient(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -63,6 +65,7 @@ func runNode(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	parts.rotateClientCert = rotateClientCert
 	err = serve(ctx, o, client, n, parts, api, static, health)
 	// The termination message files go with their pods; what is left of the
 	// node's directory goes with the node when it is empty (pods it still
@@ -100,20 +103,6 @@ func parseNodeFlags(o *options) (nodeFlags, error) {
 		return f, err
 	}
 	return f, nil
-}
-
-// connectKube makes the API client from --kubeconfig.
-func connectKube(o *options) (*rest.Config, kubernetes.Interface, error) {
-	restCfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load kubeconfig %q: %w", o.kubeconfig, err)
-	}
-	restCfg.QPS, restCfg.Burst = 50, 100
-	client, err := kubernetes.NewForConfig(restCfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	return restCfg, client, nil
 }
 
 // connectDocker connects to the engine, describes its host and makes sure

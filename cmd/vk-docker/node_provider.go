@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/podrefs"
 	"github.com/vk-docker/vk-docker/provider"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -35,13 +37,18 @@ type nodeDeps struct {
 type nodeParts struct {
 	provider *provider.Provider
 	status   *provider.NodeStatus
+	// objects reads the Secrets and ConfigMaps of the node's pods.
+	objects *podrefs.Manager
+	// rotateClientCert renews the node's client certificate (TLS
+	// bootstrap); nil with a given kubeconfig.
+	rotateClientCert func(context.Context) error
 }
 
 // newNode builds the virtual-kubelet node: its provider and node status
 // (made by nodeutil once the informers exist), the kubelet API on
 // --listen-address, and the pod controller's settings.
 func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodeParts, error) {
-	parts := &nodeParts{}
+	parts := &nodeParts{objects: podrefs.New(d.client)}
 	mux := http.NewServeMux()
 	n, err := nodeutil.NewNode(o.nodeName,
 		func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
@@ -62,7 +69,7 @@ func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodePart
 			parts.status = status
 			return p, status, nil
 		},
-		nodeutil.WithClient(d.client),
+		nodeutil.WithClient(nodeutilClient{d.client}),
 		nodeutil.AttachProviderRoutes(mux),
 		nodeutil.WithTLSConfig(func(c *tls.Config) error {
 			c.GetCertificate = d.api.serving.GetCertificate
@@ -84,6 +91,11 @@ func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodePart
 			// The provider resolves environments itself when each container
 			// starts, once the pod IP is known (lifecycle/env.go).
 			c.SkipDownwardAPIResolution = true
+			c.SecretInformer = podControllerSecrets{c.SecretInformer, parts.objects.Secrets()}
+			c.ConfigMapInformer = podControllerConfigMaps{c.ConfigMapInformer, parts.objects.ConfigMaps()}
+			if err := parts.objects.Track(c.PodInformer.Informer()); err != nil {
+				return err
+			}
 			// A pod force-deleted from the API reaches DeletePod without the
 			// grace period of its deletion; hand it over directly.
 			_, err := c.PodInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -110,7 +122,8 @@ func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodePart
 func providerConfig(o *options, flags nodeFlags, d nodeDeps, pc nodeutil.ProviderConfig, parts *nodeParts) provider.Config {
 	cfg := engineProviderConfig(o, flags.engineFlags, d.docker, d.info)
 	cfg.PodAPIHost, cfg.PodAPIPort = flags.apiHost, flags.apiPort
-	cfg.Secrets, cfg.ConfigMaps, cfg.Services = pc.Secrets, pc.ConfigMaps, pc.Services
+	// The Secrets and ConfigMaps of the node's pods, read one by one.
+	cfg.Secrets, cfg.ConfigMaps, cfg.Services = parts.objects.Secrets(), parts.objects.ConfigMaps(), pc.Services
 	hostAllocatable := cfg.Allocatable
 	// Read when a container starts, once the node reports its status.
 	cfg.Allocatable = func() v1.ResourceList {
@@ -129,6 +142,7 @@ func providerConfig(o *options, flags nodeFlags, d nodeDeps, pc nodeutil.Provide
 // describeNode fills in what the node reports about itself: the Docker host's
 // capacity, addresses, the kubelet port, versions, taints and labels.
 func describeNode(n *v1.Node, o *options, taints []v1.Taint, info system.Info, port int32) {
+	ownLabels(n.Labels)
 	for k, v := range o.nodeLabels {
 		n.Labels[k] = v
 	}

@@ -19,34 +19,36 @@ import (
 const defaultTaint = "virtual-kubelet.io/provider=docker:NoSchedule"
 
 type options struct {
-	kubeconfig    string
-	nodeName      string
-	dockerHost    string
-	pauseImage    string
-	network       string
-	nodeIP        string
-	listenAddress string
-	healthAddress string
-	tlsCertFile   string
-	tlsKeyFile    string
-	clientCAFile  string
-	taints        []string
-	nodeLabels    map[string]string
-	podAPIAddress string
-	maxPods       int
-	logLevel      string
-	messageDir    string
-	pullRecords   string
-	probeNetwork  string
-	clusterDNS    []string
-	clusterDomain string
-	resolvConf    string
-	hostNetwork   bool
-	hostPID       bool
-	hostIPC       bool
-	security      securityOptions
-	hostPaths     []string
-	manifestPath  string
+	kubeconfig          string
+	bootstrapKubeconfig string
+	certDir             string
+	nodeName            string
+	dockerHost          string
+	pauseImage          string
+	network             string
+	nodeIP              string
+	listenAddress       string
+	healthAddress       string
+	tlsCertFile         string
+	tlsKeyFile          string
+	clientCAFile        string
+	taints              []string
+	nodeLabels          map[string]string
+	podAPIAddress       string
+	maxPods             int
+	logLevel            string
+	messageDir          string
+	pullRecords         string
+	probeNetwork        string
+	clusterDNS          []string
+	clusterDomain       string
+	resolvConf          string
+	hostNetwork         bool
+	hostPID             bool
+	hostIPC             bool
+	security            securityOptions
+	hostPaths           []string
+	manifestPath        string
 
 	nodeStatusInterval time.Duration
 	servingCSRWait     time.Duration
@@ -72,7 +74,9 @@ func defaultOptions() *options {
 
 func (o *options) addFlags(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
-	f.StringVar(&o.kubeconfig, "kubeconfig", o.kubeconfig, "kubeconfig of the cluster to join (default $KUBECONFIG)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", o.kubeconfig, "kubeconfig of the cluster to join (default $KUBECONFIG); with --bootstrap-kubeconfig, where the node's own kubeconfig is written")
+	f.StringVar(&o.bootstrapKubeconfig, "bootstrap-kubeconfig", "", "kubeconfig holding a bootstrap token: when --kubeconfig is missing or its client certificate expired, the node requests a kubernetes.io/kube-apiserver-client-kubelet certificate for system:node:<nodename> with it, writes it to --cert-dir and --kubeconfig, and renews it before it expires (the kubelet's TLS bootstrap)")
+	f.StringVar(&o.certDir, "cert-dir", "", "directory of the node's client certificate with --bootstrap-kubeconfig (default /var/lib/vk-docker/<nodename>/pki)")
 	f.StringVar(&o.nodeName, "nodename", o.nodeName, "name of the virtual node; it also labels every container the node creates")
 	f.StringVar(&o.dockerHost, "docker-host", o.dockerHost, "Docker engine address (default $DOCKER_HOST or the local socket)")
 	f.StringVar(&o.pauseImage, "pause-image", o.pauseImage, "sandbox image; it must hold vk-docker's /pause program, through which volume content, emptyDir modes, subPaths and in-sandbox probes go (the default is built from it when missing)")
@@ -151,6 +155,14 @@ func listenPort(addr string) (int32, error) {
 		return 0, fmt.Errorf("--listen-address %q: bad port", addr)
 	}
 	return int32(port), nil
+}
+
+// clientCertDir is --cert-dir, or its default in the node's directory.
+func (o *options) clientCertDir() string {
+	if o.certDir != "" {
+		return o.certDir
+	}
+	return filepath.Join("/var/lib/vk-docker", o.nodeName, "pki")
 }
 
 // imagePullRecords is --image-pull-records, or its default in the node's

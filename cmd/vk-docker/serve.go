@@ -17,6 +17,8 @@ import (
 func serve(ctx context.Context, o *options, client kubernetes.Interface, n *nodeutil.Node, parts *nodeParts, api kubeletAPI, static *staticPods, health *healthServer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stopIdentity := runIdentity(ctx, parts.objects, parts.rotateClientCert)
+	defer stopIdentity()
 	// The manifests are read before the provider recovers its pods, so that
 	// running static pods are adopted.
 	static.start(ctx, parts.provider)
@@ -30,7 +32,11 @@ func serve(ctx context.Context, o *options, client kubernetes.Interface, n *node
 		csrDone := make(chan struct{})
 		go func() {
 			defer close(csrDone)
-			requestServingCert(ctx, client, api.serving, o.nodeName, o.nodeIP, o.servingCSRWait)
+			if requestServingCert(ctx, client, api.serving, o.nodeName, o.nodeIP, o.servingCSRWait) {
+				if err := rotateServingCert(ctx, client, api.serving, o.nodeName, o.nodeIP, o.servingCSRWait); err != nil {
+					log.G(ctx).WithError(err).Warn("The serving certificate will not be renewed")
+				}
+			}
 		}()
 		defer func() {
 			cancel()

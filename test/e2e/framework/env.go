@@ -30,6 +30,9 @@ import (
 type Env struct {
 	// Kubeconfig is the admin kubeconfig of the cluster (KUBECONFIG).
 	Kubeconfig string
+	// BootstrapKubeconfig holds the bootstrap token nodes join with
+	// (bootstrap-kubeconfig beside Kubeconfig, written by cluster-up).
+	BootstrapKubeconfig string
 	// Bin is the vk-docker binary (VK_DOCKER_BIN, default bin/vk-docker).
 	Bin string
 	// Kubectl is the kubectl built beside it.
@@ -76,6 +79,7 @@ func LoadEnv(ctx context.Context) (*Env, error) {
 	if e.Kubeconfig == "" {
 		e.Kubeconfig = filepath.Join(root, ".cluster", "kubeconfig")
 	}
+	e.BootstrapKubeconfig = filepath.Join(filepath.Dir(e.Kubeconfig), "bootstrap-kubeconfig")
 	if e.Bin == "" {
 		e.Bin = filepath.Join(root, "bin", "vk-docker")
 	}
@@ -94,6 +98,9 @@ func LoadEnv(ctx context.Context) (*Env, error) {
 		if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("%s is missing (run `make build control-plane`): %w", f, err)
 		}
+	}
+	if _, err := os.Stat(e.BootstrapKubeconfig); err != nil {
+		return nil, fmt.Errorf("the nodes' bootstrap kubeconfig is missing (run `make cluster-up`): %w", err)
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", e.Kubeconfig)
 	if err != nil {

@@ -3,6 +3,7 @@ package framework
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -29,6 +30,11 @@ type NodeOptions struct {
 	PauseImage string
 	// Args are extra flags.
 	Args []string
+	// AdminCredentials runs the node with the cluster's admin kubeconfig
+	// instead of its own identity; nodes bootstrap by default: a bootstrap
+	// token gets them a certificate of system:node:<Name>, and the Node
+	// authorizer holds them to a kubelet's rights.
+	AdminCredentials bool
 }
 
 // Node is a running bin/vk-docker process and the node it registered.
@@ -36,10 +42,17 @@ type Node struct {
 	Name    string
 	Port    int
 	LogPath string
-	env     *Env
-	args    []string
-	cmd     *exec.Cmd
-	exited  chan struct{}
+	// Kubeconfig is the node's own kubeconfig (its certificate), written by
+	// its TLS bootstrap; empty with AdminCredentials.
+	Kubeconfig string
+	env        *Env
+	args       []string
+	cmd        *exec.Cmd
+	exited     chan struct{}
+	// credDir holds the node's kubeconfig and certificates; logStart is the
+	// size of the log before this node wrote to it.
+	credDir  string
+	logStart int64
 }
 
 // StartNode starts a vk-docker node and waits until the API shows it Ready.
@@ -55,14 +68,18 @@ func StartNode(ctx context.Context, env *Env, o NodeOptions) (*Node, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	args := []string{
-		"--kubeconfig", env.Kubeconfig,
+	n := &Node{Name: o.Name, Port: port, LogPath: filepath.Join(dir, o.Name+".log"), env: env}
+	args, err := n.credentialArgs(o.AdminCredentials)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args,
 		"--nodename", o.Name,
 		"--node-ip", "127.0.0.1",
 		"--listen-address", fmt.Sprintf("127.0.0.1:%d", port),
 		"--pod-api-address", env.PodAPIAddress(),
 		"--log-level", "debug",
-	}
+	)
 	for _, t := range o.Taints {
 		args = append(args, "--taint", t)
 	}
@@ -73,8 +90,12 @@ func StartNode(ctx context.Context, env *Env, o NodeOptions) (*Node, error) {
 	// VK_DOCKER_E2E_NODE_ARGS adds flags to every node of a run: `make test`
 	// reruns the probe tests with --probe-network=sandbox this way.
 	args = append(args, strings.Fields(os.Getenv("VK_DOCKER_E2E_NODE_ARGS"))...)
-	n := &Node{Name: o.Name, Port: port, LogPath: filepath.Join(dir, o.Name+".log"), env: env, args: args}
+	n.args = args
+	if fi, err := os.Stat(n.LogPath); err == nil {
+		n.logStart = fi.Size()
+	}
 	if err := n.Start(ctx); err != nil {
+		n.removeCredentials()
 		return nil, err
 	}
 	return n, nil
@@ -214,14 +235,16 @@ func (n *Node) Close(ctx context.Context) error {
 	if err := os.RemoveAll(filepath.Join("/var/lib/vk-docker", n.Name)); err != nil {
 		return fmt.Errorf("remove the state of node %s: %w", n.Name, err)
 	}
+	n.removeCredentials()
 	if err := n.env.Client.CoreV1().Nodes().Delete(ctx, n.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete node %s: %w", n.Name, err)
 	}
-	if len(left) == 0 {
-		return nil
+	refused := n.refusals()
+	if len(left) > 0 {
+		n.forceClean(ctx)
+		return errors.Join(fmt.Errorf("node %s left behind on the engine: %s", n.Name, strings.Join(left, "; ")), refused)
 	}
-	n.forceClean(ctx)
-	return fmt.Errorf("node %s left behind on the engine: %s", n.Name, strings.Join(left, "; "))
+	return refused
 }
 
 func (n *Node) forceClean(ctx context.Context) { RemoveEngineObjects(ctx, n.env, n.Name) }
