@@ -85,8 +85,18 @@ func (p *Provider) collectStats(ctx context.Context, now time.Time) (*statsv1alp
 			running = append(running, ct)
 		}
 	}
+	samples := p.statsSamples(ctx, running)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return p.summarize(now, byUID, running, samples), nil
+}
+
+// statsSamples asks the engine for one stats sample of each container, many
+// at a time (each call waits for the engine's collector); a container gone
+// in between has none.
+func (p *Provider) statsSamples(ctx context.Context, running []container.Summary) []*container.StatsResponse {
 	samples := make([]*container.StatsResponse, len(running))
-	errs := make([]error, len(running))
 	sem := make(chan struct{}, statsParallel)
 	var wg sync.WaitGroup
 	for i, ct := range running {
@@ -95,19 +105,18 @@ func (p *Provider) collectStats(ctx context.Context, now time.Time) (*statsv1alp
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			s, err := p.cfg.Docker.ContainerStats(ctx, ct.ID)
-			if err != nil {
-				errs[i] = err
-				return
+			if s, err := p.cfg.Docker.ContainerStats(ctx, ct.ID); err == nil {
+				samples[i] = &s
 			}
-			samples[i] = &s
 		}()
 	}
 	wg.Wait()
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
+	return samples
+}
 
+// summarize builds the summary from the samples: per container, summed per
+// pod (sandbox included) and over the node.
+func (p *Provider) summarize(now time.Time, byUID map[string]*v1.Pod, running []container.Summary, samples []*container.StatsResponse) *statsv1alpha1.Summary {
 	prevCPU := p.stats.cpu
 	p.stats.cpu = make(map[string]cpuSample, len(running))
 	podStats := map[string]*statsv1alpha1.PodStats{}
@@ -117,16 +126,9 @@ func (p *Provider) collectStats(ctx context.Context, now time.Time) (*statsv1alp
 			continue // gone between list and stats; it is not running any more
 		}
 		uid := ct.Labels[dockerhost.LabelPodUID]
-		pod := byUID[uid]
 		ps := podStats[uid]
 		if ps == nil {
-			ps = &statsv1alpha1.PodStats{
-				PodRef:     statsv1alpha1.PodReference{Name: pod.Name, Namespace: pod.Namespace, UID: uid},
-				Containers: []statsv1alpha1.ContainerStats{},
-			}
-			if pod.Status.StartTime != nil {
-				ps.StartTime = *pod.Status.StartTime
-			}
+			ps = newPodStats(byUID[uid])
 			podStats[uid] = ps
 		}
 		read := s.Read
@@ -170,7 +172,19 @@ func (p *Provider) collectStats(ctx context.Context, now time.Time) (*statsv1alp
 		a, b := summary.Pods[i].PodRef, summary.Pods[j].PodRef
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
-	return summary, nil
+	return summary
+}
+
+// newPodStats is a pod's entry in the summary, before its containers.
+func newPodStats(pod *v1.Pod) *statsv1alpha1.PodStats {
+	ps := &statsv1alpha1.PodStats{
+		PodRef:     statsv1alpha1.PodReference{Name: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID)},
+		Containers: []statsv1alpha1.ContainerStats{},
+	}
+	if pod.Status.StartTime != nil {
+		ps.StartTime = *pod.Status.StartTime
+	}
+	return ps
 }
 
 // cpuStats turns a cumulative CPU counter into the kubelet's CPU stats; the
