@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +27,22 @@ var kubeletConditions = map[v1.PodConditionType]bool{
 type statusNode struct {
 	hostIP  string
 	network string // the Docker network whose address is the pod IP
+}
+
+// ForeignConditionsChanged reports whether the conditions the node does not
+// own (readiness gates, DisruptionTarget...) differ between two versions of
+// a pod: the node must then look again at its Ready condition.
+func ForeignConditionsChanged(old, pod *v1.Pod) bool {
+	foreign := func(p *v1.Pod) map[v1.PodConditionType]v1.ConditionStatus {
+		m := map[v1.PodConditionType]v1.ConditionStatus{}
+		for _, c := range p.Status.Conditions {
+			if !kubeletConditions[c.Type] {
+				m[c.Type] = c.Status
+			}
+		}
+		return m
+	}
+	return !maps.Equal(foreign(old), foreign(pod))
 }
 
 // generatePodStatus is the pod's status from what the engine holds and what

@@ -79,3 +79,24 @@ func TestAReadinessGateTurningTrueMakesThePodReady(t *testing.T) {
 		t.Errorf("the gate's condition = %+v, want it kept", c)
 	}
 }
+
+func TestForeignConditionsChanged(t *testing.T) {
+	gate := v1.PodConditionType("example.com/lb-ready")
+	with := func(conds ...v1.PodCondition) *v1.Pod {
+		return &v1.Pod{Status: v1.PodStatus{Conditions: conds}}
+	}
+	for _, tc := range []struct {
+		name     string
+		old, new *v1.Pod
+		want     bool
+	}{
+		{"a gate's condition appears", with(), with(v1.PodCondition{Type: gate, Status: v1.ConditionTrue}), true},
+		{"a gate's condition flips", with(v1.PodCondition{Type: gate, Status: v1.ConditionTrue}), with(v1.PodCondition{Type: gate, Status: v1.ConditionFalse}), true},
+		{"only the node's own conditions change", with(v1.PodCondition{Type: v1.PodReady, Status: v1.ConditionFalse}), with(v1.PodCondition{Type: v1.PodReady, Status: v1.ConditionTrue}), false},
+		{"nothing changes", with(v1.PodCondition{Type: gate, Status: v1.ConditionTrue}), with(v1.PodCondition{Type: gate, Status: v1.ConditionTrue}), false},
+	} {
+		if got := ForeignConditionsChanged(tc.old, tc.new); got != tc.want {
+			t.Errorf("%s: ForeignConditionsChanged = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/vk-docker/vk-docker/lifecycle"
+	"github.com/vk-docker/vk-docker/staticpods"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -203,6 +204,22 @@ func (p *Provider) PodDeletedFromAPI(pod *v1.Pod) {
 	}
 	if w := p.lookup(pod); w != nil {
 		w.Delete(pod)
+	}
+}
+
+// PodStatusChangedInAPI hands a pod whose conditions someone else changed
+// (those of its readiness gates, written through the status subresource)
+// to its worker: virtual-kubelet's pod controller calls UpdatePod only for
+// changes of the spec and metadata. Mirror pods are views and are skipped.
+func (p *Provider) PodStatusChangedInAPI(old, pod *v1.Pod) {
+	if staticpods.IsMirror(pod) || !lifecycle.ForeignConditionsChanged(old, pod) {
+		return
+	}
+	p.mu.Lock()
+	w := p.workers[pod.UID]
+	p.mu.Unlock()
+	if w != nil {
+		w.Update(pod)
 	}
 }
 

@@ -97,8 +97,16 @@ func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodePart
 				return err
 			}
 			// A pod force-deleted from the API reaches DeletePod without the
-			// grace period of its deletion; hand it over directly.
+			// grace period of its deletion; hand it over directly. A change
+			// of the conditions others own reaches no provider call at all.
 			_, err := c.PodInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+				UpdateFunc: func(oldObj, newObj any) {
+					old, ok1 := oldObj.(*v1.Pod)
+					pod, ok2 := newObj.(*v1.Pod)
+					if ok1 && ok2 && parts.provider != nil {
+						parts.provider.PodStatusChangedInAPI(old, pod)
+					}
+				},
 				DeleteFunc: func(obj any) {
 					if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 						obj = d.Obj
