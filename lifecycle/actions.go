@@ -189,7 +189,7 @@ func activeDeadline(in syncInput, a *podActions) time.Duration {
 	}
 	a.fail = &termination{
 		reason: ReasonDeadlineExceeded, message: messageDeadlineExceeded,
-		deadline: in.now.Add(gracePeriod(in.pod, nil)),
+		deadline: in.now.Add(killGrace(gracePeriod(in.pod, nil))),
 	}
 	return 0
 }
@@ -242,7 +242,7 @@ func convergeActions(in syncInput, a *podActions) time.Duration {
 	if podDone(in.pod, in.obs) {
 		// Nothing will run again: stop what is left, sidecars then the
 		// sandbox, and keep the containers for `kubectl logs`.
-		deadline := in.now.Add(gracePeriod(in.pod, nil))
+		deadline := in.now.Add(killGrace(gracePeriod(in.pod, nil)))
 		if t := in.mem.termination; t != nil {
 			deadline = t.deadline
 		} else {

@@ -117,7 +117,7 @@ func containerStepFor(in syncInput, s slot, sb *instance, a *podActions) time.Du
 func runningStep(in syncInput, s slot, cur *instance, step *containerStep) time.Duration {
 	var next time.Duration
 	if r := in.mem.instances[cur.id()]; r != nil && r.postStartFailed {
-		step.kill, next = restartKill(in, s, cur, max(gracePeriod(in.pod, nil), minimumKillGrace), EventFailedPostStartHook)
+		step.kill, next = restartKill(in, s, cur, killGrace(gracePeriod(in.pod, nil)), EventFailedPostStartHook)
 	} else if kind, failed := in.probes.failed(cur.id()); failed {
 		step.kill, next = restartKill(in, s, cur, probeGrace(in.pod, s.c, kind), unhealthyMessage(s.c.Name, kind))
 	}

@@ -14,9 +14,15 @@ import (
 // (it exits at once) before it is killed.
 const sandboxStopTimeout = 2 * time.Second
 
-// minimumKillGrace is the kubelet's minimumGracePeriodInSeconds for the
-// containers it kills to restart them.
+// minimumKillGrace is the kubelet's minimumGracePeriodInSeconds: no
+// container it kills, for any reason, gets less time between its stop
+// signal and SIGKILL (killContainer).
 const minimumKillGrace = 2 * time.Second
+
+// killGrace is a grace period with the kubelet's minimum applied.
+func killGrace(grace time.Duration) time.Duration {
+	return max(grace, minimumKillGrace)
+}
 
 // stopAll decides one step of stopping every running container of the pod
 // as the kubelet's killContainersWithSyncResult does: all of them at once
@@ -118,9 +124,7 @@ func probeGrace(pod *v1.Pod, c *v1.Container, kind probes.Kind) time.Duration {
 	if p != nil && p.TerminationGracePeriodSeconds != nil {
 		grace = time.Duration(max(*p.TerminationGracePeriodSeconds, 0)) * time.Second
 	}
-	// The kubelet never gives a container it kills less than 2 s
-	// (minimumGracePeriodInSeconds).
-	return max(grace, minimumKillGrace)
+	return killGrace(grace)
 }
 
 // unhealthyMessage is the Killing event of a container whose probe failed.

@@ -165,21 +165,40 @@ func TestTerminalPhaseFollowsExitCodes(t *testing.T) {
 	}
 }
 
-func TestZeroGraceKillsAtOnce(t *testing.T) {
+// A forced deletion (grace 0) still gives the containers the kubelet's
+// minimum grace (minimumGracePeriodInSeconds, 2 s) between their stop signal
+// and SIGKILL, so a TERM handler gets its chance (seed section 9.5).
+func TestZeroGraceStillGetsTheKubeletsMinimumGrace(t *testing.T) {
 	h := newHarness(t)
 	pod := twoContainerPod()
 	w := h.running(pod)
+	h.docker.IgnoreSignal(dockerName(pod, "app", 0), "SIGQUIT")
+	h.docker.IgnoreSignal(dockerName(pod, "sidecar", 0), "SIGTERM")
 	h.events()
 	w.Delete(deleted(pod, t0, 0))
-	h.sync(w)
-	for _, c := range []string{"app", "sidecar"} {
-		if got := h.docker.Signals(dockerName(pod, c, 0)); !slices.Equal(got, []string{"SIGKILL"}) {
-			t.Errorf("%s signals = %q, want only SIGKILL", c, got)
+	if next := h.sync(w); next != minimumKillGrace {
+		t.Errorf("next look in %v, want the minimum grace %v", next, minimumKillGrace)
+	}
+	signals := func() []string {
+		var out []string
+		for _, c := range []string{"app", "sidecar"} {
+			for _, s := range h.docker.Signals(dockerName(pod, c, 0)) {
+				out = append(out, c+" "+s)
+			}
 		}
+		return out
+	}
+	if got, want := signals(), []string{"app SIGQUIT", "sidecar SIGTERM"}; !slices.Equal(got, want) {
+		t.Errorf("signals at the deletion = %q, want the stop signals %q", got, want)
 	}
 	want := []string{"Normal Killing Stopping container app", "Normal Killing Stopping container sidecar"}
 	if got := sorted(h.events()); !slices.Equal(got, want) {
 		t.Errorf("events = %q, want %q", got, want)
+	}
+	h.clock.Step(minimumKillGrace)
+	h.sync(w)
+	if got, want := signals(), []string{"app SIGQUIT", "app SIGKILL", "sidecar SIGTERM", "sidecar SIGKILL"}; !slices.Equal(got, want) {
+		t.Errorf("signals 2 s after the deletion = %q, want SIGKILL after the stop signals: %q", got, want)
 	}
 }
 

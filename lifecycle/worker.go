@@ -129,7 +129,9 @@ func (w *Worker) Delete(pod *v1.Pod) {
 	// virtual-kubelet removes the API object when the grace period ends; the
 	// SIGKILL comes a little earlier (up to statusMargin) so that the final
 	// status (exit codes, finishedAt) is written before, as a kubelet's is.
-	deadline := w.rt.Clock.Now().Add(grace - min(grace/4, statusMargin))
+	// Even a forced deletion leaves the containers the kubelet's minimum
+	// grace to run their TERM handlers.
+	deadline := w.rt.Clock.Now().Add(killGrace(grace - min(grace/4, statusMargin)))
 	w.mu.Lock()
 	if w.deletion.IsZero() || deadline.Before(w.deletion) {
 		w.deletion = deadline
