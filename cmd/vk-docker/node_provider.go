@@ -50,6 +50,7 @@ type nodeParts struct {
 func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodeParts, error) {
 	parts := &nodeParts{objects: podrefs.New(d.client)}
 	mux := http.NewServeMux()
+	quietDefaultClient(o.kubeconfig)
 	n, err := nodeutil.NewNode(o.nodeName,
 		func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
 			p, err := provider.New(providerConfig(o, flags, d, pc, parts))
@@ -78,6 +79,7 @@ func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodePart
 			return nil
 		}),
 		func(c *nodeutil.NodeConfig) error {
+			c.EventRecorder = podControllerEvents{d.recorder}
 			c.HTTPListenAddr = o.listenAddress
 			c.Handler = nodeutil.WithAuth(d.api.auth, provider.WithTailLinesZero(mux))
 			c.NumWorkers = max(runtime.NumCPU(), 4)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,20 @@ func TestSeedNginxPodServesItsPage(t *testing.T) {
 	}
 	if !strings.Contains(wide, p.Status.PodIP) || !strings.Contains(wide, node.Name) || !strings.Contains(wide, "Running") {
 		t.Errorf("kubectl get pod -o wide does not show Running, IP %s and node %s:\n%s", p.Status.PodIP, node.Name, wide)
+	}
+
+	// The pod's events read as a kubelet's: Started, and none of
+	// virtual-kubelet's ProviderCreateSuccess.
+	events, err := env.Client.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=nginx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, e := range events.Items {
+		reasons = append(reasons, e.Reason)
+	}
+	if !slices.Contains(reasons, "Started") || slices.ContainsFunc(reasons, func(r string) bool { return strings.HasPrefix(r, "Provider") }) {
+		t.Errorf("event reasons = %q, want the kubelet's (Started) and no Provider* events", reasons)
 	}
 }
 
