@@ -79,7 +79,7 @@ run: build images cluster-up
 	exec $(BIN)/vk-docker --bootstrap-kubeconfig $(CLUSTER_DIR)/bootstrap-kubeconfig \
 		--kubeconfig $(CLUSTER_DIR)/nodes/$(NODE_NAME)/kubeconfig --cert-dir $(CLUSTER_DIR)/nodes/$(NODE_NAME)/pki \
 		--nodename $(NODE_NAME) \
-		--taint none --node-ip 127.0.0.1 --listen-address 127.0.0.1:10250 \
+		--taint none --node-ip $$gw --listen-address $$gw:10250 \
 		--pod-api-address $$gw:$(APISERVER_PORT) $(RUN_NODE_ARGS)
 else
 run: build images

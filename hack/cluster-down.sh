@@ -55,6 +55,8 @@ else
 	log "WARNING: Docker not reachable, skipping container/volume cleanup" >&2
 fi
 
+unreachable_service_route del
+
 if [[ -d $STATE ]]; then
 	log "removing $STATE"
 	rm -rf "$STATE"

@@ -17,3 +17,28 @@ pid_of() {
 	[[ ${exe% (deleted)} == "$BIN/$1" ]] || return 1
 	echo "$pid"
 }
+
+# The Service CIDR of the local cluster. Nothing routes it (there is no
+# kube-proxy): cluster-up makes it unreachable on this machine so that a dial
+# to a ClusterIP fails at once, locally, instead of leaving through the
+# default route; cluster-down removes that route.
+SERVICE_CIDR=10.0.0.0/24
+
+# unreachable_service_route add|del: the unreachable route for SERVICE_CIDR.
+# It is added only where no route covers that prefix yet (an address of this
+# machine in it, say), so no existing route is ever replaced or removed.
+unreachable_service_route() {
+	command -v ip >/dev/null 2>&1 || return 0
+	case $1 in
+	add)
+		[[ -z $(ip route show exact "$SERVICE_CIDR" 2>/dev/null) ]] || return 0
+		ip route add unreachable "$SERVICE_CIDR" 2>/dev/null ||
+			echo "cluster: WARNING: cannot add an unreachable route for $SERVICE_CIDR (not root?)" >&2
+		;;
+	del)
+		ip route show exact "$SERVICE_CIDR" 2>/dev/null | grep -q '^unreachable' &&
+			ip route del unreachable "$SERVICE_CIDR" 2>/dev/null
+		;;
+	esac
+	return 0
+}

@@ -21,8 +21,7 @@ ETCD_PEER_PORT=${ETCD_PEER_PORT:-2380}
 KCM_PORT=${KCM_PORT:-10357}
 SCHEDULER_PORT=${SCHEDULER_PORT:-10359}
 START_TIMEOUT=${START_TIMEOUT:-90}
-SERVICE_CIDR=10.0.0.0/24
-FIRST_SERVICE_IP=10.0.0.1
+FIRST_SERVICE_IP=10.0.0.1 # the first address of SERVICE_CIDR (cluster-lib.sh)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler)
 
 log() { echo "cluster-up: $*"; }
@@ -99,6 +98,7 @@ fail() {
 }
 
 # --- already up? -----------------------------------------------------------
+unreachable_service_route add
 if [[ -x $BIN/kubectl ]] && healthy; then
 	log "already running and healthy (API server https://127.0.0.1:$APISERVER_PORT)"
 	print_env
