@@ -49,8 +49,7 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 	}
 	obs, err := observe(sctx, w.rt.Docker, w.rt.NodeName, string(w.uid))
 	if err != nil {
-		log.G(ctx).WithError(err).Warn("Cannot observe pod containers")
-		return retryAfterError
+		return w.observeFailed(ctx, sctx, err)
 	}
 	w.remember(obs)
 	deleting := w.mem.termination != nil && w.mem.termination.deleted
@@ -67,8 +66,7 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 	}
 	if res.changed && !deleting {
 		if obs, err = observe(sctx, w.rt.Docker, w.rt.NodeName, string(w.uid)); err != nil {
-			log.G(ctx).WithError(err).Warn("Cannot observe pod containers")
-			return retryAfterError
+			return w.observeFailed(ctx, sctx, err)
 		}
 		w.remember(obs)
 	}
@@ -81,6 +79,18 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 	}
 	// An interrupted pass ends early; what interrupted it woke the worker.
 	return res.requeue
+}
+
+// observeFailed is when to look again after the engine could not be read.
+// A pass interrupted by a deletion or a probe failure is no engine fault:
+// whatever interrupted it has woken the worker.
+func (w *Worker) observeFailed(ctx, sctx context.Context, err error) time.Duration {
+	if sctx.Err() != nil && ctx.Err() == nil {
+		log.G(ctx).Debug("Pass interrupted")
+		return 0
+	}
+	log.G(ctx).WithError(err).Warn("Cannot observe pod containers")
+	return retryAfterError
 }
 
 // remember prunes the memory of instances the engine no longer holds and
