@@ -1,7 +1,6 @@
 package lifecycle
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/vk-docker/vk-docker/translate"
@@ -283,9 +282,4 @@ func stopSandboxStep(in syncInput, a *podActions) time.Duration {
 		a.stopSandbox = &sandboxStop{inst: sb, signal: "SIGKILL"}
 	}
 	return sandboxStopTimeout
-}
-
-// formatPod renders a pod the way the kubelet's messages do.
-func formatPod(pod *v1.Pod) string {
-	return fmt.Sprintf("%s_%s(%s)", pod.Name, pod.Namespace, pod.UID)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vk-docker/vk-docker/probes"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -97,7 +98,7 @@ func containerStepFor(in syncInput, s slot, sb *instance, a *podActions) time.Du
 		if delay, held := in.mem.crashLoop.holds(key, finished, in.now); held {
 			step.wait = &waiting{
 				reason:  ReasonCrashLoopBackOff,
-				message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", delay, name, formatPod(in.pod)),
+				message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", delay, name, translate.FormatPod(in.pod)),
 			}
 			if r := in.mem.instances[cur.id()]; r == nil || !r.backOffReported {
 				step.backOffEvent = cur

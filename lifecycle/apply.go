@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -133,7 +134,7 @@ func (w *Worker) applyContainer(ctx, runCtx context.Context, pod *v1.Pod, st con
 		if st.backOffEvent != nil {
 			w.mem.record(st.backOffEvent.id()).backOffReported = true
 			w.rt.Recorder.Eventf(containerRef(pod, name, st.slot.init), v1.EventTypeWarning, EventBackOff,
-				"Back-off restarting failed container %s in pod %s", name, formatPod(pod))
+				"Back-off restarting failed container %s in pod %s", name, translate.FormatPod(pod))
 		}
 	case st.start != nil:
 		*changed = true

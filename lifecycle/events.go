@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vk-docker/vk-docker/images"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -27,8 +28,8 @@ const (
 	ReasonContainerCreating          = "ContainerCreating"
 	ReasonErrImageNeverPull          = images.ReasonErrImageNeverPull
 	ReasonErrImagePull               = images.ReasonErrImagePull
-	ReasonCreateContainerError       = "CreateContainerError"
-	ReasonCreateContainerConfigError = "CreateContainerConfigError"
+	ReasonCreateContainerError       = translate.ReasonCreateContainerError
+	ReasonCreateContainerConfigError = translate.ReasonCreateContainerConfigError
 	ReasonContainerCannotRun         = "ContainerCannotRun"
 	ReasonCompleted                  = "Completed"
 	ReasonError                      = "Error"

@@ -11,6 +11,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/probes"
+	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -37,12 +38,12 @@ func (w *Worker) runHook(ctx context.Context, pod *v1.Pod, c *v1.Container, cont
 		}
 		if err != nil {
 			return fmt.Sprintf("Exec lifecycle hook (%v) for Container %q in Pod %q failed - error: %v, message: %q",
-				h.Exec.Command, c.Name, formatPod(pod), err, out), err
+				h.Exec.Command, c.Name, translate.FormatPod(pod), err, out), err
 		}
 	case h.HTTPGet != nil:
 		if err := httpHook(w.netContext(ctx, sandboxID), h.HTTPGet, podIP, c); err != nil {
 			return fmt.Sprintf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: %v",
-				h.HTTPGet.Path, c.Name, formatPod(pod), err), err
+				h.HTTPGet.Path, c.Name, translate.FormatPod(pod), err), err
 		}
 	case h.Sleep != nil:
 		t := w.rt.Clock.NewTimer(time.Duration(h.Sleep.Seconds) * time.Second)
@@ -52,7 +53,7 @@ func (w *Worker) runHook(ctx context.Context, pod *v1.Pod, c *v1.Container, cont
 		case <-ctx.Done():
 			err := fmt.Errorf("container terminated before sleep hook finished")
 			return fmt.Sprintf("Sleep lifecycle hook (%d) for Container %q in Pod %q failed - error: %v",
-				h.Sleep.Seconds, c.Name, formatPod(pod), err), err
+				h.Sleep.Seconds, c.Name, translate.FormatPod(pod), err), err
 		}
 	default:
 		err := fmt.Errorf("invalid handler: %v", h)

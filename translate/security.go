@@ -116,8 +116,8 @@ type Engine interface {
 
 // The kubelet's reasons for a container that cannot be created.
 const (
-	reasonConfigError = "CreateContainerConfigError"
-	reasonCreateError = "CreateContainerError"
+	ReasonCreateContainerConfigError = "CreateContainerConfigError"
+	ReasonCreateContainerError       = "CreateContainerError"
 )
 
 // ApplySecurity translates the container's effective securityContext into
@@ -133,7 +133,7 @@ func (n *Node) ApplySecurity(ctx context.Context, engine Engine, pod *v1.Pod, c 
 		}
 	}
 	if err := verifyRunAsNonRoot(pod, c, sc, imgUser); err != nil {
-		return reasonConfigError, err.Error(), nil
+		return ReasonCreateContainerConfigError, err.Error(), nil
 	}
 	cfg.User = dockerUser(sc, imgUser)
 	host.GroupAdd = podGroups(pod)
@@ -152,7 +152,7 @@ func (n *Node) ApplySecurity(ctx context.Context, engine Engine, pod *v1.Pod, c 
 	}
 	opt, err := n.Security.seccompOpt(sc.SeccompProfile)
 	if err != nil {
-		return reasonCreateError, err.Error(), nil
+		return ReasonCreateContainerError, err.Error(), nil
 	}
 	if opt != "" {
 		host.SecurityOpt = append(host.SecurityOpt, opt)
