@@ -48,6 +48,35 @@ func SetUpEmptyDirs(ctx context.Context, c Client, sandboxID string, dirs []stri
 	return err
 }
 
+// HostsFile is the content the pause program's write-hosts command gives
+// the sandbox's /etc/hosts, which every container joining the sandbox's
+// network shares (the engine points their /etc/hosts at the sandbox's file).
+// It is sent as JSON on the command's stdin.
+type HostsFile struct {
+	// Head is written first.
+	Head string `json:"head"`
+	// KeepCurrent keeps the file's current content between Head and Tail:
+	// with the host's network that is the engine machine's /etc/hosts, which
+	// the engine copied into the sandbox. A file already starting with Head
+	// was written before and is left as it is.
+	KeepCurrent bool `json:"keepCurrent,omitempty"`
+	// Tail is written last.
+	Tail string `json:"tail,omitempty"`
+}
+
+// WriteHosts writes the /etc/hosts of the running sandbox sandboxID from
+// inside it, where the file is the engine's per-sandbox copy: the engine API
+// cannot replace a bind-mounted file, and the write works with an engine on
+// another machine too.
+func WriteHosts(ctx context.Context, c Client, sandboxID string, f HostsFile) error {
+	in, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("encode hosts file: %w", err)
+	}
+	_, err = execPause(ctx, c, sandboxID, in, "write-hosts")
+	return err
+}
+
 // ResolveSubPath resolves a volumeMount's subPath inside root, a volume
 // mounted in the running sandbox sandboxID: missing directories are
 // created and a path leaving the volume through a symlink is refused. It

@@ -3,6 +3,8 @@ package dockerhost
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -115,5 +117,47 @@ func TestSetUpEmptyDirsThroughTheSandbox(t *testing.T) {
 	it.start(writer)
 	if st := it.waitExited(writer); st.ExitCode != 0 {
 		t.Errorf("user 1000 cannot write into the emptyDirs, or the modes and group differ (exit %d)", st.ExitCode)
+	}
+}
+
+// The sandbox's /etc/hosts, written through it, is the file every container
+// joining its network reads; with the host's network the engine machine's
+// file is kept between head and tail.
+func TestWriteHostsThroughTheSandbox(t *testing.T) {
+	for _, hostNetwork := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hostNetwork=%v", hostNetwork), func(t *testing.T) {
+			it := newITest(t)
+			ref := it.pauseImageRef("itest-hosts") // with write-hosts
+			if err := EnsurePauseImage(it.ctx, it.c, ref); err != nil {
+				t.Fatal(err)
+			}
+			network := container.NetworkMode("bridge")
+			f := HostsFile{Head: "# written\n127.0.0.1\tlocalhost\n"}
+			want := f.Head
+			if hostNetwork {
+				network = "host"
+				f = HostsFile{Head: "# head\n", KeepCurrent: true, Tail: "\n# tail\n127.0.0.2\ta\tb\n"}
+				host, err := os.ReadFile("/etc/hosts") // the engine is on this machine
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = f.Head + string(host) + f.Tail
+			}
+			sb := it.create(it.name(SandboxContainerName, 0).String(),
+				&container.Config{Image: ref, Labels: it.labels(LabelContainerName, SandboxContainerName, LabelDockerType, DockerTypeSandbox)},
+				&container.HostConfig{NetworkMode: network})
+			it.start(sb)
+			if err := WriteHosts(it.ctx, it.c, sb, f); err != nil {
+				t.Fatal(err)
+			}
+			reader := it.create(it.name("reader", 0).String(),
+				&container.Config{Image: itestBusybox, Env: []string{"WANT=" + want}, Entrypoint: []string{"sh", "-c", `printf %s "$WANT" | cmp - /etc/hosts`},
+					Labels: it.labels(LabelContainerName, "reader")},
+				&container.HostConfig{NetworkMode: container.NetworkMode("container:" + sb)})
+			it.start(reader)
+			if st := it.waitExited(reader); st.ExitCode != 0 {
+				t.Errorf("a container joining the sandbox does not read the written /etc/hosts (exit %d); want\n%s", st.ExitCode, want)
+			}
+		})
 	}
 }

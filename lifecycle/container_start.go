@@ -97,7 +97,9 @@ func (w *Worker) startInstance(ctx context.Context, pod *v1.Pod, s slot, id stri
 	ref := containerRef(pod, s.c.Name, s.init)
 	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
 		log.G(ctx).WithError(err).WithField("container", s.c.Name).Warn("Cannot start container")
-		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
+		// The kubelet's event carries the runtime's error, which names the
+		// container it could not start.
+		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: failed to start container %q: %v", s.c.Name, err)
 		return
 	}
 	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventStarted, "Container started")

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,7 +209,14 @@ func TestAFailingPostStartHook(t *testing.T) {
 	app.Lifecycle = &v1.Lifecycle{PostStart: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"/bin/warm-up"}}}}
 	pod := newPod(app)
 	pod.Spec.TerminationGracePeriodSeconds = ptr.To[int64](5)
-	h.docker.InjectError("ExecCreate", errors.New("exec failed"))
+	var failing atomic.Bool
+	failing.Store(true)
+	h.docker.SetHook(func(op string, args []string) error {
+		if op == "ExecCreate" && slices.Contains(args, "/bin/warm-up") && failing.Load() {
+			return errors.New("exec failed")
+		}
+		return nil
+	})
 	w := NewWorker(h.rt, pod, true)
 	t.Cleanup(w.endHooks)
 	h.syncWithin(w)
@@ -224,7 +232,7 @@ func TestAFailingPostStartHook(t *testing.T) {
 	if got, want := h.stopSignals(pod, "app"), []string{"app SIGQUIT"}; !slices.Equal(got, want) {
 		t.Errorf("signals = %q, want %q", got, want)
 	}
-	h.docker.InjectError("ExecCreate", nil)
+	failing.Store(false)
 	h.syncWithin(w)
 	if cs := containerStatus(t, h.status(), "app"); cs.RestartCount != 1 || cs.State.Running == nil {
 		t.Errorf("app after the kill = %+v, want restarted and running", cs)

@@ -467,7 +467,7 @@ func TestAContainerThatCannotStart(t *testing.T) {
 			if cs.Ready || ptr.Deref(cs.Started, false) {
 				t.Errorf("ready %v started %v, want neither", cs.Ready, ptr.Deref(cs.Started, false))
 			}
-			if got := h.events(); !slices.Contains(got, "Warning Failed Error: "+runtimeErr) {
+			if got := h.events(); !slices.Contains(got, `Warning Failed Error: failed to start container "app": `+runtimeErr) {
 				t.Errorf("events = %q, want the kubelet's Failed event with the error", got)
 			}
 			if policy == v1.RestartPolicyNever {

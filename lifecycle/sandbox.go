@@ -16,10 +16,7 @@ import (
 // earlier, or creates and starts a new one, and returns it running.
 func (w *Worker) runSandbox(ctx context.Context, pod *v1.Pod, step sandboxStep) (*instance, error) {
 	if sb := step.start; sb != nil {
-		if err := w.startSandbox(ctx, pod, sb.id(), sb.name); err != nil {
-			return nil, err
-		}
-		return w.reinspect(ctx, sb)
+		return w.startSandbox(ctx, pod, sb.id(), sb.name)
 	}
 	if step.replaces {
 		w.rt.Recorder.Event(pod, v1.EventTypeNormal, EventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
@@ -38,18 +35,41 @@ func (w *Worker) runSandbox(ctx context.Context, pod *v1.Pod, step sandboxStep) 
 	if err != nil {
 		return nil, fmt.Errorf("create sandbox %s: %w", name, err)
 	}
-	if err := w.startSandbox(ctx, pod, id, name); err != nil {
-		return nil, err
-	}
-	return w.reinspect(ctx, &instance{name: name, inspect: container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{ID: id}}})
+	return w.startSandbox(ctx, pod, id, name)
 }
 
-// startSandbox starts the sandbox and gives the roots of the pod's emptyDirs,
-// mounted there, the kubelet's mode and fsGroup ownership. A sandbox whose
-// volumes could not be set up is removed: the next sync makes another.
-func (w *Worker) startSandbox(ctx context.Context, pod *v1.Pod, id string, name dockerhost.ContainerName) error {
+// startSandbox starts the sandbox and sets up, from inside it, what the
+// pod's containers will share: the kubelet's /etc/hosts, which needs the
+// pod IP, and the roots of the pod's emptyDirs mounted there, with the
+// kubelet's mode and fsGroup ownership. A sandbox that could not be set up
+// is removed: the next sync makes another.
+func (w *Worker) startSandbox(ctx context.Context, pod *v1.Pod, id string, name dockerhost.ContainerName) (*instance, error) {
 	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
-		return fmt.Errorf("start sandbox %s: %w", name, err)
+		return nil, fmt.Errorf("start sandbox %s: %w", name, err)
+	}
+	sb, err := w.reinspect(ctx, &instance{name: name, inspect: container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{ID: id}}})
+	if err == nil {
+		if err = w.setUpSandbox(ctx, pod, sb); err == nil {
+			return sb, nil
+		}
+	}
+	if rerr := w.rt.Docker.ContainerRemove(ctx, id); rerr != nil && !cerrdefs.IsNotFound(rerr) {
+		err = errors.Join(err, fmt.Errorf("remove sandbox: %w", rerr))
+	}
+	return nil, err
+}
+
+// setUpSandbox writes the pod's /etc/hosts and sets up its emptyDirs in the
+// running sandbox sb.
+func (w *Worker) setUpSandbox(ctx context.Context, pod *v1.Pod, sb *instance) error {
+	var ips []string
+	if ip := w.rt.sandboxIP(sb); ip != "" {
+		ips = []string{ip}
+	}
+	if hosts, ok := w.rt.HostsFile(pod, ips); ok {
+		if err := dockerhost.WriteHosts(ctx, w.rt.Docker, sb.id(), hosts); err != nil {
+			return fmt.Errorf("write /etc/hosts in sandbox %s: %w", sb.name, err)
+		}
 	}
 	var dirs []string
 	for _, dv := range w.rt.PlanVolumes(pod).Docker {
@@ -60,14 +80,10 @@ func (w *Worker) startSandbox(ctx context.Context, pod *v1.Pod, id string, name 
 	if len(dirs) == 0 {
 		return nil
 	}
-	err := dockerhost.SetUpEmptyDirs(ctx, w.rt.Docker, id, dirs, podFSGroup(pod))
-	if err == nil {
-		return nil
+	if err := dockerhost.SetUpEmptyDirs(ctx, w.rt.Docker, sb.id(), dirs, podFSGroup(pod)); err != nil {
+		return fmt.Errorf("set up the emptyDir volumes in sandbox %s: %w", sb.name, err)
 	}
-	if rerr := w.rt.Docker.ContainerRemove(ctx, id); rerr != nil && !cerrdefs.IsNotFound(rerr) {
-		err = errors.Join(err, fmt.Errorf("remove sandbox: %w", rerr))
-	}
-	return fmt.Errorf("set up the emptyDir volumes in sandbox %s: %w", name, err)
+	return nil
 }
 
 // podFSGroup is the pod's fsGroup, nil when it has none.

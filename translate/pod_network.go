@@ -182,12 +182,11 @@ func uniq(in []string) []string {
 	return out
 }
 
-// podHostname is the pod's hostname and domain as the kubelet computes them:
-// spec.hostname or the pod name (cut to 63 characters, without a trailing
-// '-' or '.'), and subdomain.namespace.svc.clusterDomain with a subdomain.
-// With setHostnameAsFQDN the hostname is the whole name, at most 64
-// characters.
-func podHostname(pod *v1.Pod, clusterDomain string) (hostname, domain string, err error) {
+// podHostnameAndDomain is the pod's hostname and domain as the kubelet
+// computes them (GeneratePodHostNameAndDomain): spec.hostname or the pod
+// name (cut to 63 characters, without a trailing '-' or '.'), and
+// subdomain.namespace.svc.clusterDomain with a subdomain.
+func podHostnameAndDomain(pod *v1.Pod, clusterDomain string) (hostname, domain string) {
 	hostname = pod.Name
 	if pod.Spec.Hostname != "" {
 		hostname = pod.Spec.Hostname
@@ -198,6 +197,14 @@ func podHostname(pod *v1.Pod, clusterDomain string) (hostname, domain string, er
 	if pod.Spec.Subdomain != "" && clusterDomain != "" {
 		domain = pod.Spec.Subdomain + "." + pod.Namespace + ".svc." + clusterDomain
 	}
+	return hostname, domain
+}
+
+// podHostname is the sandbox's hostname and domain: those of
+// podHostnameAndDomain or, with setHostnameAsFQDN, the whole name as the
+// hostname, at most 64 characters.
+func podHostname(pod *v1.Pod, clusterDomain string) (hostname, domain string, err error) {
+	hostname, domain = podHostnameAndDomain(pod, clusterDomain)
 	if pod.Spec.SetHostnameAsFQDN != nil && *pod.Spec.SetHostnameAsFQDN && domain != "" {
 		fqdn := hostname + "." + domain
 		if len(fqdn) > maxFQDNLength {
@@ -233,9 +240,9 @@ func (h HostNamespaces) Forbidden(pod *v1.Pod) []string {
 }
 
 // ApplyPodNetworking sets what the sandbox owns for the whole pod: its
-// namespaces (the host's when asked and allowed), hostname and domain,
-// /etc/hosts entries from hostAliases, and resolv.conf. The pod's
-// containers join the sandbox's network and so share all of it.
+// namespaces (the host's when asked and allowed), hostname and domain, and
+// resolv.conf. The pod's containers join the sandbox's network and so share
+// all of it, /etc/hosts too (written once the sandbox runs: see HostsFile).
 func (n *Node) ApplyPodNetworking(pod *v1.Pod, cfg *container.Config, host *container.HostConfig) ([]Event, error) {
 	if pod.Spec.HostNetwork {
 		// The pod is the host on the network: its name and files are the
@@ -254,11 +261,6 @@ func (n *Node) ApplyPodNetworking(pod *v1.Pod, cfg *container.Config, host *cont
 	}
 	if pod.Spec.HostPID {
 		host.PidMode = container.PidMode("host")
-	}
-	for _, a := range pod.Spec.HostAliases {
-		for _, name := range a.Hostnames {
-			host.ExtraHosts = append(host.ExtraHosts, name+":"+a.IP)
-		}
 	}
 	servers, searches, options, warnings := n.DNS.podDNS(pod)
 	if len(servers) == 0 {

@@ -32,6 +32,15 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "subpath" {
 		os.Exit(subPath(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "write-hosts" {
+		os.Exit(writeHosts(os.Args[2:]))
+	}
+	if len(os.Args) > 1 {
+		// A command this version lacks must fail, not hold the exec open
+		// as a second pause process.
+		fmt.Fprintf(os.Stderr, "pause: unknown command %q\n", os.Args[1])
+		os.Exit(2)
+	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGCHLD)
 	for sig := range sigs {

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +147,52 @@ func TestPodSpec(t *testing.T) {
 			if !containsLine(resolv, want) {
 				t.Errorf("/etc/resolv.conf lacks %q:\n%s", want, resolv)
 			}
+		}
+	})
+
+	t.Run("the kubelet's hosts file, one per pod, shared by its containers", func(t *testing.T) {
+		t.Parallel()
+		ns := namespace(t)
+		aliases := []v1.HostAlias{{IP: "127.0.0.2", Hostnames: []string{"foo.local", "bar.local"}}, {IP: "127.0.0.3", Hostnames: []string{"baz.local"}}}
+		const aliasLines = "\n# Entries added by HostAliases.\n127.0.0.2\tfoo.local\tbar.local\n127.0.0.3\tbaz.local\n"
+		p := onNode("hosts", sleeper("app"), sleeper("side"))
+		p.Spec.Hostname, p.Spec.Subdomain = "web-0", "web"
+		p.Spec.HostAliases = aliases
+		hostNet := onNode("hosts-hostnet", sleeper("app"), sleeper("side"))
+		hostNet.Spec.HostNetwork = true
+		hostNet.Spec.HostAliases = aliases
+		createPod(t, ns, p)
+		createPod(t, ns, hostNet)
+		running := waitRunning(t, ns, p.Name)
+		waitRunning(t, ns, hostNet.Name)
+
+		want := "# Kubernetes-managed hosts file.\n" +
+			"127.0.0.1\tlocalhost\n" +
+			"::1\tlocalhost ip6-localhost ip6-loopback\n" +
+			"fe00::0\tip6-localnet\n" +
+			"fe00::0\tip6-mcastprefix\n" +
+			"fe00::1\tip6-allnodes\n" +
+			"fe00::2\tip6-allrouters\n" +
+			running.Status.PodIP + "\tweb-0.web." + ns + ".svc.cluster.local\tweb-0\n" +
+			aliasLines
+		// The engine runs on this machine: its /etc/hosts is the host's.
+		host, err := os.ReadFile("/etc/hosts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantHostNet := "# Kubernetes-managed hosts file (host network).\n" + string(host) + aliasLines
+		for _, c := range []string{"app", "side"} {
+			if got := mustExec(t, ns, p.Name, c, "cat", "/etc/hosts"); got != want {
+				t.Errorf("/etc/hosts of %s:\n%s\nwant\n%s", c, got, want)
+			}
+			if got := mustExec(t, ns, hostNet.Name, c, "cat", "/etc/hosts"); got != wantHostNet {
+				t.Errorf("/etc/hosts of %s with hostNetwork:\n%s\nwant\n%s", c, got, wantHostNet)
+			}
+		}
+		// One file: what one container adds, the other reads.
+		mustExec(t, ns, p.Name, "app", "sh", "-c", "echo '127.0.0.4\tadded' >> /etc/hosts")
+		if got := mustExec(t, ns, p.Name, "side", "tail", "-n", "1", "/etc/hosts"); got != "127.0.0.4\tadded\n" {
+			t.Errorf("the other container's last /etc/hosts line = %q, want the line app added", got)
 		}
 	})
 
