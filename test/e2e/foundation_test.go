@@ -361,3 +361,28 @@ func TestKubectlLogsAndExec(t *testing.T) {
 		t.Errorf("kubectl exec of `exit 3`: %v, want kubectl to exit 3", err)
 	}
 }
+
+// A container the engine cannot start (its command does not exist) is
+// reported as on a kubelet: terminated ContainerCannotRun with the engine's
+// error, and a Failed event `Error: failed to start container "NAME": ...`.
+func TestAContainerThatCannotStart(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	app := v1.Container{Name: "app", Image: env.BusyboxImage(), ImagePullPolicy: v1.PullIfNotPresent, Command: []string{"/no/such/program"}}
+	p := pod("cannot-start", app)
+	p.Spec.RestartPolicy = v1.RestartPolicyNever
+	createPod(t, ns, p)
+	got, err := framework.WaitForPod(context.Background(), env, ns, p.Name, 30*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := framework.StatusOf(got, "app").State.Terminated
+	if term == nil || term.Reason != "ContainerCannotRun" || !strings.Contains(term.Message, "/no/such/program") {
+		t.Fatalf("app state = %s, want terminated ContainerCannotRun with the engine's error", framework.Dump(framework.StatusOf(got, "app")))
+	}
+	want := `Error: failed to start container "app": `
+	env.WaitPodEvent(t, ns, p.Name, 10*time.Second, "Warning Failed "+want+"...", func(e v1.Event) bool {
+		return e.Type == v1.EventTypeWarning && e.Reason == "Failed" && strings.HasPrefix(e.Message, want) &&
+			strings.Contains(e.Message, "/no/such/program") && e.InvolvedObject.FieldPath == "spec.containers{app}"
+	})
+}
