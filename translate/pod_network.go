@@ -183,18 +183,23 @@ func uniq(in []string) []string {
 }
 
 // podHostnameAndDomain is the pod's hostname and domain as the kubelet
-// computes them (GeneratePodHostNameAndDomain): spec.hostname or the pod
-// name (cut to 63 characters, without a trailing '-' or '.'), and
+// computes them (GeneratePodHostNameAndDomain): spec.hostnameOverride
+// without a domain, or spec.hostname or the pod name (cut to 63
+// characters, without a trailing '-' or '.'), and
 // subdomain.namespace.svc.clusterDomain with a subdomain.
 func podHostnameAndDomain(pod *v1.Pod, clusterDomain string) (hostname, domain string) {
 	hostname = pod.Name
 	if pod.Spec.Hostname != "" {
 		hostname = pod.Spec.Hostname
 	}
+	override := pod.Spec.HostnameOverride != nil
+	if override {
+		hostname = *pod.Spec.HostnameOverride
+	}
 	if len(hostname) > 63 {
 		hostname = strings.TrimRight(hostname[:63], "-.")
 	}
-	if pod.Spec.Subdomain != "" && clusterDomain != "" {
+	if pod.Spec.Subdomain != "" && clusterDomain != "" && !override {
 		domain = pod.Spec.Subdomain + "." + pod.Namespace + ".svc." + clusterDomain
 	}
 	return hostname, domain
