@@ -372,7 +372,7 @@ func TestAContainerThatCannotStart(t *testing.T) {
 	p := pod("cannot-start", app)
 	p.Spec.RestartPolicy = v1.RestartPolicyNever
 	createPod(t, ns, p)
-	got, err := framework.WaitForPod(context.Background(), env, ns, p.Name, 30*time.Second, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
+	got, err := framework.WaitForPod(context.Background(), env, ns, p.Name, time.Minute, "Failed", func(p *v1.Pod) bool { return p.Status.Phase == v1.PodFailed })
 	if err != nil {
 		t.Fatal(err)
 	}
