@@ -437,6 +437,6 @@ func TestAPodCreatedWhileTheEngineIsAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	back := time.Now()
-	running := w.WaitFor(t, 60*time.Second, "Running once the engine is back", framework.Running)
+	running := w.WaitFor(t, 2*time.Minute, "Running once the engine is back", framework.Running)
 	t.Logf("Running %v after the engine came back", running.At.Sub(back))
 }
