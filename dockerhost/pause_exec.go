@@ -119,7 +119,15 @@ func execPause(ctx context.Context, c Client, sandboxID string, stdin []byte, ar
 		}()
 	}
 	var stdout, stderr bytes.Buffer
-	if _, err := stdcopy.StdCopy(&stdout, &stderr, hj.Reader); err != nil {
+	// The stream ignores ctx: closing it is what ends a read that hangs
+	// when the pod's pass is cancelled.
+	stopRead := context.AfterFunc(ctx, hj.Close)
+	_, err = stdcopy.StdCopy(&stdout, &stderr, hj.Reader)
+	stopRead()
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("exec %s in sandbox %.12s: %w", args[0], sandboxID, ctx.Err())
+	}
+	if err != nil {
 		return "", fmt.Errorf("exec %s in sandbox %.12s: read output: %w", args[0], sandboxID, err)
 	}
 	// The output ends a moment before the exit code is known.

@@ -67,6 +67,11 @@ func withDefaultTag(img string) (string, error) {
 // recorded once.
 func (m *Manager) EnsureImage(ctx context.Context, pod *v1.Pod, c *v1.Container, ref *v1.ObjectReference, st *PodState) (reason, message string, err error) {
 	reason, message, ev := m.ensureImageReason(ctx, pod, c, ref, st)
+	if reason != "" && ctx.Err() != nil {
+		// Cut short by the pod's deletion (or a restart of it): no failure
+		// to report, and no back-off to start.
+		return "", "", fmt.Errorf("image %q: %w", c.Image, ctx.Err())
+	}
 	if reason == "" {
 		delete(st.reported, ref.FieldPath)
 		return "", "", nil
@@ -136,6 +141,9 @@ func (m *Manager) pull(ctx context.Context, st *PodState, secrets []*v1.Secret, 
 	}
 	m.cfg.Recorder.Eventf(ref, v1.EventTypeNormal, EventPulling, "Pulling image %q", requested)
 	res, err := m.pullImage(ctx, img, creds)
+	if err != nil && ctx.Err() != nil {
+		return ReasonErrImagePull, err.Error(), nil // interrupted: see EnsureImage
+	}
 	if err != nil {
 		m.cfg.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailedPull, "Failed to pull image %q: %v", requested, err)
 		st.backOff.Next(requested, m.cfg.Clock.Now())

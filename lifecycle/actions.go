@@ -253,6 +253,11 @@ func convergeActions(in syncInput, a *podActions) time.Duration {
 		return stopSandboxStep(in, a)
 	}
 	sb := in.obs.sandbox
+	if sb == nil || !sb.running() {
+		if d, held := in.mem.sandboxRetry.held(in.now); held {
+			return d // the last attempt failed (FailedCreatePodSandBox)
+		}
+	}
 	switch {
 	case sb != nil && sb.running():
 	case sb != nil && sb.created():

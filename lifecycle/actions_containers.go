@@ -81,6 +81,9 @@ func containerStepFor(in syncInput, s slot, sb *instance, a *podActions) time.Du
 	}
 	switch {
 	case cur == nil:
+		if d, held := in.mem.createRetry[name].held(in.now); held {
+			return d // its last create failed: it keeps its waiting reason
+		}
 		step.create = true
 	case cur.running() && (sb == nil || !cur.joinedTo(sb)):
 		// Its sandbox died and was replaced: the container lost its network
@@ -105,6 +108,9 @@ func containerStepFor(in syncInput, s slot, sb *instance, a *podActions) time.Du
 			}
 			next = max(finished.Add(delay).Sub(in.now), 100*time.Millisecond)
 			break
+		}
+		if d, held := in.mem.createRetry[name].held(in.now); held {
+			return d
 		}
 		step.create, step.attempt, step.advance = true, cur.name.Attempt+1, &finished
 		step.prune = insts[1:]

@@ -88,10 +88,13 @@ func (w *Worker) applyRun(ctx, runCtx context.Context, in syncInput, a *podActio
 		var err error
 		*changed = true
 		if sb, err = w.runSandbox(ctx, pod, *a.sandbox); err != nil {
-			log.G(ctx).WithError(err).Warn("Cannot run pod sandbox")
-			w.rt.Recorder.Eventf(pod, v1.EventTypeWarning, EventFailedSandbox, "Failed to create pod sandbox: %v", err)
-			return retryAfterError
+			if ctx.Err() != nil {
+				return 0 // interrupted: no failure, whatever interrupted it woke the worker
+			}
+			w.sandboxFailed(ctx, pod, err)
+			return syncErrorBackOff
 		}
+		w.mem.sandboxRetry = retryGate{}
 	}
 	next := a.requeue
 	if a.volumeContent {
@@ -152,16 +155,25 @@ func (w *Worker) applyCreate(ctx context.Context, pod *v1.Pod, st containerStep,
 		w.mem.crashLoop.next(backOffKey(pod, st.slot.c), *st.advance, w.rt.Clock.Now())
 	}
 	reason, msg, err := w.startContainer(ctx, pod, st.slot, sb, st.attempt)
+	if (err != nil || reason != "") && ctx.Err() != nil {
+		return false // interrupted: the next pass decides again
+	}
 	if err != nil {
 		log.G(ctx).WithError(err).WithField("container", name).Warn("Cannot start container")
 		reason, msg = ReasonCreateContainerError, err.Error()
 	}
 	if reason != "" {
 		w.mem.waiting[name] = waiting{reason, msg}
+		if reason == ReasonCreateContainerConfigError || reason == ReasonCreateContainerError {
+			g := w.mem.createRetry[name]
+			g.failed(w.rt.Clock.Now())
+			w.mem.createRetry[name] = g
+		}
 		return true
 	}
 	*changed = true
 	delete(w.mem.waiting, name)
+	delete(w.mem.createRetry, name)
 	w.pruneInstances(ctx, st.prune)
 	return false
 }
@@ -217,4 +229,12 @@ func (w *Worker) applySandboxStop(ctx context.Context, s sandboxStop, now time.T
 	if err := w.signal(ctx, s.inst.id(), s.signal); err != nil {
 		log.G(ctx).WithError(err).Warn("Cannot stop sandbox")
 	}
+}
+
+// sandboxFailed records that the pod's sandbox could not be made, with the
+// kubelet's event, and holds the next attempt back (syncErrorBackOff).
+func (w *Worker) sandboxFailed(ctx context.Context, pod *v1.Pod, err error) {
+	log.G(ctx).WithError(err).Warn("Cannot run pod sandbox")
+	w.rt.Recorder.Eventf(pod, v1.EventTypeWarning, EventFailedSandbox, "Failed to create pod sandbox: %v", err)
+	w.mem.sandboxRetry.failed(w.rt.Clock.Now())
 }

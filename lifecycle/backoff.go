@@ -62,3 +62,28 @@ func (b crashBackOff) next(key string, finished, now time.Time) {
 func backOffKey(pod *v1.Pod, c *v1.Container) string {
 	return fmt.Sprintf("%s_%s_%s_%s_%s", pod.Name, pod.Namespace, pod.UID, c.Name, translate.ContainerHash(c))
 }
+
+// syncErrorBackOff is how long the kubelet's pod workers wait before
+// syncing a pod again after a sync failed (pod_workers.go backOffPeriod,
+// to which they add up to half again as jitter): a container that cannot
+// be created (CreateContainerConfigError, CreateContainerError) or a
+// sandbox that cannot be made (FailedCreatePodSandBox) is tried again no
+// sooner, and its events come no faster, whatever wakes the worker.
+const syncErrorBackOff = 10 * time.Second
+
+// retryGate holds a failed step back until its back-off has passed.
+type retryGate struct {
+	// at is when the step may be tried again; zero: at once.
+	at time.Time
+}
+
+// held reports whether the step is still held back at now, and for how long.
+func (g retryGate) held(now time.Time) (time.Duration, bool) {
+	if g.at.IsZero() || !now.Before(g.at) {
+		return 0, false
+	}
+	return g.at.Sub(now), true
+}
+
+// failed records a failure of the step at now.
+func (g *retryGate) failed(now time.Time) { g.at = now.Add(syncErrorBackOff) }

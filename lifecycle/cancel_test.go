@@ -1,7 +1,10 @@
 package lifecycle
 
 import (
+	"context"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,5 +44,71 @@ func TestADeletionCancelsAPostStartHookInFlight(t *testing.T) {
 	}
 	if w.Pod() != nil {
 		t.Errorf("the pod was not removed after its containers stopped; calls %q", h.docker.Calls())
+	}
+}
+
+// A deletion that arrives while any step of a pod's start is in flight
+// ends that step without calling it a failure (no warning, no back-off)
+// and the pod is stopped and removed within its grace period; nothing is
+// created or started after the deletion.
+func TestADeletionMidStepStopsThePodWithinItsGrace(t *testing.T) {
+	const grace = 5
+	cases := []struct {
+		step  string
+		op    string // the engine call in flight when the deletion comes
+		match string // an argument of that call ("" for the first such call)
+		pod   func() *v1.Pod
+	}{
+		{"image pull", "ImagePull", "", func() *v1.Pod {
+			app := appContainer()
+			app.ImagePullPolicy = v1.PullAlways
+			return newPod(app)
+		}},
+		{"volume set-up", "VolumeCreate", "", twoContainerPod},
+		{"sandbox start", "ContainerStart", "", func() *v1.Pod { return newPod(appContainer()) }},
+		{"emptyDir set-up in the sandbox", "ExecCreate", "setup-emptydirs", twoContainerPod},
+		{"container create", "ContainerCreate", "k8s_app_", func() *v1.Pod { return newPod(appContainer()) }},
+	}
+	for _, c := range cases {
+		t.Run(c.step, func(t *testing.T) {
+			h := newHarness(t)
+			h.docker.SetRemoteImage(appImage, "", "", 1<<20)
+			pod := c.pod()
+			w := NewWorker(h.rt, pod, true)
+			t.Cleanup(w.endHooks)
+			var deletedAt int // calls made when the deletion came
+			h.docker.SetHook(func(op string, args []string) error {
+				if deletedAt > 0 || op != c.op || !slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, c.match) }) {
+					return nil
+				}
+				deletedAt = len(h.docker.Calls())
+				w.Delete(deleted(pod, h.clock.Now(), grace))
+				return context.Canceled // the call, cut short
+			})
+			h.sync(w)
+			if deletedAt == 0 {
+				t.Fatalf("the pod never got to %s; calls %q", c.op, h.docker.Calls())
+			}
+			for i := 0; i < grace && w.Pod() != nil; i++ {
+				h.clock.Step(time.Second)
+				h.sync(w)
+			}
+			if w.Pod() != nil {
+				t.Fatalf("the pod was not removed within its %d s grace; calls %q", grace, h.docker.Calls())
+			}
+			for _, call := range h.docker.Calls()[deletedAt:] {
+				if op, _, _ := strings.Cut(call, " "); op == "ContainerCreate" || op == "ContainerStart" || op == "ImagePull" {
+					t.Errorf("%q after the deletion", call)
+				}
+			}
+			for _, e := range h.events() {
+				if strings.HasPrefix(e, "Warning") {
+					t.Errorf("warning %q for a step cut short by the deletion", e)
+				}
+			}
+			if left := h.podContainers(testUID); len(left) > 0 {
+				t.Errorf("containers left: %v", slices.Collect(maps.Keys(left)))
+			}
+		})
 	}
 }

@@ -78,6 +78,9 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 		host.Mounts = append(host.Mounts, *m)
 	}
 	id, err := w.createContainer(ctx, name, cfg, host)
+	if err != nil && ctx.Err() != nil {
+		return "", "", err // interrupted: not the container's fault
+	}
 	if err != nil {
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
 		return ReasonCreateContainerError, err.Error(), nil

@@ -340,8 +340,8 @@ func TestConvergeReportsSandboxFailures(t *testing.T) {
 	pod := newPod(appContainer())
 	h.docker.InjectError("ContainerStart", errors.New("OCI runtime create failed"))
 	w := NewWorker(h.rt, pod, true)
-	if next := h.sync(w); next != retryAfterError {
-		t.Errorf("next look in %v, want %v", next, retryAfterError)
+	if next := h.sync(w); next != syncErrorBackOff {
+		t.Errorf("next look in %v, want %v", next, syncErrorBackOff)
 	}
 	sbName := dockerName(pod, "POD", 0)
 	want := []string{"Warning FailedCreatePodSandBox Failed to create pod sandbox: start sandbox " + sbName + ": OCI runtime create failed"}
@@ -354,7 +354,7 @@ func TestConvergeReportsSandboxFailures(t *testing.T) {
 
 	// The engine recovers: the created sandbox is started, not made again.
 	h.docker.InjectError("ContainerStart", nil)
-	h.clock.Step(retryAfterError)
+	h.clock.Step(syncErrorBackOff)
 	h.sync(w)
 	if got := h.calls("ContainerCreate"); !slices.Equal(got, []string{"ContainerCreate " + sbName, "ContainerCreate " + dockerName(pod, "app", 0)}) {
 		t.Errorf("creates = %q", got)

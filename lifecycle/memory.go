@@ -34,13 +34,22 @@ type podMemory struct {
 	reportedVolumes     bool
 	// volumesCreated: the pod's Docker volumes exist.
 	volumesCreated bool
+	// createRetry holds back, by container name, a container whose create
+	// failed (CreateContainerConfigError, CreateContainerError), and
+	// sandboxRetry a sandbox that could not be made, as the kubelet's pod
+	// workers back off after a failed sync.
+	createRetry  map[string]retryGate
+	sandboxRetry retryGate
+	// observed: the engine answered for this pod at least once.
+	observed bool
 }
 
 func newPodMemory() *podMemory {
 	return &podMemory{
-		waiting:   map[string]waiting{},
-		instances: map[string]*instanceRecord{},
-		crashLoop: crashBackOff{},
+		waiting:     map[string]waiting{},
+		instances:   map[string]*instanceRecord{},
+		crashLoop:   crashBackOff{},
+		createRetry: map[string]retryGate{},
 	}
 }
 
@@ -57,6 +66,9 @@ type instanceRecord struct {
 	// backOffReported: the BackOff event for a restart held back after this
 	// instance exited was recorded.
 	backOffReported bool
+	// exitSeen is when the worker first saw the instance finished; see
+	// oomPending.
+	exitSeen time.Time
 }
 
 // stopRecord is one instance's stop, as the kubelet's killContainer does

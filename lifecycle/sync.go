@@ -2,7 +2,9 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/virtual-kubelet/virtual-kubelet/log"
@@ -49,8 +51,9 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 	}
 	obs, err := observe(sctx, w.rt.Docker, w.rt.NodeName, string(w.uid))
 	if err != nil {
-		return w.observeFailed(ctx, sctx, err)
+		return w.observeFailed(ctx, sctx, pod, specKnown, err)
 	}
+	w.mem.observed = true
 	w.remember(obs)
 	deleting := w.mem.termination != nil && w.mem.termination.deleted
 	if !deleting && !specKnown {
@@ -66,7 +69,7 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 	}
 	if res.changed && !deleting {
 		if obs, err = observe(sctx, w.rt.Docker, w.rt.NodeName, string(w.uid)); err != nil {
-			return w.observeFailed(ctx, sctx, err)
+			return w.observeFailed(ctx, sctx, pod, specKnown, err)
 		}
 		w.remember(obs)
 	}
@@ -75,7 +78,12 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 		w.ensureProbes(ctx, pod, obs)
 	}
 	if !actions.holdStatus {
-		w.report(ctx, w.input(pod, obs), false)
+		in := w.input(pod, obs)
+		if d, held := oomPending(in); held {
+			// The engine may flag an OOM kill after the exit: wait for it.
+			return minDelay(res.requeue, d)
+		}
+		w.report(ctx, in, false)
 	}
 	// An interrupted pass ends early; what interrupted it woke the worker.
 	return res.requeue
@@ -83,20 +91,57 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 
 // observeFailed is when to look again after the engine could not be read.
 // A pass interrupted by a deletion or a probe failure is no engine fault:
-// whatever interrupted it has woken the worker.
-func (w *Worker) observeFailed(ctx, sctx context.Context, err error) time.Duration {
+// whatever interrupted it has woken the worker. A new pod the engine never
+// answered for is shown as the kubelet shows a pod whose sandbox cannot be
+// made: its containers ContainerCreating, and a FailedCreatePodSandBox
+// warning with the engine's error, at most once per back-off.
+func (w *Worker) observeFailed(ctx, sctx context.Context, pod *v1.Pod, specKnown bool, err error) time.Duration {
 	if sctx.Err() != nil && ctx.Err() == nil {
 		log.G(ctx).Debug("Pass interrupted")
 		return 0
 	}
 	log.G(ctx).WithError(err).Warn("Cannot observe pod containers")
+	if w.mem.observed || !specKnown || w.mem.termination != nil || ranBefore(pod) {
+		return retryAfterError
+	}
+	if _, held := w.mem.sandboxRetry.held(w.rt.Clock.Now()); !held {
+		cause := err
+		if inner := errors.Unwrap(err); inner != nil {
+			cause = inner // the engine's own words, without the pod's UID
+		}
+		w.sandboxFailed(ctx, pod, cause)
+	}
+	w.report(ctx, w.input(pod, &observation{containers: map[string][]*instance{}}), false)
 	return retryAfterError
 }
 
+// ranBefore reports whether the API shows that containers of the pod were
+// made before (by an earlier run of the node): then an engine that does not
+// answer says nothing about them.
+func ranBefore(pod *v1.Pod) bool {
+	if pod.Status.Phase != "" && pod.Status.Phase != v1.PodPending {
+		return true
+	}
+	for _, cs := range append(slices.Clone(pod.Status.InitContainerStatuses), pod.Status.ContainerStatuses...) {
+		if cs.ContainerID != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // remember prunes the memory of instances the engine no longer holds and
-// notes the sandbox's ID and address.
+// notes the sandbox's ID and address, and when an instance that may have
+// been OOM-killed was first seen finished (see oomPending).
 func (w *Worker) remember(obs *observation) {
 	w.mem.prune(obs)
+	for _, inst := range obs.all {
+		if inst.exited() && inst.inspect.State.ExitCode == exitSIGKILL {
+			if r := w.mem.record(inst.id()); r.exitSeen.IsZero() {
+				r.exitSeen = w.rt.Clock.Now()
+			}
+		}
+	}
 	if obs.sandbox != nil {
 		w.mem.sandboxID = obs.sandbox.id()
 	}

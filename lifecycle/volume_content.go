@@ -233,6 +233,9 @@ func hostSubPath(root, sub string) (string, error) {
 // once per distinct message, so that a retry every few seconds does not
 // flood the pod's events.
 func (w *Worker) reportMountError(ctx context.Context, pod *v1.Pod, err error) {
+	if ctx.Err() != nil {
+		return // cut short by the pod's deletion: no failure of the volume
+	}
 	if w.vol.reported == nil {
 		w.vol.reported = map[string]string{}
 	}

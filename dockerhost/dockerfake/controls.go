@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/events"
 	"k8s.io/utils/clock"
 )
 
@@ -140,6 +141,23 @@ func (f *Client) SetExited(ref string, exitCode int, oom bool) error {
 		return fmt.Errorf("container %s is not running: %w", ref, cerrdefs.ErrConflict)
 	}
 	f.exitLocked(c, exitCode, oom)
+	return nil
+}
+
+// SetOOMKilledLate marks an exited container OOM-killed, with an oom event,
+// as Docker 20.10 on cgroup v2 may do some time after the die event.
+func (f *Client) SetOOMKilledLate(ref string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.lookupLocked(ref)
+	if c == nil {
+		return notFound("container", ref)
+	}
+	if c.state.Running {
+		return fmt.Errorf("container %s is running: %w", ref, cerrdefs.ErrConflict)
+	}
+	c.state.OOMKilled = true
+	f.publishLocked(c, events.ActionOOM, nil)
 	return nil
 }
 
