@@ -27,10 +27,12 @@ func ephemeralActions(in syncInput, sb *instance, a *podActions) time.Duration {
 				step.create = true
 				break
 			}
-			// The target's PID namespace is joined through its running
-			// instance; without one the kubelet reports a config error
-			// and tries again on its next sync.
-			if t := in.obs.latest(s.target); t != nil && t.running() {
+			// The target's PID namespace is joined through its newest
+			// instance, as the kubelet's getTargetID finds it, running or
+			// not (the engine refuses to start it beside a stopped one:
+			// ContainerCannotRun). Without any, the kubelet reports a
+			// config error and tries again on its next sync.
+			if t := in.obs.latest(s.target); t != nil {
 				step.slot.pidTarget = t.id()
 				step.create = true
 				break

@@ -590,22 +590,28 @@ func TestComputePodActionsEphemeralContainers(t *testing.T) {
 		obs:  newObs().sandbox("running").container("app", 0, "running", 0, t0).container("debugger", 0, "created", 0, t0),
 		want: []string{"volumes", "volume content", "debugger start debugger-0", "app runs", "requeue 0s"},
 	}, {
-		name: "its target does not run: it waits with the kubelet's config error and one Failed event",
-		pod:  debugged("app"),
-		obs:  newObs().sandbox("running").container("app", 0, "exited", 1, t0),
+		name: "its target has no container yet: it waits with the kubelet's config error and one Failed event",
+		pod:  debugged("app", initContainer("migrate")),
+		obs:  newObs().sandbox("running").container("migrate", 0, "running", 0, t0),
 		want: []string{"volumes", "volume content",
 			"debugger wait CreateContainerConfigError: unable to find target container app", "debugger Failed event",
-			"app create attempt 1 back-off from +0s", "requeue 2s"},
+			"migrate runs", "requeue 2s"},
 	}, {
 		name: "the event is not repeated while it keeps waiting",
-		pod:  debugged("app"),
-		obs:  newObs().sandbox("running").container("app", 0, "exited", 1, t0),
+		pod:  debugged("app", initContainer("migrate")),
+		obs:  newObs().sandbox("running").container("migrate", 0, "running", 0, t0),
 		mem: func(m *podMemory) {
 			m.waiting["debugger"] = waiting{ReasonCreateContainerConfigError, "unable to find target container app"}
 		},
 		want: []string{"volumes", "volume content",
 			"debugger wait CreateContainerConfigError: unable to find target container app",
-			"app create attempt 1 back-off from +0s", "requeue 2s"},
+			"migrate runs", "requeue 2s"},
+	}, {
+		name: "its target exited: its newest instance is the target all the same, as in the kubelet",
+		pod:  debugged("app"),
+		obs:  newObs().sandbox("running").container("app", 0, "exited", 1, t0),
+		want: []string{"volumes", "volume content", "debugger create attempt 0 in the PID namespace of app-0",
+			"app create attempt 1 back-off from +0s", "requeue 0s"},
 	}, {
 		name: "its sandbox died: killed with the others, and only they come back",
 		pod:  debugged("app"),

@@ -118,13 +118,10 @@ func TestAnEphemeralContainerRunsOnce(t *testing.T) {
 
 func TestAnEphemeralContainerWaitsForItsTarget(t *testing.T) {
 	h := newHarness(t)
-	pod := newPod(appContainer(), sidecarContainer())
-	pod.Spec.RestartPolicy = v1.RestartPolicyOnFailure
-	w := h.running(pod)
-	if err := h.docker.SetExited(dockerName(pod, "app", 0), 0, false); err != nil {
-		t.Fatal(err) // done for good: OnFailure does not restart it
-	}
-	h.sync(w)
+	pod := newPod(appContainer())
+	pod.Spec.InitContainers = []v1.Container{initContainer("migrate")}
+	w := NewWorker(h.rt, pod, true)
+	h.sync(w) // migrate runs; app waits for it
 	h.events()
 	h.debug(w, "app")
 
@@ -142,6 +139,22 @@ func TestAnEphemeralContainerWaitsForItsTarget(t *testing.T) {
 	}
 	if _, ok := h.podContainers(testUID)[dockerName(pod, "debugger", 0)]; ok {
 		t.Error("the ephemeral container was created without its target")
+	}
+
+	// Once the target has a container, the next pass starts the debugger in
+	// its PID namespace.
+	if err := h.docker.SetExited(dockerName(pod, "migrate", 0), 0, false); err != nil {
+		t.Fatal(err)
+	}
+	h.sync(w)
+	h.sync(w)
+	app := h.inspect(dockerName(pod, "app", 0))
+	dbg := h.inspect(dockerName(pod, "debugger", 0))
+	if !dbg.State.Running || string(dbg.HostConfig.PidMode) != "container:"+app.ID {
+		t.Errorf("debugger running %v in PID mode %q, want running in container:%s", dbg.State.Running, dbg.HostConfig.PidMode, app.ID)
+	}
+	if cs := ephemeralStatus(t, h.status(), "debugger"); cs.State.Running == nil {
+		t.Errorf("debugger = %+v, want running", cs.State)
 	}
 }
 
