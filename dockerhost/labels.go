@@ -33,9 +33,12 @@ const (
 	// SandboxContainerName is the container name of sandboxes, in
 	// LabelContainerName and in container names.
 	SandboxContainerName = "POD"
-	// KindInit and KindApp are the values of LabelContainerKind.
-	KindInit = "init"
-	KindApp  = "app"
+	// KindInit, KindApp and KindEphemeral are the values of
+	// LabelContainerKind: a recovered pod's containers go back to the part
+	// of its spec they came from (ephemeral ones are never restarted).
+	KindInit      = "init"
+	KindApp       = "app"
+	KindEphemeral = "ephemeral"
 )
 
 // IsManaged reports whether a container or volume with these labels belongs

@@ -84,7 +84,7 @@ type sandboxStop struct {
 // the instance's turn; SIGKILL comes at the deadline.
 type killStep struct {
 	inst     *instance
-	isInit   bool
+	kind     string    // its LabelContainerKind: where its events point
 	message  string    // the Killing event's
 	deadline time.Time // of the SIGKILL
 	begin    bool      // record Killing and start the preStop hook
@@ -119,6 +119,9 @@ type containerStep struct {
 	// the exited instance whose BackOff event is still to be recorded.
 	wait         *waiting
 	backOffEvent *instance
+	// failedEvent: the wait is new and gets the kubelet's Failed event
+	// (an ephemeral container whose target does not run).
+	failedEvent bool
 	// clearWaiting: the container runs, or will not run again.
 	clearWaiting bool
 }

@@ -17,18 +17,20 @@ const (
 	EventBackOff           = "BackOff"
 )
 
-// containerActions decides the container steps of a running pod: init
-// containers first, one at a time, then sidecars and app containers,
-// restarting them per policy. sb is the running sandbox the containers
+// containerActions decides the container steps of a running pod: its
+// ephemeral containers, init containers one at a time, then sidecars and
+// app containers, restarting them per policy. sb is the running sandbox the containers
 // join, nil when a new one is made by this sync. (A pod that is done never
 // gets here: see podDone.)
 func containerActions(in syncInput, sb *instance, a *podActions) time.Duration {
+	// As the kubelet's SyncPod, ephemeral containers come first: one can
+	// debug a pod whose init containers fail to start.
+	next := ephemeralActions(in, sb, a)
 	if !anyAppContainerCreated(in.pod, in.obs) {
-		if done, next := initActions(in, sb, a); !done {
-			return next
+		if done, initNext := initActions(in, sb, a); !done {
+			return minDelay(next, initNext)
 		}
 	}
-	var next time.Duration
 	for _, s := range initSlots(in.pod) {
 		if s.sidecar {
 			next = minDelay(next, containerStepFor(in, s, sb, a))
@@ -133,10 +135,23 @@ func runningStep(in syncInput, s slot, cur *instance, step *containerStep) time.
 
 // slot is one container of the pod spec with its role.
 type slot struct {
-	c       *v1.Container
-	index   int  // position in containers or initContainers
-	init    bool // an init container (sidecar or not)
-	sidecar bool // an init container with restartPolicy Always
+	c         *v1.Container
+	index     int  // position in containers, initContainers or ephemeralContainers
+	init      bool // an init container (sidecar or not)
+	sidecar   bool // an init container with restartPolicy Always
+	ephemeral bool // an ephemeral container (kubectl debug)
+	// target is an ephemeral container's targetContainerName; pidTarget
+	// the engine ID of that container's running instance, set when the
+	// ephemeral container's start is decided.
+	target, pidTarget string
+}
+
+// kind is the slot's LabelContainerKind value.
+func (s slot) kind() string { return s.translate().Kind() }
+
+// translate is where the slot's container sits, in translate's terms.
+func (s slot) translate() translate.Slot {
+	return translate.Slot{Index: s.index, Init: s.init, Ephemeral: s.ephemeral, PIDTarget: s.pidTarget}
 }
 
 func initSlots(pod *v1.Pod) []slot {

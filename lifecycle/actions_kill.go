@@ -78,7 +78,7 @@ func stopAll(in syncInput, deadline time.Time, a *podActions) bool {
 func killDecision(in syncInput, inst *instance, deadline time.Time, message string, turn, restart bool) *killStep {
 	k := &killStep{
 		inst: inst, message: message, deadline: deadline, restart: restart,
-		isInit: inst.label(dockerhost.LabelContainerKind) == dockerhost.KindInit,
+		kind: inst.label(dockerhost.LabelContainerKind),
 	}
 	st := in.mem.stopOf(inst.id())
 	graceOver := !in.now.Before(deadline)

@@ -152,6 +152,9 @@ func describeStep(st containerStep) []string {
 		if st.backOffEvent != nil {
 			out = append(out, name+" BackOff event")
 		}
+		if st.failedEvent {
+			out = append(out, name+" Failed event")
+		}
 	case st.start != nil:
 		out = append(out, name+" start "+st.start.id())
 	case st.create:
@@ -162,7 +165,12 @@ func describeStep(st containerStep) []string {
 		for _, p := range st.prune {
 			s += " prune " + p.id()
 		}
+		if st.slot.pidTarget != "" {
+			s += " in the PID namespace of " + st.slot.pidTarget
+		}
 		out = append(out, s)
+	case st.clearWaiting && st.slot.ephemeral:
+		out = append(out, name+" left as it is")
 	case st.clearWaiting:
 		out = append(out, name+" runs")
 	}
@@ -532,4 +540,106 @@ func donePreStop() *preStopRun {
 
 func pendingPreStop() *preStopRun {
 	return &preStopRun{done: make(chan struct{}), cancel: func() {}}
+}
+
+// debugged is the test pod with an ephemeral container "debugger" (kubectl
+// debug --target=target; no target when empty), and init containers.
+func debugged(target string, inits ...v1.Container) func() *v1.Pod {
+	return func() *v1.Pod {
+		pod := newPod(appContainer())
+		pod.Spec.InitContainers = inits
+		pod.Spec.EphemeralContainers = []v1.EphemeralContainer{{
+			EphemeralContainerCommon: v1.EphemeralContainerCommon{Name: "debugger", Image: sidecarImage, Command: []string{"sh"}, Stdin: true, TTY: true},
+			TargetContainerName:      target,
+		}}
+		return pod
+	}
+}
+
+func TestComputePodActionsEphemeralContainers(t *testing.T) {
+	deleted := func(m *podMemory) { m.terminate(true, t0.Add(10*time.Second)) }
+	runActionCases(t, []actionCase{{
+		name: "an ephemeral container added to a running pod starts first, in its target's PID namespace",
+		pod:  debugged("app"),
+		obs:  newObs().sandbox("running").container("app", 0, "running", 0, t0),
+		want: []string{"volumes", "volume content", "debugger create attempt 0 in the PID namespace of app-0", "app runs", "requeue 0s"},
+	}, {
+		name: "without a target it keeps a PID namespace of its own",
+		pod:  debugged(""),
+		obs:  newObs().sandbox("running").container("app", 0, "running", 0, t0),
+		want: []string{"volumes", "volume content", "debugger create attempt 0", "app runs", "requeue 0s"},
+	}, {
+		name: "it runs while the pod initializes (the kubelet starts it before init containers)",
+		pod:  debugged("", initContainer("migrate")),
+		obs:  newObs().sandbox("running").container("migrate", 0, "running", 0, t0),
+		want: []string{"volumes", "volume content", "debugger create attempt 0", "migrate runs", "requeue 0s"},
+	}, {
+		name: "it is never started again, whatever its exit",
+		pod:  debugged("app"),
+		obs:  newObs().sandbox("running").container("app", 0, "running", 0, t0).container("debugger", 0, "exited", 1, t0),
+		at:   time.Hour,
+		want: []string{"volumes", "volume content", "debugger left as it is", "app runs", "requeue 0s"},
+	}, {
+		name: "not even when it could not run at all",
+		pod:  debugged("app"),
+		obs:  newObs().sandbox("running").container("app", 0, "running", 0, t0).container("debugger", 0, "cannotrun", 0, t0),
+		want: []string{"volumes", "volume content", "debugger left as it is", "app runs", "requeue 0s"},
+	}, {
+		name: "created by a pass that ended before its start: started, still its one run",
+		pod:  debugged("app"),
+		obs:  newObs().sandbox("running").container("app", 0, "running", 0, t0).container("debugger", 0, "created", 0, t0),
+		want: []string{"volumes", "volume content", "debugger start debugger-0", "app runs", "requeue 0s"},
+	}, {
+		name: "its target has no container yet: it waits with the kubelet's config error and one Failed event",
+		pod:  debugged("app", initContainer("migrate")),
+		obs:  newObs().sandbox("running").container("migrate", 0, "running", 0, t0),
+		want: []string{"volumes", "volume content",
+			"debugger wait CreateContainerConfigError: unable to find target container app", "debugger Failed event",
+			"migrate runs", "requeue 2s"},
+	}, {
+		name: "the event is not repeated while it keeps waiting",
+		pod:  debugged("app", initContainer("migrate")),
+		obs:  newObs().sandbox("running").container("migrate", 0, "running", 0, t0),
+		mem: func(m *podMemory) {
+			m.waiting["debugger"] = waiting{ReasonCreateContainerConfigError, "unable to find target container app"}
+		},
+		want: []string{"volumes", "volume content",
+			"debugger wait CreateContainerConfigError: unable to find target container app",
+			"migrate runs", "requeue 2s"},
+	}, {
+		name: "its target exited: its newest instance is the target all the same, as in the kubelet",
+		pod:  debugged("app"),
+		obs:  newObs().sandbox("running").container("app", 0, "exited", 1, t0),
+		want: []string{"volumes", "volume content", "debugger create attempt 0 in the PID namespace of app-0",
+			"app create attempt 1 back-off from +0s", "requeue 0s"},
+	}, {
+		name: "its sandbox died: killed with the others, and only they come back",
+		pod:  debugged("app"),
+		obs:  newObs().sandbox("exited").container("app", 0, "running", 0, t0).container("debugger", 0, "running", 0, t0),
+		want: []string{"volumes", "sandbox replace attempt 1", "volume content", "debugger kill detached debugger-0", "app kill detached app-0", "requeue 2s"},
+	}, {
+		name: "one never started waits for a new sandbox to run",
+		pod:  debugged(""),
+		obs:  newObs().sandbox("exited").container("app", 0, "exited", 137, t0),
+		want: []string{"volumes", "sandbox replace attempt 1", "volume content", "app create attempt 1 back-off from +0s", "requeue 0s"},
+	}, {
+		name: "the pod's deletion stops it with the app containers, in the pod's grace period",
+		pod:  debugged("app"),
+		obs:  newObs().sandbox("running").container("app", 0, "running", 0, t0).container("debugger", 0, "running", 0, t0),
+		mem:  deleted,
+		want: []string{
+			`kill app-0 begin "Stopping container app" signal SIGQUIT deadline +10s`,
+			`kill debugger-0 begin "Stopping container debugger" signal SIGTERM deadline +10s`,
+			"requeue 10s"},
+	}, {
+		name: "a pod that finished stops it and is not started for it",
+		pod: func() *v1.Pod {
+			pod := debugged("")()
+			pod.Spec.RestartPolicy = v1.RestartPolicyNever
+			return pod
+		},
+		obs: newObs().sandbox("running").container("app", 0, "exited", 0, t0).container("debugger", 0, "running", 0, t0),
+		want: []string{"volumes", "finish by +30s",
+			`kill debugger-0 begin "Stopping container debugger" signal SIGTERM deadline +30s`, "requeue 30s"},
+	}})
 }

@@ -136,8 +136,11 @@ func (w *Worker) applyContainer(ctx, runCtx context.Context, pod *v1.Pod, st con
 		w.mem.waiting[name] = *st.wait
 		if st.backOffEvent != nil {
 			w.mem.record(st.backOffEvent.id()).backOffReported = true
-			w.rt.Recorder.Eventf(containerRef(pod, name, st.slot.init), v1.EventTypeWarning, EventBackOff,
+			w.rt.Recorder.Eventf(containerRef(pod, name, st.slot.kind()), v1.EventTypeWarning, EventBackOff,
 				"Back-off restarting failed container %s in pod %s", name, translate.FormatPod(pod))
+		}
+		if st.failedEvent {
+			w.rt.Recorder.Eventf(containerRef(pod, name, st.slot.kind()), v1.EventTypeWarning, EventFailed, "Error: %s", st.wait.message)
 		}
 	case st.start != nil:
 		*changed = true
@@ -184,7 +187,7 @@ func (w *Worker) applyKill(ctx, runCtx context.Context, pod *v1.Pod, k killStep,
 	logger := log.G(ctx).WithFields(log.Fields{"container": k.inst.name.Container, "containerID": id})
 	rec := w.mem.record(id)
 	if k.begin {
-		w.rt.Recorder.Event(containerRef(pod, k.inst.name.Container, k.isInit), v1.EventTypeNormal, EventKilling, k.message)
+		w.rt.Recorder.Event(containerRef(pod, k.inst.name.Container, k.kind), v1.EventTypeNormal, EventKilling, k.message)
 		rec.stop = &stopRecord{deadline: k.deadline, preStop: w.startPreStop(runCtx, pod, k.inst, k.deadline, k.kill)}
 	}
 	st := rec.stop

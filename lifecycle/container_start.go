@@ -48,12 +48,12 @@ func (w *Worker) createContainer(ctx context.Context, name dockerhost.ContainerN
 // or init). A non-empty reason means the container must wait (and why); err
 // is for failures of the engine conversation itself.
 func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbox *instance, attempt int) (reason, message string, err error) {
-	ref := containerRef(pod, s.c.Name, s.init)
+	ref := containerRef(pod, s.c.Name, s.kind())
 	if reason, message, err := w.rt.imageManager().EnsureImage(ctx, pod, s.c, ref, w.images); err != nil || reason != "" {
 		return reason, message, err
 	}
 	name := dockerhost.ContainerName{Container: s.c.Name, Pod: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: attempt}
-	cfg, host := w.rt.ContainerConfig(pod, s.c, translate.Slot{Index: s.index, Init: s.init}, attempt, sandbox.id())
+	cfg, host := w.rt.ContainerConfig(pod, s.c, s.translate(), attempt, sandbox.id())
 	env, command, args, err := w.rt.ResolveEnv(translate.EnvContext{Pod: pod, Container: s.c, PodIP: w.rt.sandboxIP(sandbox), HostIP: w.rt.HostIP})
 	if err != nil {
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
@@ -97,7 +97,7 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 // kubelet's Started (or Failed) event, and runs its postStart hook: the
 // container is reported Running only once the hook returned.
 func (w *Worker) startInstance(ctx context.Context, pod *v1.Pod, s slot, id string, sandbox *instance) {
-	ref := containerRef(pod, s.c.Name, s.init)
+	ref := containerRef(pod, s.c.Name, s.kind())
 	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
 		log.G(ctx).WithError(err).WithField("container", s.c.Name).Warn("Cannot start container")
 		// The kubelet's event carries the runtime's error, which names the

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"fmt"
 
+	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/images"
 	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
@@ -52,10 +53,14 @@ const ReasonSysctlForbidden = "SysctlForbidden"
 
 // containerRef is the object reference the kubelet attaches container events
 // to, so that `kubectl describe pod` shows which container an event is about.
-func containerRef(pod *v1.Pod, name string, init bool) *v1.ObjectReference {
+// kind is the container's LabelContainerKind value.
+func containerRef(pod *v1.Pod, name string, kind string) *v1.ObjectReference {
 	field := fmt.Sprintf("spec.containers{%s}", name)
-	if init {
+	switch kind {
+	case dockerhost.KindInit:
 		field = fmt.Sprintf("spec.initContainers{%s}", name)
+	case dockerhost.KindEphemeral:
+		field = fmt.Sprintf("spec.ephemeralContainers{%s}", name)
 	}
 	return &v1.ObjectReference{
 		Kind:            "Pod",

@@ -105,7 +105,7 @@ func (w *Worker) runPostStart(ctx context.Context, pod *v1.Pod, s slot, containe
 	log.G(ctx).WithError(err).WithFields(log.Fields{"container": c.Name, "message": msg}).Warn("postStart hook failed")
 	// Like the kubelet, the event does not carry the hook's output, which
 	// may hold secrets.
-	w.rt.Recorder.Event(containerRef(pod, c.Name, s.init), v1.EventTypeWarning, EventFailedPostStartHook, "PostStartHook failed")
+	w.rt.Recorder.Event(containerRef(pod, c.Name, s.kind()), v1.EventTypeWarning, EventFailedPostStartHook, "PostStartHook failed")
 	w.mem.record(containerID).postStartFailed = true
 }
 
@@ -139,7 +139,7 @@ func (w *Worker) startPreStop(ctx context.Context, pod *v1.Pod, inst *instance, 
 		close(run.done)
 		return run
 	}
-	isInit := inst.label(dockerhost.LabelContainerKind) == dockerhost.KindInit
+	kind := inst.label(dockerhost.LabelContainerKind)
 	podIP, sandboxID := w.mem.podIP, w.mem.sandboxID // the goroutine must not read the worker's memory
 	w.hooks.Add(1)
 	go func() {
@@ -155,7 +155,7 @@ func (w *Worker) startPreStop(ctx context.Context, pod *v1.Pod, inst *instance, 
 		log.G(ctx).WithError(err).WithFields(log.Fields{"container": c.Name, "message": msg}).Warn("preStop hook failed")
 		// Like the kubelet, the event does not carry the hook's output,
 		// which may hold secrets.
-		w.rt.Recorder.Event(containerRef(pod, c.Name, isInit), v1.EventTypeWarning, EventFailedPreStopHook, "PreStopHook failed")
+		w.rt.Recorder.Event(containerRef(pod, c.Name, kind), v1.EventTypeWarning, EventFailedPreStopHook, "PreStopHook failed")
 	}()
 	return run
 }

@@ -89,6 +89,9 @@ func generatePodStatus(in syncInput, node statusNode, prev *v1.PodStatus, termin
 	for _, sl := range appSlots(pod) {
 		s.ContainerStatuses = append(s.ContainerStatuses, generateContainerStatus(in, sl, appWaiting, terminating))
 	}
+	for _, sl := range ephemeralSlots(pod) {
+		s.EphemeralContainerStatuses = append(s.EphemeralContainerStatuses, generateContainerStatus(in, sl, appWaiting, terminating))
+	}
 	s.Phase = podPhase(pod, s.InitContainerStatuses, s.ContainerStatuses, terminal, initialized)
 	if terminal && s.Phase != v1.PodSucceeded && s.Phase != v1.PodFailed {
 		// A pod stopped before its containers finished (some never started)
@@ -237,10 +240,14 @@ func keepTransitionTimes(s *v1.PodStatus, prev *v1.PodStatus, now time.Time) {
 
 // generateContainerStatus reports one container from its newest instance. notRun
 // is the waiting reason of a container that has no instance yet; nothing is
-// ready while the pod terminates.
+// ready while the pod terminates. An ephemeral container is never ready and,
+// as the kubelet's prober only reports on the others, has no started field.
 func generateContainerStatus(in syncInput, sl slot, notRun string, terminating bool) v1.ContainerStatus {
 	c := sl.c
-	cs := v1.ContainerStatus{Name: c.Name, Image: c.Image, Started: new(bool)}
+	cs := v1.ContainerStatus{Name: c.Name, Image: c.Image}
+	if !sl.ephemeral {
+		cs.Started = new(bool)
+	}
 	insts := in.obs.containers[c.Name]
 	wt, hasWaiting := in.mem.waiting[c.Name]
 	if len(insts) == 0 {
@@ -264,8 +271,10 @@ func generateContainerStatus(in syncInput, sl slot, notRun string, terminating b
 		cs.State.Running = &v1.ContainerStateRunning{StartedAt: dockerTime(cur.inspect.State.StartedAt)}
 		// Started and ready per the probes; a regular init container is
 		// ready only once it completed.
-		*cs.Started = in.probes.started(c, cur.id())
-		cs.Ready = (!sl.init || sl.sidecar) && in.probes.ready(c, cur.id()) && !terminating
+		if cs.Started != nil {
+			*cs.Started = in.probes.started(c, cur.id())
+		}
+		cs.Ready = (!sl.init || sl.sidecar) && !sl.ephemeral && in.probes.ready(c, cur.id()) && !terminating
 	case cur.created() && !cur.startFailed():
 		if !hasWaiting {
 			wt = waiting{reason: ReasonContainerCreating}

@@ -145,7 +145,7 @@ func (w *Worker) ensureProbes(ctx context.Context, pod *v1.Pod, obs *observation
 
 func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *instance, kind probes.Kind, spec *v1.Probe, podIP, sandboxID string) {
 	c, id := sl.c, cur.id()
-	ref := containerRef(pod, c.Name, sl.init)
+	ref := containerRef(pod, c.Name, sl.kind())
 	logger := log.G(ctx).WithFields(log.Fields{"container": c.Name, "containerID": id, "probe": string(kind)})
 	pw := probes.NewWorker(probes.WorkerConfig{
 		Kind:      kind,

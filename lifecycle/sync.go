@@ -177,7 +177,7 @@ func (w *Worker) finish(ctx context.Context, in syncInput) time.Duration {
 // of the finished instances the status shows (the current and the previous
 // one of each container).
 func (w *Worker) readTerminationMessages(ctx context.Context, pod *v1.Pod, obs *observation) {
-	for _, sl := range append(initSlots(pod), appSlots(pod)...) {
+	for _, sl := range append(append(initSlots(pod), appSlots(pod)...), ephemeralSlots(pod)...) {
 		insts := obs.containers[sl.c.Name]
 		for i := 0; i < len(insts) && i < 2; i++ {
 			inst := insts[i]

@@ -96,7 +96,14 @@ func (w *Worker) Done() <-chan struct{} { return w.done }
 func (w *Worker) Update(pod *v1.Pod) {
 	w.mu.Lock()
 	status := w.pod.Status
+	ephemeral := w.pod.Spec.EphemeralContainers
 	w.pod = pod.DeepCopy()
+	if len(w.pod.Spec.EphemeralContainers) < len(ephemeral) {
+		// The API only ever adds ephemeral containers: a pod object with
+		// fewer is older than the one the worker has (the pod controller
+		// and the node's own watch both hand pods over).
+		w.pod.Spec.EphemeralContainers = ephemeral
+	}
 	if w.reported != nil {
 		// The API may lag behind what was reported; keep the newer view of
 		// what the node owns, and take the conditions others own (readiness

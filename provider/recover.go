@@ -44,37 +44,53 @@ func (p *Provider) recover(ctx context.Context) error {
 }
 
 // podFromLabels rebuilds the skeleton of a pod from its containers' labels:
-// identity, containers (name, image, in spec order) and grace period.
+// identity, app and ephemeral containers (name, image, in spec order) and
+// grace period.
 func podFromLabels(uid types.UID, containers []container.Summary) *v1.Pod {
 	pod := &v1.Pod{}
 	type indexed struct {
 		index int
 		c     v1.Container
 	}
-	seen := map[string]indexed{}
+	// By kind (app, ephemeral), then by container name.
+	seen := map[string]map[string]indexed{}
 	for _, c := range containers {
 		l := c.Labels
 		pod.Name, pod.Namespace, pod.UID = l[dockerhost.LabelPodName], l[dockerhost.LabelPodNamespace], uid
 		if g, err := strconv.ParseInt(l[dockerhost.LabelTerminationGracePeriod], 10, 64); err == nil {
 			pod.Spec.TerminationGracePeriodSeconds = &g
 		}
-		name := l[dockerhost.LabelContainerName]
-		if l[dockerhost.LabelDockerType] != dockerhost.DockerTypeContainer || l[dockerhost.LabelContainerKind] != dockerhost.KindApp {
+		kind := l[dockerhost.LabelContainerKind]
+		if l[dockerhost.LabelDockerType] != dockerhost.DockerTypeContainer || (kind != dockerhost.KindApp && kind != dockerhost.KindEphemeral) {
 			continue
 		}
+		if seen[kind] == nil {
+			seen[kind] = map[string]indexed{}
+		}
+		name := l[dockerhost.LabelContainerName]
 		idx, _ := strconv.Atoi(l[dockerhost.LabelContainerIndex])
-		seen[name] = indexed{idx, v1.Container{Name: name, Image: l[dockerhost.LabelContainerImage]}}
+		seen[kind][name] = indexed{idx, v1.Container{Name: name, Image: l[dockerhost.LabelContainerImage]}}
 	}
 	if pod.Name == "" || pod.Namespace == "" {
 		return nil
 	}
-	list := make([]indexed, 0, len(seen))
-	for _, c := range seen {
-		list = append(list, c)
+	inOrder := func(m map[string]indexed) []v1.Container {
+		list := make([]indexed, 0, len(m))
+		for _, c := range m {
+			list = append(list, c)
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].index < list[j].index })
+		out := make([]v1.Container, 0, len(list))
+		for _, c := range list {
+			out = append(out, c.c)
+		}
+		return out
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].index < list[j].index })
-	for _, c := range list {
-		pod.Spec.Containers = append(pod.Spec.Containers, c.c)
+	for _, c := range inOrder(seen[dockerhost.KindApp]) {
+		pod.Spec.Containers = append(pod.Spec.Containers, c)
+	}
+	for _, c := range inOrder(seen[dockerhost.KindEphemeral]) {
+		pod.Spec.EphemeralContainers = append(pod.Spec.EphemeralContainers, v1.EphemeralContainer{EphemeralContainerCommon: v1.EphemeralContainerCommon(c)})
 	}
 	pod.ObjectMeta = metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: uid}
 	return pod

@@ -94,6 +94,23 @@ func TestPodFromLabels(t *testing.T) {
 			},
 		},
 		{
+			name: "ephemeral containers come back as ephemeral containers, in spec order",
+			containers: []container.Summary{
+				labelled(dockerhost.KindEphemeral, "debugger-b", 1, 0, "example.com/tools:2", "45"),
+				sandbox,
+				labelled(dockerhost.KindApp, "app", 0, 0, "example.com/app:1", "45"),
+				labelled(dockerhost.KindEphemeral, "debugger-a", 0, 0, "example.com/tools:1", "45"),
+			},
+			wantSpec: v1.PodSpec{
+				TerminationGracePeriodSeconds: ptr.To[int64](45),
+				Containers:                    []v1.Container{{Name: "app", Image: "example.com/app:1"}},
+				EphemeralContainers: []v1.EphemeralContainer{
+					{EphemeralContainerCommon: v1.EphemeralContainerCommon{Name: "debugger-a", Image: "example.com/tools:1"}},
+					{EphemeralContainerCommon: v1.EphemeralContainerCommon{Name: "debugger-b", Image: "example.com/tools:2"}},
+				},
+			},
+		},
+		{
 			name:       "no grace label leaves the API default",
 			containers: []container.Summary{labelled("sandbox", dockerhost.SandboxContainerName, 0, 0, "", "")},
 			wantSpec:   v1.PodSpec{},

@@ -30,10 +30,39 @@ func ContainerHash(c *v1.Container) string {
 
 // Slot says where a container sits in its pod.
 type Slot struct {
-	// Index is its position in containers or initContainers.
+	// Index is its position in containers, initContainers or
+	// ephemeralContainers.
 	Index int
 	// Init marks an init container (sidecar or not).
 	Init bool
+	// Ephemeral marks an ephemeral container (kubectl debug).
+	Ephemeral bool
+	// PIDTarget is, for an ephemeral container with a targetContainerName,
+	// the engine ID of that container: the ephemeral one joins its PID
+	// namespace, as the kubelet's NamespaceMode TARGET does.
+	PIDTarget string
+}
+
+// Kind is the container's LabelContainerKind value.
+func (s Slot) Kind() string {
+	switch {
+	case s.Ephemeral:
+		return dockerhost.KindEphemeral
+	case s.Init:
+		return dockerhost.KindInit
+	}
+	return dockerhost.KindApp
+}
+
+// EphemeralContainer is an ephemeral container as a container: the fields
+// the API refuses on one (ports, resources, lifecycle, probes) are left out
+// whatever the object holds, so none of them reaches the engine.
+func EphemeralContainer(ec *v1.EphemeralContainer) *v1.Container {
+	c := v1.Container(*ec.EphemeralContainerCommon.DeepCopy())
+	c.Ports, c.Resources, c.ResizePolicy, c.Lifecycle = nil, v1.ResourceRequirements{}, nil, nil
+	c.LivenessProbe, c.ReadinessProbe, c.StartupProbe = nil, nil, nil
+	c.RestartPolicy, c.RestartPolicyRules = nil, nil
+	return &c
 }
 
 // ContainerConfig translates container c of pod, at slot s, into Docker
@@ -43,10 +72,7 @@ func (n *Node) ContainerConfig(pod *v1.Pod, c *v1.Container, s Slot, attempt int
 	labels := n.podLabels(pod)
 	labels[dockerhost.LabelContainerName] = c.Name
 	labels[dockerhost.LabelDockerType] = dockerhost.DockerTypeContainer
-	labels[dockerhost.LabelContainerKind] = dockerhost.KindApp
-	if s.Init {
-		labels[dockerhost.LabelContainerKind] = dockerhost.KindInit
-	}
+	labels[dockerhost.LabelContainerKind] = s.Kind()
 	labels[dockerhost.LabelContainerIndex] = strconv.Itoa(s.Index)
 	labels[dockerhost.LabelRestartCount] = strconv.Itoa(attempt)
 	labels[dockerhost.LabelContainerHash] = ContainerHash(c)
@@ -80,8 +106,13 @@ func (n *Node) ContainerConfig(pod *v1.Pod, c *v1.Container, s Slot, attempt int
 		IpcMode:     container.IpcMode("container:" + sandboxID),
 		Mounts:      VolumeMounts(pod, c),
 	}
-	if pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace {
+	switch {
+	case pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace:
 		host.PidMode = container.PidMode("container:" + sandboxID)
+	case s.PIDTarget != "":
+		// Only where the container would have a PID namespace of its own,
+		// as in the kubelet: a shared or host PID namespace wins.
+		host.PidMode = container.PidMode("container:" + s.PIDTarget)
 	}
 	applyHostNamespaces(pod, host)
 	applyResources(c, host)

@@ -142,6 +142,12 @@ func (n *Node) ApplySecurity(ctx context.Context, engine Engine, pod *v1.Pod, c 
 		host.CapDrop = capabilityNames(sc.Capabilities.Drop)
 	}
 	host.Privileged = sc.Privileged != nil && *sc.Privileged
+	if host.Privileged && !n.Security.AllowPrivileged {
+		// Admission holds back pods whose containers ask for it; an
+		// ephemeral container added later is refused here, in the words of
+		// the kubelet's canRunPod.
+		return ReasonCreateContainerConfigError, fmt.Sprintf("pod with UID %q specified privileged container, but is disallowed", pod.UID), nil
+	}
 	host.ReadonlyRootfs = sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem
 	if sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
 		host.SecurityOpt = append(host.SecurityOpt, "no-new-privileges")
