@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"runtime"
 	"sort"
 
 	"github.com/virtual-kubelet/virtual-kubelet/log"
@@ -23,8 +24,8 @@ func (p *Provider) admitLocked(pod *v1.Pod, static bool) lifecycle.NodeVerdict {
 }
 
 // admissionNode is the node as the predicates read it: labels, taints and
-// allocatable as the node reports them; without a node (tests, standalone
-// mode before the first status), allocatable alone.
+// allocatable as the node reports them; without a node (standalone mode,
+// tests), allocatable and a kubelet's own labels.
 func (p *Provider) admissionNode() *v1.Node {
 	if p.cfg.Node != nil {
 		if n := p.cfg.Node(); n != nil {
@@ -33,6 +34,8 @@ func (p *Provider) admissionNode() *v1.Node {
 	}
 	n := &v1.Node{}
 	n.Name = p.cfg.NodeName
+	// The labels every kubelet gives its node, standalone too.
+	n.Labels = map[string]string{v1.LabelHostname: p.cfg.NodeName, v1.LabelOSStable: runtime.GOOS, v1.LabelArchStable: runtime.GOARCH}
 	if p.cfg.Allocatable != nil {
 		n.Status.Allocatable = p.cfg.Allocatable()
 	}
