@@ -53,7 +53,10 @@ func (p *Provider) admittedLocked(pod *v1.Pod) []*v1.Pod {
 			continue
 		}
 		other := w.AdmittedPod()
-		if other == nil {
+		if other == nil || other.Namespace == pod.Namespace && other.Name == pod.Name {
+			// A pod of the same name is the predecessor the new pod replaces
+			// (an edited static manifest, a pod recreated under its name):
+			// it is being stopped, and must not hold its ports against it.
 			continue
 		}
 		if !w.SpecKnown() && p.cfg.APIPods != nil {
