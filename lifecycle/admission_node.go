@@ -195,11 +195,18 @@ type hostPort struct {
 	port         int32
 }
 
-// hostPortsOf lists the host ports of a pod's app containers, as the
-// scheduler's NodePorts counts them.
+// hostPortsOf lists the host ports of a pod's sidecars (init containers
+// that run all along) and app containers, as the scheduler's NodePorts
+// counts them.
 func hostPortsOf(pod *v1.Pod) []hostPort {
 	var out []hostPort
-	for _, c := range pod.Spec.Containers {
+	var containers []v1.Container
+	for _, c := range pod.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == v1.ContainerRestartPolicyAlways {
+			containers = append(containers, c)
+		}
+	}
+	for _, c := range append(containers, pod.Spec.Containers...) {
 		for _, p := range c.Ports {
 			if p.HostPort <= 0 {
 				continue

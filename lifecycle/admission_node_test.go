@@ -6,6 +6,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
 )
 
 // The node's admission rejects, with the kubelet's reasons and words
@@ -68,6 +69,21 @@ func TestAdmitOnNode(t *testing.T) {
 			others: []*v1.Pod{withPorts(port("127.0.0.2", v1.ProtocolTCP, 8080))}},
 		{name: "the same host port in another protocol", pod: withPorts(port("", v1.ProtocolUDP, 8080)),
 			others: []*v1.Pod{withPorts(port("", v1.ProtocolTCP, 8080))}},
+		{name: "a sidecar's host port is held too", pod: withPorts(port("", "", 8080)), others: []*v1.Pod{func() *v1.Pod {
+			p := newPod(appContainer())
+			sc := sidecarContainer()
+			sc.RestartPolicy = ptr.To(v1.ContainerRestartPolicyAlways)
+			sc.Ports = []v1.ContainerPort{port("", "", 8080)}
+			p.Spec.InitContainers = []v1.Container{sc}
+			return p
+		}()}, reason: ReasonNodePorts, message: portsMsg},
+		{name: "a run-once init container's host port is not", pod: withPorts(port("", "", 8080)), others: []*v1.Pod{func() *v1.Pod {
+			p := newPod(appContainer())
+			ic := sidecarContainer()
+			ic.Ports = []v1.ContainerPort{port("", "", 8080)}
+			p.Spec.InitContainers = []v1.Container{ic}
+			return p
+		}()}},
 		{name: "container ports without host ports never conflict", pod: withPorts(port("", "", 0)), others: []*v1.Pod{withPorts(port("", "", 0))}},
 		{name: "cpu above allocatable", pod: requesting("5", ""), reason: "OutOfcpu",
 			message: "Node didn't have enough resource: cpu, requested: 5000, used: 0, capacity: 4000"},
