@@ -69,4 +69,24 @@ func TestCreatePodAdmitsAgainstEarlierPods(t *testing.T) {
 			t.Errorf("pod %s: %s %q, want %s %q", c.name, ph, reason, want, c.reason)
 		}
 	}
+
+	// A pod recreated under the name of one being stopped (the predecessor
+	// it replaces) is not rejected for the ports its predecessor holds.
+	first, err := p.GetPod(ctx, "default", "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.DeletePod(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CreatePod(ctx, pod("first", "uid-4")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		got, err := p.GetPod(ctx, "default", "first")
+		return err == nil && got.UID == "uid-4" && (got.Status.Phase == v1.PodRunning || got.Status.Phase == v1.PodFailed)
+	})
+	if got, _ := p.GetPod(ctx, "default", "first"); got.Status.Phase != v1.PodRunning {
+		t.Errorf("the successor of a pod being stopped: %s %q, want admitted", got.Status.Phase, got.Status.Reason)
+	}
 }
