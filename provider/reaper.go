@@ -205,6 +205,16 @@ func (p *Provider) leftovers(ctx context.Context) ([]leftover, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A file's path names only its pod's UID: name the pod as its
+	// containers or volumes do, for the log.
+	for i := range files {
+		for _, l := range out {
+			if l.uid == files[i].uid {
+				files[i].namespace, files[i].pod = l.namespace, l.pod
+				break
+			}
+		}
+	}
 	return append(out, files...), nil
 }
 
