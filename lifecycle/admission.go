@@ -55,6 +55,13 @@ func (w *Worker) admit(ctx context.Context, pod *v1.Pod) (bool, error) {
 		w.reject(ctx, pod, ReasonSysctlForbidden, msg)
 		return false, nil
 	}
+	w.mu.Lock()
+	verdict := w.nodeVerdict
+	w.mu.Unlock()
+	if verdict.Reason != "" {
+		w.reject(ctx, pod, verdict.Reason, verdict.Message)
+		return false, nil
+	}
 	if appArmorRequired(pod) {
 		enforced, err := w.rt.engineEnforces(ctx, "apparmor")
 		if err != nil {

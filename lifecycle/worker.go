@@ -45,6 +45,9 @@ type Worker struct {
 	deletion  time.Time     // set once the pod is being deleted: its SIGKILL deadline
 	reported  *v1.PodStatus // last status handed to Notify
 	removed   bool          // every container and volume is gone
+	// nodeVerdict is the node predicates' verdict on the pod (see
+	// RejectOnNode); its admission fails with it.
+	nodeVerdict NodeVerdict
 	// cancelSync cancels the sync in flight: a deletion, a shortened grace
 	// period or a failed liveness probe must not wait for a hook, a pull or
 	// a start to finish (the kubelet's pod workers do the same).
@@ -79,6 +82,40 @@ func NewWorker(rt *Runtime, pod *v1.Pod, specKnown bool) *Worker {
 		w.mem.startTime = *pod.Status.StartTime
 	}
 	return w
+}
+
+// RejectOnNode records that the node predicates rejected the pod
+// (AdmitOnNode): its admission fails with the verdict's reason and message,
+// before anything of it is created. Called before Run.
+func (w *Worker) RejectOnNode(v NodeVerdict) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.nodeVerdict = v
+}
+
+// AdmittedPod returns a copy of the pod while it counts among the pods on
+// the node for the admission of others, as the kubelet's active pods: nil
+// once it was rejected by the node, finished (Succeeded or Failed) without
+// being deleted, or removed from the engine. A deleted pod counts until its
+// containers are gone.
+func (w *Worker) AdmittedPod() *v1.Pod {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.removed || w.nodeVerdict.Reason != "" {
+		return nil
+	}
+	if phase := w.pod.Status.Phase; (phase == v1.PodSucceeded || phase == v1.PodFailed) && w.deletion.IsZero() {
+		return nil
+	}
+	return w.pod.DeepCopy()
+}
+
+// SpecKnown reports whether the worker has the pod's spec from the API (or
+// a manifest), not only what container labels say.
+func (w *Worker) SpecKnown() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.specKnown
 }
 
 // Wake asks the worker to look at the engine again; it never blocks.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -263,4 +265,17 @@ func withoutHeartbeats(st v1.NodeStatus) v1.NodeStatus {
 		st.Conditions[i].LastHeartbeatTime = metav1.Time{}
 	}
 	return st
+}
+
+// Node returns what of the node its admission reads: name, labels, taints
+// and allocatable, as last reported.
+func (s *NodeStatus) Node() *v1.Node {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := &v1.Node{}
+	n.Name = s.node.Name
+	n.Labels = maps.Clone(s.node.Labels)
+	n.Spec.Taints = slices.Clone(s.node.Spec.Taints)
+	n.Status.Allocatable = s.node.Status.Allocatable.DeepCopy()
+	return n
 }

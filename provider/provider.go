@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/utils/clock"
 )
 
@@ -42,6 +43,22 @@ type Config struct {
 	// OnlyStaticPods is standalone mode: every pod of the node comes from a
 	// manifest, so a recovered pod no manifest declares is stopped.
 	OnlyStaticPods bool
+	// Node returns the node as it describes itself: labels, taints and
+	// status.allocatable, which the node's admission reads (admission.go).
+	// Nil, or a nil result, admits against Allocatable alone.
+	Node func() *v1.Node
+	// APIPods is the pod controller's cache of the node's pods in the API,
+	// and APIPodsSynced reports once it holds them all; nil in standalone
+	// mode. The reaper keeps what belongs to a pod there (reaper.go).
+	APIPods       corev1listers.PodLister
+	APIPodsSynced func() bool
+	// ReapInterval is how often the reaper looks for what pods that are
+	// gone left on the engine and on disk, starting once the API's pods are
+	// known; 0 disables it.
+	ReapInterval time.Duration
+	// ReapMinAge: nothing younger than this is reaped (a pod being set up
+	// has volumes before containers); DefaultReapMinAge when zero.
+	ReapMinAge time.Duration
 }
 
 // Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
@@ -109,6 +126,11 @@ func (p *Provider) Run(ctx context.Context) error {
 	close(p.running)
 	p.applyStaticLocked()
 	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.runReaper(ctx)
+	}()
 	err := p.followEvents(ctx)
 	p.wg.Wait()
 	return err
@@ -127,9 +149,16 @@ func (p *Provider) waitRunning(ctx context.Context) error {
 
 func podKey(namespace, name string) string { return namespace + "/" + name }
 
-// startWorker registers and starts a worker; p.mu must be held.
-func (p *Provider) startWorker(pod *v1.Pod, specKnown bool) *lifecycle.Worker {
+// startWorker registers and starts a worker; p.mu must be held. A pod that
+// arrives (admit) first goes through the node's admission; one adopted from
+// the engine does not.
+func (p *Provider) startWorker(pod *v1.Pod, specKnown, admit bool) *lifecycle.Worker {
 	w := lifecycle.NewWorker(p.rt, pod, specKnown)
+	if admit {
+		if v := p.admitLocked(pod, p.static.desired[pod.UID] != nil); v.Reason != "" {
+			w.RejectOnNode(v)
+		}
+	}
 	p.workers[pod.UID] = w
 	p.byName[podKey(pod.Namespace, pod.Name)] = pod.UID
 	p.wg.Add(1)
@@ -167,7 +196,7 @@ func (p *Provider) CreatePod(ctx context.Context, pod *v1.Pod) error {
 		}
 	}
 	log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).Info("Creating pod")
-	p.startWorker(pod, true)
+	p.startWorker(pod, true, true)
 	return nil
 }
 

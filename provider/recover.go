@@ -38,7 +38,7 @@ func (p *Provider) recover(ctx context.Context) error {
 			continue
 		}
 		log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name, "uid": uid}).Info("Recovered pod from the engine")
-		p.startWorker(pod, false)
+		p.startWorker(pod, false, false)
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ func (p *Provider) applyStaticLocked() {
 			}
 		}
 		log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).Info("Creating static pod")
-		p.startWorker(pod, true)
+		p.startWorker(pod, true, true)
 	}
 	for uid, w := range p.workers {
 		if _, wanted := p.static.desired[uid]; wanted {

@@ -54,5 +54,5 @@ func engineProviderConfig(o *options, f engineFlags, docker dockerhost.Client, i
 		MessageDir:       o.terminationMessageDir(),
 		ImagePullRecords: o.imagePullRecords(),
 		ProbeViaSandbox:  f.viaSandbox,
-	}}
+	}, ReapInterval: o.reapInterval, ReapMinAge: o.reapMinAge}
 }

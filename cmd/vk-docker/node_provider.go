@@ -39,6 +39,8 @@ type nodeParts struct {
 	status   *provider.NodeStatus
 	// objects reads the Secrets and ConfigMaps of the node's pods.
 	objects *podrefs.Manager
+	// podsSynced reports once the pod informer holds the node's pods.
+	podsSynced func() bool
 	// rotateClientCert renews the node's client certificate (TLS
 	// bootstrap); nil with a given kubeconfig.
 	rotateClientCert func(context.Context) error
@@ -95,6 +97,7 @@ func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodePart
 			c.SkipDownwardAPIResolution = true
 			c.SecretInformer = podControllerSecrets{c.SecretInformer, parts.objects.Secrets()}
 			c.ConfigMapInformer = podControllerConfigMaps{c.ConfigMapInformer, parts.objects.ConfigMaps()}
+			parts.podsSynced = c.PodInformer.Informer().HasSynced
 			if err := parts.objects.Track(c.PodInformer.Informer()); err != nil {
 				return err
 			}
@@ -142,6 +145,15 @@ func providerConfig(o *options, flags nodeFlags, d nodeDeps, pc nodeutil.Provide
 		}
 		return parts.status.Allocatable()
 	}
+	// The node's admission reads the node as it reports itself.
+	cfg.Node = func() *v1.Node {
+		if parts.status == nil {
+			return nil
+		}
+		return parts.status.Node()
+	}
+	cfg.APIPods = pc.Pods
+	cfg.APIPodsSynced = func() bool { return parts.podsSynced != nil && parts.podsSynced() }
 	cfg.Recorder = d.recorder
 	cfg.Kube = d.client
 	cfg.Pods = d.client.CoreV1()

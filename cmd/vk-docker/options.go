@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/provider"
 	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
 )
@@ -52,6 +53,8 @@ type options struct {
 
 	nodeStatusInterval time.Duration
 	servingCSRWait     time.Duration
+	reapInterval       time.Duration
+	reapMinAge         time.Duration
 }
 
 func defaultOptions() *options {
@@ -69,6 +72,8 @@ func defaultOptions() *options {
 		probeNetwork:  "auto",
 
 		nodeStatusInterval: 10 * time.Second,
+		reapInterval:       time.Minute,
+		reapMinAge:         provider.DefaultReapMinAge,
 	}
 }
 
@@ -105,6 +110,8 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.manifestPath, "pod-manifest-path", "", "directory of static pod manifests (YAML or JSON Pods or PodLists), as the kubelet's staticPodPath: watched and rescanned every 20 s; with an API server each gets a mirror pod, without one (no --kubeconfig, KUBECONFIG or in-cluster config) vk-docker runs them standalone")
 	f.DurationVar(&o.nodeStatusInterval, "node-status-interval", o.nodeStatusInterval, "how often the Docker engine's health, resources and images are checked for the node's status (NotReady while the engine does not answer)")
 	f.StringVar(&o.pullRecords, "image-pull-records", "", "file that keeps, across restarts, with which pull secrets each image was pulled, so that only pods holding them use it (default /var/lib/vk-docker/<nodename>/image-pulls.json)")
+	f.DurationVar(&o.reapInterval, "reap-interval", o.reapInterval, "how often to remove what pods that are gone left behind (containers, volumes, termination message files of pods neither the API server nor this node knows, e.g. after a crash); the first pass runs at start; 0 disables it")
+	f.DurationVar(&o.reapMinAge, "reap-min-age", o.reapMinAge, "what is younger than this is never reaped: a pod being set up has volumes before it has containers")
 	f.StringVar(&o.messageDir, "termination-message-dir", "", "directory for the files bind-mounted at containers' terminationMessagePath; the engine must run on this machine (default /var/lib/vk-docker/<nodename>/termination with a local engine, none with a remote one)")
 }
 

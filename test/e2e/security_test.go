@@ -268,9 +268,8 @@ func testAppArmorRejected(t *testing.T, on podOnNode) {
 }
 
 // A hostPort is reachable on the Docker host; a second pod asking for the
-// same port cannot get its sandbox and says so, as the engine puts it.
+// same port is rejected by the node.
 func testHostPort(t *testing.T, on podOnNode) {
-	ctx := context.Background()
 	ns := namespace(t)
 	port := freeLocalPort(t)
 	web := busybox("web", "mkdir -p /www && echo hello-from-hostport > /www/index.html && exec httpd -f -p 8080 -h /www")
@@ -298,21 +297,10 @@ func testHostPort(t *testing.T, on podOnNode) {
 	}
 
 	// The scheduler keeps a second pod with the same hostPort off the node;
-	// one bound by name reaches it, and the engine refuses the port.
+	// one bound by name reaches it, and the node's admission rejects it
+	// (admission_test.go), as a kubelet does, before the engine is asked.
 	second := on("hostport-taken", web)
 	second.Spec.NodeName = first.Spec.NodeSelector["kubernetes.io/hostname"]
-	createPod(t, ns, second)
-	ev := env.WaitPodEvent(t, ns, second.Name, 30*time.Second, "Warning FailedCreatePodSandBox", func(e v1.Event) bool {
-		return e.Type == v1.EventTypeWarning && e.Reason == "FailedCreatePodSandBox"
-	})
-	if !strings.Contains(ev.Message, "port is already allocated") && !strings.Contains(ev.Message, "address already in use") {
-		t.Errorf("event message = %q, want the engine's port conflict", ev.Message)
-	}
-	// It stays Pending, its container waiting to be created, and retries.
-	if _, err := framework.WaitForPod(ctx, env, ns, second.Name, 10*time.Second, "Pending with web waiting", func(p *v1.Pod) bool {
-		cs := framework.StatusOf(p, "web")
-		return p.Status.Phase == v1.PodPending && cs != nil && cs.State.Waiting != nil && cs.State.Waiting.Reason == "ContainerCreating"
-	}); err != nil {
-		t.Error(err)
-	}
+	expectRejected(t, ns, second, "NodePorts",
+		"Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports")
 }
