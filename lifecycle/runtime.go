@@ -104,3 +104,13 @@ func (rt *Runtime) imageManager() *images.Manager {
 func (rt *Runtime) LoadImagePullRecords() error {
 	return rt.imageManager().LoadRecords()
 }
+
+// ForHost returns a copy of rt for the pods of another Docker host: its
+// own client, and its own image manager, since pulls, pull back-off and
+// pull records belong to the engine that holds the images.
+func (rt *Runtime) ForHost(docker dockerhost.Client) *Runtime {
+	c := *rt
+	c.Docker = docker
+	c.images = nil
+	return &c
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node"
+	"github.com/vk-docker/vk-docker/hostpool"
 	"github.com/vk-docker/vk-docker/lifecycle"
 	"github.com/vk-docker/vk-docker/staticpods"
 	v1 "k8s.io/api/core/v1"
@@ -39,6 +40,12 @@ type Config struct {
 	// ResyncMirrors, when set, is called when a mirror pod of a static pod
 	// was deleted or is stale in the API (see static_pods.go).
 	ResyncMirrors func()
+	// Pool is the node's Docker hosts; nil is a pool of Runtime.Docker
+	// alone. Each pod runs wholly on one of them.
+	Pool *hostpool.Pool
+	// HostSettings, when set, gives each host of Pool its own Runtime
+	// settings; without it every host has the Runtime's.
+	HostSettings func(*hostpool.Host) HostSettings
 	// OnlyStaticPods is standalone mode: every pod of the node comes from a
 	// manifest, so a recovered pod no manifest declares is stopped.
 	OnlyStaticPods bool
@@ -47,8 +54,9 @@ type Config struct {
 // Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
 // (and the node API entry points in exec.go and logs.go).
 type Provider struct {
-	cfg Config
-	rt  *lifecycle.Runtime
+	cfg   Config
+	rt    *lifecycle.Runtime
+	hosts map[*hostpool.Host]*lifecycle.Runtime // hosts.go; fixed after New
 
 	running chan struct{} // closed once Run has recovered pods
 	runCtx  context.Context
@@ -91,7 +99,7 @@ func New(cfg Config) (*Provider, error) {
 	if err := p.rt.Validate(); err != nil {
 		return nil, err
 	}
-	if err := p.rt.LoadImagePullRecords(); err != nil {
+	if err := p.initHosts(); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -109,9 +117,9 @@ func (p *Provider) Run(ctx context.Context) error {
 	close(p.running)
 	p.applyStaticLocked()
 	p.mu.Unlock()
-	err := p.followEvents(ctx)
+	p.followEvents(ctx)
 	p.wg.Wait()
-	return err
+	return nil
 }
 
 // waitRunning blocks calls that arrive before Run has recovered existing pods,
@@ -127,9 +135,11 @@ func (p *Provider) waitRunning(ctx context.Context) error {
 
 func podKey(namespace, name string) string { return namespace + "/" + name }
 
-// startWorker registers and starts a worker; p.mu must be held.
+// startWorker registers and starts a worker for a pod already placed on a
+// host; p.mu must be held.
 func (p *Provider) startWorker(pod *v1.Pod, specKnown bool) *lifecycle.Worker {
-	w := lifecycle.NewWorker(p.rt, pod, specKnown)
+	_, rt := p.hostOf(pod.UID)
+	w := lifecycle.NewWorker(rt, pod, specKnown)
 	p.workers[pod.UID] = w
 	p.byName[podKey(pod.Namespace, pod.Name)] = pod.UID
 	p.wg.Add(1)
@@ -166,7 +176,11 @@ func (p *Provider) CreatePod(ctx context.Context, pod *v1.Pod) error {
 			}
 		}
 	}
-	log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).Info("Creating pod")
+	h, err := p.place(pod)
+	if err != nil {
+		return fmt.Errorf("place pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).WithFields(p.hostFields(h)).Info("Creating pod")
 	p.startWorker(pod, true)
 	return nil
 }
@@ -328,6 +342,7 @@ func (p *Provider) removed(uid types.UID) {
 		}
 	}
 	p.mu.Unlock()
+	p.cfg.Pool.Release(string(uid))
 	if w == nil || p.cfg.Pods == nil {
 		return
 	}

@@ -32,12 +32,12 @@ func runStandalone(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	docker, info, err := connectDocker(ctx, o)
+	pool, _, err := connectHosts(ctx, o, flags.hosts)
 	if err != nil {
 		return err
 	}
-	defer docker.Close()
-	cfg := engineProviderConfig(o, flags, docker, info)
+	defer pool.Close()
+	cfg := engineProviderConfig(o, flags, pool)
 	cfg.Recorder = eventLogger{ctx: ctx}
 	cfg.OnlyStaticPods = true
 	p, err := provider.New(cfg)
