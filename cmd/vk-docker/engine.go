@@ -6,8 +6,8 @@ import (
 
 	"github.com/docker/docker/api/types/system"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
-	"github.com/vk-docker/vk-docker/hostpool"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/hostpool"
 	"github.com/vk-docker/vk-docker/lifecycle"
 	"github.com/vk-docker/vk-docker/provider"
 	"github.com/vk-docker/vk-docker/translate"
