@@ -46,6 +46,9 @@ type Config struct {
 	// HostSettings, when set, gives each host of Pool its own Runtime
 	// settings; without it every host has the Runtime's.
 	HostSettings func(*hostpool.Host) HostSettings
+	// HostLostTimeout is how long a Docker host may stay silent before its
+	// pods fail (DefaultHostLostTimeout when zero).
+	HostLostTimeout time.Duration
 	// OnlyStaticPods is standalone mode: every pod of the node comes from a
 	// manifest, so a recovered pod no manifest declares is stopped.
 	OnlyStaticPods bool
@@ -68,6 +71,8 @@ type Provider struct {
 	notify  func(*v1.Pod)
 	static  staticState // static_pods.go
 
+	lost lostHosts // lost_host.go
+
 	started time.Time  // when New was called: the node's stats start time
 	stats   statsCache // stats.go
 }
@@ -82,7 +87,11 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
+	if cfg.HostLostTimeout <= 0 {
+		cfg.HostLostTimeout = DefaultHostLostTimeout
+	}
 	p := &Provider{
+		lost:    lostHosts{failed: map[types.UID]bool{}},
 		cfg:     cfg,
 		running: make(chan struct{}),
 		workers: map[types.UID]*lifecycle.Worker{},
@@ -117,6 +126,11 @@ func (p *Provider) Run(ctx context.Context) error {
 	close(p.running)
 	p.applyStaticLocked()
 	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.watchHosts(ctx)
+	}()
 	p.followEvents(ctx)
 	p.wg.Wait()
 	return nil
@@ -320,6 +334,7 @@ func (p *Provider) notifyPod(pod *v1.Pod) {
 	if pod = p.mirrorView(pod); pod == nil {
 		return
 	}
+	pod = p.lostView(pod)
 	p.mu.Lock()
 	cb := p.notify
 	p.mu.Unlock()
@@ -336,6 +351,7 @@ func (p *Provider) removed(uid types.UID) {
 	delete(p.workers, uid)
 	delete(p.static.known, uid)
 	delete(p.static.mirrors, uid)
+	delete(p.lost.failed, uid)
 	for k, u := range p.byName {
 		if u == uid {
 			delete(p.byName, k)

@@ -69,7 +69,8 @@ func engineProviderConfig(o *options, f engineFlags, pool *hostpool.Pool) provid
 			ImagePullRecords: o.imagePullRecords(),
 			ProbeViaSandbox:  o.probeViaSandbox(hosts[0].Spec),
 		},
-		Pool: pool,
+		Pool:            pool,
+		HostLostTimeout: o.hostLostTimeout,
 		HostSettings: func(h *hostpool.Host) provider.HostSettings {
 			ip := h.Address()
 			if ip == "" {

@@ -53,6 +53,7 @@ type options struct {
 	manifestPath        string
 
 	nodeStatusInterval time.Duration
+	hostLostTimeout    time.Duration
 	servingCSRWait     time.Duration
 }
 
@@ -70,6 +71,7 @@ func defaultOptions() *options {
 		probeNetwork:  "auto",
 
 		nodeStatusInterval: 10 * time.Second,
+		hostLostTimeout:    5 * time.Minute,
 	}
 }
 
@@ -106,6 +108,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.StringSliceVar(&o.hostPaths, "allowed-host-paths", nil, "path prefixes on the Docker host that hostPath volumes may use (comma-separated or repeated); none by default, and a pod with another hostPath stays Pending. The kubelet's hostPath type checks look at this machine: the engine must run here")
 	f.StringVar(&o.manifestPath, "pod-manifest-path", "", "directory of static pod manifests (YAML or JSON Pods or PodLists), as the kubelet's staticPodPath: watched and rescanned every 20 s; with an API server each gets a mirror pod, without one (no --kubeconfig, KUBECONFIG or in-cluster config) vk-docker runs them standalone")
 	f.DurationVar(&o.nodeStatusInterval, "node-status-interval", o.nodeStatusInterval, "how often the Docker engine's health, resources and images are checked for the node's status (NotReady while the engine does not answer)")
+	f.DurationVar(&o.hostLostTimeout, "host-lost-timeout", o.hostLostTimeout, "with several --docker-host: how long a host may stay silent (its pods are reported not ready meanwhile) before its pods fail with reason DockerHostLost, so that their controllers recreate them on the hosts that answer")
 	f.StringVar(&o.pullRecords, "image-pull-records", "", "file that keeps, across restarts, with which pull secrets each image was pulled, so that only pods holding them use it (default /var/lib/vk-docker/<nodename>/image-pulls.json)")
 	f.StringVar(&o.messageDir, "termination-message-dir", "", "directory for the files bind-mounted at containers' terminationMessagePath; the engine must run on this machine (default /var/lib/vk-docker/<nodename>/termination with a local engine, none with a remote one)")
 }
