@@ -112,6 +112,11 @@ func (p *Provider) hostChanged(ctx context.Context, c hostpool.Change) {
 	}
 	p.mu.Unlock()
 	for _, w := range p.workersOn(c.Host) {
+		// The API holds the not-ready view; the worker reports only what
+		// changes from its own last report, so that one goes again.
+		if pod := w.ReportedPod(); pod != nil {
+			p.notifyPod(pod)
+		}
 		w.Wake()
 	}
 }

@@ -20,7 +20,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
-const localDockerHost = "unix:///var/run/docker.sock"
+const (
+	localDockerHost = "unix:///var/run/docker.sock"
+	// hostLostTimeout is the test node's --host-lost-timeout: long enough
+	// for a silent host to come back in time once, short enough to wait.
+	hostLostTimeout = 40 * time.Second
+)
 
 // One node fronts two Docker hosts: this machine's engine and a second one
 // in its own network namespace, reached over TCP with TLS, whose pod IPs are
@@ -54,7 +59,7 @@ func TestSeveralDockerHosts(t *testing.T) {
 	})
 
 	n := startNode(t, framework.NodeOptions{Name: "e2e-hosts-" + framework.RandomSuffix(), AdminCredentials: true,
-		Args: append(hostArgs(remote.CertDir), "--node-status-interval", "1s")})
+		Args: append(hostArgs(remote.CertDir), "--node-status-interval", "1s", "--host-lost-timeout", hostLostTimeout.String())})
 	t.Cleanup(func() { framework.RemoveEngineObjectsOn(ctx, remote.Docker, n.Name) })
 
 	// Capacity is the sum of both hosts'.
@@ -196,6 +201,21 @@ func TestSeveralDockerHosts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the node's Ready condition never named the silent host while staying True; last: %s", msg)
 		}
+		silent := time.Now()
+		talkerNotReady, err := framework.WaitForPod(ctx, env, ns, "talker", 30*time.Second, "not ready for its silent host", func(p *v1.Pod) bool {
+			c := framework.ConditionOf(p, v1.PodReady)
+			return c != nil && c.Status == v1.ConditionFalse && c.Reason == "DockerHostLost"
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := framework.ConditionOf(talkerNotReady, v1.PodReady); !strings.Contains(c.Message, remote.URL) {
+			t.Errorf("talker's Ready condition says %q; want the silent host named", c.Message)
+		}
+		env.WaitPodEvent(t, ns, "talker", 10*time.Second, "DockerHostLost warning", func(e v1.Event) bool {
+			return e.Type == v1.EventTypeWarning && e.Reason == "DockerHostLost" && strings.Contains(e.Message, remote.URL)
+		})
+		t.Logf("pods of the silent host not ready %v after the freeze", time.Since(silent))
 		createPod(t, ns, onNode(pod("after", sleeper("app"))))
 		if p := waitRunning(t, ns, "after"); p.Status.HostIP != "127.0.0.1" {
 			t.Errorf("a pod created while the second host is silent went to %s", p.Status.HostIP)
@@ -214,6 +234,44 @@ func TestSeveralDockerHosts(t *testing.T) {
 		}
 		if got := containerIDsOn(t, remote.Docker, n.Name); strings.Join(got, ",") != strings.Join(remoteIDs, ",") {
 			t.Errorf("containers on the second host changed while it was silent: %v → %v", remoteIDs, got)
+		}
+	})
+
+	t.Run("past --host-lost-timeout its pods fail, and are removed when it comes back", func(t *testing.T) {
+		if err := remote.Freeze(); err != nil {
+			t.Fatal(err)
+		}
+		thawed := false
+		defer func() {
+			if !thawed {
+				_ = remote.Thaw()
+			}
+		}()
+		frozen := time.Now()
+		for _, name := range []string{"probed", "talker"} {
+			p, err := framework.WaitForPod(ctx, env, ns, name, hostLostTimeout+30*time.Second, "Failed", func(p *v1.Pod) bool {
+				return p.Status.Phase == v1.PodFailed
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Status.Reason != "DockerHostLost" || !strings.Contains(p.Status.Message, remote.URL) {
+				t.Errorf("pod %s failed with reason %q message %q; want DockerHostLost naming %s", name, p.Status.Reason, p.Status.Message, remote.URL)
+			}
+			if took := time.Since(frozen); took < hostLostTimeout {
+				t.Errorf("pod %s failed %v after its host went silent; the timeout is %v", name, took, hostLostTimeout)
+			}
+		}
+		t.Logf("pods of the silent host failed %v after the freeze (timeout %v)", time.Since(frozen), hostLostTimeout)
+		if err := remote.Thaw(); err != nil {
+			t.Fatal(err)
+		}
+		thawed = true
+		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+			return len(containerIDsOn(t, remote.Docker, n.Name)) == 0, nil
+		})
+		if err != nil {
+			t.Errorf("the failed pods' containers are still on the host that came back: %v", containerIDsOn(t, remote.Docker, n.Name))
 		}
 	})
 
