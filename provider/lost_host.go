@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
@@ -104,13 +105,24 @@ func (p *Provider) hostChanged(ctx context.Context, c hostpool.Change) {
 			byUID[ct.Labels[dockerhost.LabelPodUID]] = append(byUID[ct.Labels[dockerhost.LabelPodUID]], ct)
 		}
 	}
+	var strays []container.Summary
 	p.mu.Lock()
 	for uid, cs := range byUID {
-		if p.workers[types.UID(uid)] == nil {
+		switch {
+		case p.workers[types.UID(uid)] == nil:
 			p.adoptLocked(ctx, types.UID(uid), c.Host, cs)
+		case p.cfg.Pool.HostOf(uid) != c.Host:
+			// The pod was started anew on another host while this one
+			// was silent (a provider that started meanwhile).
+			strays = append(strays, cs...)
 		}
 	}
 	p.mu.Unlock()
+	for _, ct := range strays {
+		if err := c.Host.Docker.ContainerRemove(ctx, ct.ID); err != nil && !cerrdefs.IsNotFound(err) {
+			log.G(ctx).WithError(err).WithField("containerID", ct.ID).Warn("Cannot remove a container of a pod that now runs on another host")
+		}
+	}
 	for _, w := range p.workersOn(c.Host) {
 		// The API holds the not-ready view; the worker reports only what
 		// changes from its own last report, so that one goes again.
