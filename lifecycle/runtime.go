@@ -5,6 +5,7 @@
 package lifecycle
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -39,6 +40,11 @@ type Runtime struct {
 	// needed when the engine is on another host and pod IPs are not routable
 	// from here.
 	ProbeViaSandbox bool
+	// HostAnswering, when set, says whether the Docker host answers its
+	// health checks; while it does not, probes are not run (a silent engine
+	// cannot reach the pod, which says nothing about the container) and
+	// count for nothing, as the kubelet throws away a broken probe's result.
+	HostAnswering func() bool
 	// Kube is the API client for what the caches cannot answer (TokenRequest).
 	Kube kubernetes.Interface
 	// Recorder writes the kubelet's events (Pulling, Created, Started, ...).
@@ -103,6 +109,14 @@ func (rt *Runtime) imageManager() *images.Manager {
 // ImagePullRecords (images.Manager.LoadRecords).
 func (rt *Runtime) LoadImagePullRecords() error {
 	return rt.imageManager().LoadRecords()
+}
+
+// errHostSilent is a probe's error while its Docker host does not answer.
+var errHostSilent = errors.New("the Docker host is not answering")
+
+// hostSilent reports whether the Docker host is known not to answer.
+func (rt *Runtime) hostSilent() bool {
+	return rt.HostAnswering != nil && !rt.HostAnswering()
 }
 
 // ForHost returns a copy of rt for the pods of another Docker host: its

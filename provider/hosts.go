@@ -43,6 +43,7 @@ func (p *Provider) initHosts() error {
 		}
 		if len(hosts) > 1 {
 			rt.DockerHost = h.URL
+			rt.HostAnswering = func() bool { return h.Health().Healthy }
 		}
 		if err := rt.Validate(); err != nil {
 			return fmt.Errorf("docker host %s: %w", h.URL, err)

@@ -149,9 +149,16 @@ func (p *Provider) waitRunning(ctx context.Context) error {
 
 func podKey(namespace, name string) string { return namespace + "/" + name }
 
-// startWorker registers and starts a worker for a pod already placed on a
-// host; p.mu must be held.
+// startWorker registers and starts a worker for a pod on its host (placing
+// it first when it has none); p.mu must be held.
 func (p *Provider) startWorker(pod *v1.Pod, specKnown bool) *lifecycle.Worker {
+	if p.cfg.Pool.HostOf(string(pod.UID)) == nil {
+		// A static pod: placed here, and on the first host when none answers
+		// (its worker retries there).
+		if _, err := p.place(pod); err != nil {
+			log.L.WithError(err).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).Warn("No Docker host answers; the pod waits on the first")
+		}
+	}
 	_, rt := p.hostOf(pod.UID)
 	w := lifecycle.NewWorker(rt, pod, specKnown)
 	p.workers[pod.UID] = w
