@@ -124,7 +124,7 @@ func PoolCapacity(pool *hostpool.Pool) v1.ResourceList {
 	return sum
 }
 
-// hostLogger names the host in a context's logger when the node has several.
+// hostFields names the host in log entries when the node has several.
 func (p *Provider) hostFields(h *hostpool.Host) log.Fields {
 	if len(p.hosts) < 2 {
 		return log.Fields{}
