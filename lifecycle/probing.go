@@ -156,7 +156,13 @@ func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *inst
 			if w.rt.hostSilent() {
 				return probes.Unknown, "", errHostSilent
 			}
-			return probes.Run(w.netContext(ctx, sandboxID), w.rt.Docker, p.ProbeHandler, podIP, c, id, timeout)
+			res, out, err := probes.Run(w.netContext(ctx, sandboxID), w.rt.Docker, p.ProbeHandler, podIP, c, id, timeout)
+			if res != probes.Success && w.rt.engineSilent(ctx) {
+				// The engine stopped answering before its health check
+				// noticed: the probe could not reach the pod.
+				return probes.Unknown, "", errHostSilent
+			}
+			return res, out, err
 		},
 		Started: func() bool { return w.probes.started(c, id) },
 		Report: func(kind probes.Kind, attempt probes.Result, output string, result probes.Result, changed bool) {

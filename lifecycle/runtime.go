@@ -5,8 +5,10 @@
 package lifecycle
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 	"sync"
 
 	"github.com/vk-docker/vk-docker/dockerhost"
@@ -117,6 +119,24 @@ var errHostSilent = errors.New("the Docker host is not answering")
 // hostSilent reports whether the Docker host is known not to answer.
 func (rt *Runtime) hostSilent() bool {
 	return rt.HostAnswering != nil && !rt.HostAnswering()
+}
+
+// engineSilentTimeout bounds the ping that tells a failed probe from a
+// silent engine.
+const engineSilentTimeout = time.Second
+
+// engineSilent reports, on a node with several hosts (HostAnswering set),
+// whether the engine is silent now: known so, or not answering a ping.
+func (rt *Runtime) engineSilent(ctx context.Context) bool {
+	if rt.HostAnswering == nil {
+		return false
+	}
+	if !rt.HostAnswering() {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, engineSilentTimeout)
+	defer cancel()
+	return rt.Docker.Ping(ctx) != nil && ctx.Err() != context.Canceled
 }
 
 // ForHost returns a copy of rt for the pods of another Docker host: its

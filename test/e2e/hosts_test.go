@@ -115,7 +115,7 @@ func TestSeveralDockerHosts(t *testing.T) {
 	}
 	remoteIDs := containerIDsOn(t, remote.Docker, n.Name)
 	if len(remoteIDs) != 5 { // two sandboxes, three containers
-		t.Fatalf("the second host holds %d containers of the node; want 5: %v", len(remoteIDs), remoteIDs)
+		t.Fatalf("the second host holds %d containers of the node; want 5: %v", len(remoteIDs), containerNamesOn(t, remote.Docker, n.Name))
 	}
 	for _, id := range remoteIDs {
 		c, err := remote.Docker.ContainerInspect(ctx, id)
@@ -286,6 +286,20 @@ func TestSeveralDockerHosts(t *testing.T) {
 	if left := containerIDsOn(t, remote.Docker, n.Name); len(left) > 0 {
 		t.Errorf("the node left %d containers on the second host", len(left))
 	}
+}
+
+// containerNamesOn lists a node's containers on an engine with their state.
+func containerNamesOn(t *testing.T, docker dockerhost.Client, node string) []string {
+	t.Helper()
+	cs, err := docker.ContainerList(context.Background(), dockerhost.NodeSelector(node))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, strings.Join(c.Names, ",")+" "+c.Status)
+	}
+	return out
 }
 
 // containerIDsOn lists, sorted, the IDs of a node's containers on an engine.
