@@ -8,8 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 	"sync"
+	"time"
 
 	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/images"
