@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/docker/docker/api/types"
@@ -128,12 +129,32 @@ type engine struct {
 var _ Client = (*engine)(nil)
 
 // New connects to the engine at host ("unix:///var/run/docker.sock",
-// "tcp://..."); an empty host means DOCKER_HOST or the local socket. The API
-// version is negotiated so older engines work.
+// "tcp://..."), with the docker CLI's environment for what host does not
+// say (an empty host: DOCKER_HOST or the local socket).
 func New(host string) (Client, error) {
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	return connect(host, "", true)
+}
+
+// Connect connects to the engine at host; an empty host means DOCKER_HOST, DOCKER_TLS_VERIFY and
+// DOCKER_CERT_PATH as the docker CLI reads them, or the local socket. With
+// certDir, the engine is reached over TLS with the Docker layout of that
+// directory: ca.pem verifies the engine, cert.pem and key.pem are the
+// client's certificate. The API version is negotiated so older engines work.
+func Connect(host, certDir string) (Client, error) {
+	return connect(host, certDir, host == "")
+}
+
+func connect(host, certDir string, fromEnv bool) (Client, error) {
+	opts := []client.Opt{client.WithAPIVersionNegotiation()}
+	if fromEnv {
+		opts = append(opts, client.FromEnv)
+	}
 	if host != "" {
 		opts = append(opts, client.WithHost(host))
+	}
+	if certDir != "" {
+		opts = append(opts, client.WithTLSClientConfig(
+			filepath.Join(certDir, "ca.pem"), filepath.Join(certDir, "cert.pem"), filepath.Join(certDir, "key.pem")))
 	}
 	c, err := client.NewClientWithOpts(opts...)
 	if err != nil {

@@ -22,6 +22,9 @@ const (
 	LabelContainerIndex         = "io.vk-docker.container.index"
 	LabelVolumeName             = "io.vk-docker.volume.name"
 	LabelPauseSHA256            = "io.vk-docker.pause.sha256"
+	// LabelDockerHost names, on a node with several Docker hosts, the
+	// host (its --docker-host URL) the pod was placed on.
+	LabelDockerHost = "io.vk-docker.host"
 )
 
 // Label values.

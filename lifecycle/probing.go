@@ -153,11 +153,22 @@ func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *inst
 		StartedAt: dockerTime(cur.inspect.State.StartedAt).Time,
 		Clock:     w.rt.Clock,
 		Run: func(ctx context.Context, p *v1.Probe, timeout time.Duration) (probes.Result, string, error) {
-			return probes.Run(w.netContext(ctx, sandboxID), w.rt.Docker, p.ProbeHandler, podIP, c, id, timeout)
+			if w.rt.hostSilent() {
+				return probes.Unknown, "", errHostSilent
+			}
+			res, out, err := probes.Run(w.netContext(ctx, sandboxID), w.rt.Docker, p.ProbeHandler, podIP, c, id, timeout)
+			if res != probes.Success && w.rt.engineSilent(ctx) {
+				// The engine stopped answering before its health check
+				// noticed: the probe could not reach the pod.
+				return probes.Unknown, "", errHostSilent
+			}
+			return res, out, err
 		},
 		Started: func() bool { return w.probes.started(c, id) },
 		Report: func(kind probes.Kind, attempt probes.Result, output string, result probes.Result, changed bool) {
 			switch {
+			case attempt == probes.Unknown && w.rt.hostSilent():
+				// Said once for the whole pod (provider/lost_host.go).
 			case attempt == probes.Unknown:
 				w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventUnhealthy, "%s probe errored and resulted in %s state: %s", kind, attempt, strings.TrimSpace(output))
 			case attempt == probes.Failure:

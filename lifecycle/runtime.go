@@ -5,8 +5,11 @@
 package lifecycle
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/images"
@@ -39,6 +42,11 @@ type Runtime struct {
 	// needed when the engine is on another host and pod IPs are not routable
 	// from here.
 	ProbeViaSandbox bool
+	// HostAnswering, when set, says whether the Docker host answers its
+	// health checks; while it does not, probes are not run (a silent engine
+	// cannot reach the pod, which says nothing about the container) and
+	// count for nothing, as the kubelet throws away a broken probe's result.
+	HostAnswering func() bool
 	// Kube is the API client for what the caches cannot answer (TokenRequest).
 	Kube kubernetes.Interface
 	// Recorder writes the kubelet's events (Pulling, Created, Started, ...).
@@ -103,4 +111,40 @@ func (rt *Runtime) imageManager() *images.Manager {
 // ImagePullRecords (images.Manager.LoadRecords).
 func (rt *Runtime) LoadImagePullRecords() error {
 	return rt.imageManager().LoadRecords()
+}
+
+// errHostSilent is a probe's error while its Docker host does not answer.
+var errHostSilent = errors.New("the Docker host is not answering")
+
+// hostSilent reports whether the Docker host is known not to answer.
+func (rt *Runtime) hostSilent() bool {
+	return rt.HostAnswering != nil && !rt.HostAnswering()
+}
+
+// engineSilentTimeout bounds the ping that tells a failed probe from a
+// silent engine.
+const engineSilentTimeout = time.Second
+
+// engineSilent reports, on a node with several hosts (HostAnswering set),
+// whether the engine is silent now: known so, or not answering a ping.
+func (rt *Runtime) engineSilent(ctx context.Context) bool {
+	if rt.HostAnswering == nil {
+		return false
+	}
+	if !rt.HostAnswering() {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, engineSilentTimeout)
+	defer cancel()
+	return rt.Docker.Ping(ctx) != nil && ctx.Err() != context.Canceled
+}
+
+// ForHost returns a copy of rt for the pods of another Docker host: its
+// own client, and its own image manager, since pulls, pull back-off and
+// pull records belong to the engine that holds the images.
+func (rt *Runtime) ForHost(docker dockerhost.Client) *Runtime {
+	c := *rt
+	c.Docker = docker
+	c.images = nil
+	return &c
 }

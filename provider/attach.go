@@ -13,11 +13,11 @@ import (
 // `stdin: true`, and TTY resizes when it has `tty: true`. It returns when the
 // container exits or the client goes away.
 func (p *Provider) AttachToContainer(ctx context.Context, namespace, podName, containerName string, attach api.AttachIO) error {
-	ctx, c, err := p.runningContainer(ctx, namespace, podName, containerName)
+	ctx, c, docker, err := p.runningContainer(ctx, namespace, podName, containerName)
 	if err != nil {
 		return err
 	}
-	inspect, err := p.cfg.Docker.ContainerInspect(ctx, c.ID)
+	inspect, err := docker.ContainerInspect(ctx, c.ID)
 	if err != nil {
 		return fmt.Errorf("inspect %s: %w", containerName, err)
 	}
@@ -25,7 +25,7 @@ func (p *Provider) AttachToContainer(ctx context.Context, namespace, podName, co
 	// a TTY only when the spec has one, and stdin goes nowhere without one.
 	tty := inspect.Config != nil && inspect.Config.Tty
 	withStdin := attach.Stdin() != nil && inspect.Config != nil && inspect.Config.OpenStdin
-	hj, err := p.cfg.Docker.ContainerAttach(ctx, c.ID, withStdin)
+	hj, err := docker.ContainerAttach(ctx, c.ID, withStdin)
 	if err != nil {
 		return fmt.Errorf("attach to %s: %w", containerName, err)
 	}
@@ -34,7 +34,7 @@ func (p *Provider) AttachToContainer(ctx context.Context, namespace, podName, co
 		attach = noStdin{attach}
 	}
 	if err := pumpStreams(ctx, hj, attach, tty, func(ctx context.Context, h, w uint) error {
-		return p.cfg.Docker.ContainerResize(ctx, c.ID, h, w)
+		return docker.ContainerResize(ctx, c.ID, h, w)
 	}); err != nil {
 		return fmt.Errorf("stream output of %s: %w", containerName, err)
 	}

@@ -3,11 +3,13 @@ package provider
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/hostpool"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -18,26 +20,39 @@ const resyncPeriod = 30 * time.Second
 // (start, die, oom, destroy ...), so that status reaches the API without
 // polling. After the stream breaks it reconnects from the last event seen and
 // wakes every worker, since events may have been lost.
-func (p *Provider) followEvents(ctx context.Context) error {
+func (p *Provider) followEvents(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, h := range p.cfg.Pool.Hosts() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.followHostEvents(ctx, h)
+		}()
+	}
+	wg.Wait()
+}
+
+// followHostEvents follows one host's events until ctx ends.
+func (p *Provider) followHostEvents(ctx context.Context, h *hostpool.Host) {
 	resync := p.cfg.Clock.NewTicker(resyncPeriod)
 	defer resync.Stop()
 	since := time.Time{}
 	backoff := 100 * time.Millisecond
 	for {
 		streamCtx, cancel := context.WithCancel(ctx)
-		msgs, errs := p.cfg.Docker.Events(streamCtx, since, dockerhost.NodeSelector(p.cfg.NodeName))
+		msgs, errs := h.Docker.Events(streamCtx, since, dockerhost.NodeSelector(p.cfg.NodeName))
 		if !since.IsZero() {
 			p.wakeAll()
 		}
 		err := p.dispatch(ctx, msgs, errs, resync.C(), &since)
 		cancel()
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
-		log.G(ctx).WithError(err).Warn("Docker event stream ended; reconnecting")
+		log.G(ctx).WithError(err).WithFields(p.hostFields(h)).Warn("Docker event stream ended; reconnecting")
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-p.cfg.Clock.After(backoff):
 		}
 		if backoff < 5*time.Second {

@@ -16,7 +16,7 @@ import (
 // returning the command's non-zero exit code as an ExitError so that kubectl
 // exits with it.
 func (p *Provider) RunInContainer(ctx context.Context, namespace, podName, containerName string, cmd []string, attach api.AttachIO) error {
-	ctx, c, err := p.runningContainer(ctx, namespace, podName, containerName)
+	ctx, c, docker, err := p.runningContainer(ctx, namespace, podName, containerName)
 	if err != nil {
 		return err
 	}
@@ -28,24 +28,24 @@ func (p *Provider) RunInContainer(ctx context.Context, namespace, podName, conta
 		AttachStdout: attach.Stdout() != nil,
 		AttachStderr: attach.Stderr() != nil,
 	}
-	execID, err := p.cfg.Docker.ExecCreate(ctx, c.ID, opts)
+	execID, err := docker.ExecCreate(ctx, c.ID, opts)
 	if err != nil {
 		return fmt.Errorf("create exec in %s: %w", containerName, err)
 	}
-	hj, err := p.cfg.Docker.ExecAttach(ctx, execID, tty)
+	hj, err := docker.ExecAttach(ctx, execID, tty)
 	if err != nil {
 		return fmt.Errorf("start exec in %s: %w", containerName, err)
 	}
 	defer hj.Close()
 	if err := pumpStreams(ctx, hj, attach, tty, func(ctx context.Context, h, w uint) error {
-		return p.cfg.Docker.ExecResize(ctx, execID, h, w)
+		return docker.ExecResize(ctx, execID, h, w)
 	}); err != nil {
 		return fmt.Errorf("stream exec output of %s: %w", containerName, err)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err() // the client went away; the command may still run
 	}
-	inspect, err := execResult(context.WithoutCancel(ctx), p.cfg.Docker, execID)
+	inspect, err := execResult(context.WithoutCancel(ctx), docker, execID)
 	if err != nil {
 		return fmt.Errorf("inspect exec in %s: %w", containerName, err)
 	}

@@ -17,7 +17,7 @@ import (
 // stderr interleaved as written, with tail, since, timestamps, follow,
 // previous and limit-bytes honoured.
 func (p *Provider) GetContainerLogs(ctx context.Context, namespace, podName, containerName string, opts api.ContainerLogOpts) (io.ReadCloser, error) {
-	c, err := p.findContainer(ctx, namespace, podName, containerName, opts.Previous)
+	c, docker, err := p.findContainer(ctx, namespace, podName, containerName, opts.Previous)
 	if err != nil {
 		return nil, err
 	}
@@ -33,11 +33,11 @@ func (p *Provider) GetContainerLogs(ctx context.Context, namespace, podName, con
 	case opts.SinceSeconds > 0:
 		lo.Since = strconv.FormatInt(p.cfg.Clock.Now().Unix()-int64(opts.SinceSeconds), 10)
 	}
-	inspect, err := p.cfg.Docker.ContainerInspect(ctx, c.ID)
+	inspect, err := docker.ContainerInspect(ctx, c.ID)
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s: %w", containerName, err)
 	}
-	rc, err := p.cfg.Docker.ContainerLogs(ctx, c.ID, lo)
+	rc, err := docker.ContainerLogs(ctx, c.ID, lo)
 	if err != nil {
 		return nil, fmt.Errorf("logs of %s: %w", containerName, err)
 	}

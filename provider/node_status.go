@@ -11,13 +11,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types/image"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/hostpool"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 )
 
@@ -35,8 +38,14 @@ const (
 
 // NodeStatusConfig configures a NodeStatus.
 type NodeStatusConfig struct {
-	// Docker is the engine whose health and resources the node reports.
+	// Pool is the node's Docker hosts, whose health and resources the node
+	// reports: Ready while one answers, capacity their sum.
+	Pool *hostpool.Pool
+	// Docker, without Pool, is the node's one engine.
 	Docker dockerhost.Client
+	// Recorder, when set, records an event on the node when a host of
+	// several stops or starts answering.
+	Recorder record.EventRecorder
 	// NodeName is this node; pods of other nodes on the same engine make
 	// its allocatable smaller.
 	NodeName string
@@ -65,8 +74,8 @@ var _ node.NodeProvider = (*NodeStatus)(nil)
 // NewNodeStatus starts from initial (describeNode's node) and reports
 // nothing until Run.
 func NewNodeStatus(cfg NodeStatusConfig, initial *v1.Node) (*NodeStatus, error) {
-	if cfg.Docker == nil || cfg.NodeName == "" || initial == nil {
-		return nil, errors.New("node status: Docker, NodeName and the initial node are required")
+	if (cfg.Docker == nil && cfg.Pool == nil) || cfg.NodeName == "" || initial == nil {
+		return nil, errors.New("node status: Pool or Docker, NodeName and the initial node are required")
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = 10 * time.Second
@@ -74,7 +83,31 @@ func NewNodeStatus(cfg NodeStatusConfig, initial *v1.Node) (*NodeStatus, error) 
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	return &NodeStatus{cfg: cfg, node: initial.DeepCopy(), pending: true, wake: make(chan struct{}, 1)}, nil
+	if cfg.Pool == nil {
+		cfg.Pool = hostpool.New(cfg.Clock, &hostpool.Host{Docker: cfg.Docker})
+	}
+	s := &NodeStatus{cfg: cfg, node: initial.DeepCopy(), pending: true, wake: make(chan struct{}, 1)}
+	if cfg.Recorder != nil && len(cfg.Pool.Hosts()) > 1 {
+		cfg.Pool.OnChange(s.hostChanged)
+	}
+	return s, nil
+}
+
+// Events on the node about its Docker hosts.
+const (
+	eventHostUnhealthy = "DockerHostUnhealthy"
+	eventHostHealthy   = "DockerHostHealthy"
+)
+
+// hostChanged records an event on the node naming a host that stopped or
+// started answering.
+func (s *NodeStatus) hostChanged(c hostpool.Change) {
+	ref := &v1.ObjectReference{Kind: "Node", Name: s.cfg.NodeName, UID: types.UID(s.cfg.NodeName)}
+	if c.Healthy {
+		s.cfg.Recorder.Eventf(ref, v1.EventTypeNormal, eventHostHealthy, "Docker host %s is answering again", c.Host.URL)
+		return
+	}
+	s.cfg.Recorder.Eventf(ref, v1.EventTypeWarning, eventHostUnhealthy, "Docker host %s is not answering: %v", c.Host.URL, c.Host.Health().Err)
 }
 
 // Ping reports that vk-docker itself runs: an unreachable engine is shown
@@ -116,13 +149,17 @@ func (s *NodeStatus) Check(ctx context.Context) {
 	n := s.node.DeepCopy()
 	s.mu.Unlock()
 
+	s.cfg.Pool.Check(ctx)
 	ctx, cancel := context.WithTimeout(ctx, engineCheckTimeout)
 	defer cancel()
-	engineErr := s.refresh(ctx, n)
-	if engineErr != nil {
+	down, engineErr := s.refresh(ctx, n)
+	switch {
+	case engineErr != nil:
 		log.G(ctx).WithError(engineErr).Warn("Docker engine unreachable: node NotReady")
 		setReady(n, false, fmt.Sprintf("%s: %v", runtimeDownError, engineErr), s.cfg.Clock.Now())
-	} else {
+	case len(down) > 0:
+		setReady(n, true, fmt.Sprintf("%s; Docker hosts not answering: %s", readyMessage, strings.Join(down, ", ")), s.cfg.Clock.Now())
+	default:
 		setReady(n, true, readyMessage, s.cfg.Clock.Now())
 	}
 
@@ -140,16 +177,34 @@ func (s *NodeStatus) Check(ctx context.Context) {
 	}
 }
 
-// refresh fills in what the engine says about its host; the first error
-// (the engine is unreachable) is returned and leaves the rest as it was.
-func (s *NodeStatus) refresh(ctx context.Context, n *v1.Node) error {
-	if err := s.cfg.Docker.Ping(ctx); err != nil {
-		return err
+// refresh fills in what the healthy hosts say about themselves: the first
+// one's versions, the sum of their capacities, their images. It returns
+// the hosts that do not answer ("URL (error)"), and an error when none does.
+func (s *NodeStatus) refresh(ctx context.Context, n *v1.Node) ([]string, error) {
+	var healthy []*hostpool.Host
+	var down []string
+	var errs []error
+	hosts := s.cfg.Pool.Hosts()
+	for _, h := range hosts {
+		st := h.Health()
+		if st.Healthy && st.Known {
+			healthy = append(healthy, h)
+			continue
+		}
+		err := st.Err
+		if err == nil {
+			err = errors.New("not checked yet")
+		}
+		down = append(down, fmt.Sprintf("%s (%v)", h.URL, err))
+		if len(hosts) > 1 {
+			err = fmt.Errorf("docker host %s: %w", h.URL, err)
+		}
+		errs = append(errs, err)
 	}
-	info, err := s.cfg.Docker.Info(ctx)
-	if err != nil {
-		return err
+	if len(healthy) == 0 {
+		return down, errors.Join(errs...)
 	}
+	info := healthy[0].Health().Info
 	n.Status.NodeInfo.ContainerRuntimeVersion = "docker://" + info.ServerVersion
 	n.Status.NodeInfo.KernelVersion = info.KernelVersion
 	n.Status.NodeInfo.OSImage = info.OperatingSystem
@@ -159,14 +214,23 @@ func (s *NodeStatus) refresh(ctx context.Context, n *v1.Node) error {
 	if capacity == nil {
 		capacity = v1.ResourceList{}
 	}
-	for r, q := range HostCapacity(info) {
+	for r, q := range PoolCapacity(s.cfg.Pool) {
 		capacity[r] = q
 	}
 	n.Status.Capacity = capacity
-	others, err := s.otherNodesRequests(ctx)
-	if err != nil {
-		// The engine answered; only the shared-host accounting is stale.
-		log.G(ctx).WithError(err).Warn("Cannot count the requests of other nodes on this Docker host; allocatable keeps its last value")
+	others := v1.ResourceList{}
+	var othersErr error
+	for _, h := range healthy {
+		o, err := s.otherNodesRequests(ctx, h.Docker)
+		if err != nil {
+			othersErr = err
+			break
+		}
+		addResources(others, o)
+	}
+	if othersErr != nil {
+		// The engines answered; only the shared-host accounting is stale.
+		log.G(ctx).WithError(othersErr).Warn("Cannot count the requests of other nodes on the Docker hosts; allocatable keeps its last value")
 		n.Status.Allocatable = capacity.DeepCopy()
 		if old := s.Allocatable(); old != nil {
 			n.Status.Allocatable = old
@@ -174,23 +238,45 @@ func (s *NodeStatus) refresh(ctx context.Context, n *v1.Node) error {
 	} else {
 		n.Status.Allocatable = Allocatable(capacity, others)
 	}
-	images, err := s.cfg.Docker.ImageList(ctx)
+	images, err := hostImages(ctx, healthy)
 	if err != nil {
-		return err
+		return down, err
 	}
-	sort.SliceStable(images, func(i, j int) bool { return images[i].Size > images[j].Size })
-	n.Status.Images = n.Status.Images[:0]
-	for _, img := range images {
-		if len(n.Status.Images) == maxNodeImages {
+	n.Status.Images = images
+	return down, nil
+}
+
+// hostImages lists the images of the hosts, largest first, as the kubelet
+// reports them (at most maxNodeImages); an image on several hosts is
+// listed once.
+func hostImages(ctx context.Context, hosts []*hostpool.Host) ([]v1.ContainerImage, error) {
+	var all []image.Summary
+	seen := map[string]bool{}
+	for _, h := range hosts {
+		images, err := h.Docker.ImageList(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("images of %s: %w", h.URL, err)
+		}
+		for _, img := range images {
+			if !seen[img.ID] {
+				seen[img.ID] = true
+				all = append(all, img)
+			}
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Size > all[j].Size })
+	out := []v1.ContainerImage{}
+	for _, img := range all {
+		if len(out) == maxNodeImages {
 			break
 		}
 		names := append(append([]string{}, img.RepoDigests...), img.RepoTags...)
 		if len(names) == 0 {
 			continue // dangling layers nobody can name in a pod
 		}
-		n.Status.Images = append(n.Status.Images, v1.ContainerImage{Names: names, SizeBytes: img.Size})
+		out = append(out, v1.ContainerImage{Names: names, SizeBytes: img.Size})
 	}
-	return nil
+	return out, nil
 }
 
 // Allocatable is the node's allocatable resources as last reported: what a
@@ -207,9 +293,9 @@ func (s *NodeStatus) Allocatable() v1.ResourceList {
 // shared: capacity is the host's, and allocatable leaves out what those
 // nodes' pods asked for. This node's own pods are not subtracted — the
 // scheduler already subtracts them from allocatable.
-func (s *NodeStatus) otherNodesRequests(ctx context.Context) (v1.ResourceList, error) {
+func (s *NodeStatus) otherNodesRequests(ctx context.Context, docker dockerhost.Client) (v1.ResourceList, error) {
 	sum := v1.ResourceList{}
-	list, err := s.cfg.Docker.ContainerList(ctx, dockerhost.LabelNode, dockerhost.LabelDockerType+"="+dockerhost.DockerTypeSandbox)
+	list, err := docker.ContainerList(ctx, dockerhost.LabelNode, dockerhost.LabelDockerType+"="+dockerhost.DockerTypeSandbox)
 	if err != nil {
 		return nil, fmt.Errorf("list sandboxes of other nodes: %w", err)
 	}
@@ -217,20 +303,9 @@ func (s *NodeStatus) otherNodesRequests(ctx context.Context) (v1.ResourceList, e
 		if c.Labels[dockerhost.LabelNode] == s.cfg.NodeName || c.State != "running" {
 			continue
 		}
-		for _, kv := range strings.Split(c.Labels[dockerhost.LabelPodRequests], ",") {
-			name, value, ok := strings.Cut(kv, "=")
-			if !ok {
-				continue
-			}
-			q, err := resource.ParseQuantity(value)
-			if err != nil {
-				log.G(ctx).WithField("container", c.ID).WithError(err).Debug("Ignoring a malformed requests label")
-				continue
-			}
-			total := sum[v1.ResourceName(name)]
-			total.Add(q)
-			sum[v1.ResourceName(name)] = total
-		}
+		addResources(sum, podRequests(c.Labels[dockerhost.LabelPodRequests], func(err error) {
+			log.G(ctx).WithField("container", c.ID).WithError(err).Debug("Ignoring a malformed requests label")
+		}))
 	}
 	return sum, nil
 }

@@ -50,7 +50,8 @@ func (p *Provider) podDialer(ctx context.Context, namespace, podName string, por
 	if err != nil {
 		return nil, "", err
 	}
-	list, err := p.cfg.Docker.ContainerList(ctx,
+	h, rt := p.hostOf(pod.UID)
+	list, err := h.Docker.ContainerList(ctx,
 		dockerhost.NodeSelector(p.cfg.NodeName),
 		dockerhost.PodSelector(string(pod.UID)),
 		dockerhost.LabelContainerName+"="+dockerhost.SandboxContainerName)
@@ -68,10 +69,10 @@ func (p *Provider) podDialer(ctx context.Context, namespace, podName string, por
 		return nil, "", errdefs.InvalidInputf("pod %s/%s has no running sandbox", namespace, podName)
 	}
 	portStr := strconv.Itoa(int(port))
-	if p.cfg.ProbeViaSandbox {
+	if rt.ProbeViaSandbox {
 		// Inside the pod's network namespace, as the kubelet does it: the
 		// pod's localhost, so ports bound to 127.0.0.1 work too.
-		return dockerhost.SandboxDialer(p.cfg.Docker, sandboxID), net.JoinHostPort("127.0.0.1", portStr), nil
+		return dockerhost.SandboxDialer(h.Docker, sandboxID), net.JoinHostPort("127.0.0.1", portStr), nil
 	}
 	ip := pod.Status.PodIP
 	if ip == "" {

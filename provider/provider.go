@@ -13,6 +13,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/errdefs"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node"
+	"github.com/vk-docker/vk-docker/hostpool"
 	"github.com/vk-docker/vk-docker/lifecycle"
 	"github.com/vk-docker/vk-docker/staticpods"
 	v1 "k8s.io/api/core/v1"
@@ -40,6 +41,15 @@ type Config struct {
 	// ResyncMirrors, when set, is called when a mirror pod of a static pod
 	// was deleted or is stale in the API (see static_pods.go).
 	ResyncMirrors func()
+	// Pool is the node's Docker hosts; nil is a pool of Runtime.Docker
+	// alone. Each pod runs wholly on one of them.
+	Pool *hostpool.Pool
+	// HostSettings, when set, gives each host of Pool its own Runtime
+	// settings; without it every host has the Runtime's.
+	HostSettings func(*hostpool.Host) HostSettings
+	// HostLostTimeout is how long a Docker host may stay silent before its
+	// pods fail (DefaultHostLostTimeout when zero).
+	HostLostTimeout time.Duration
 	// OnlyStaticPods is standalone mode: every pod of the node comes from a
 	// manifest, so a recovered pod no manifest declares is stopped.
 	OnlyStaticPods bool
@@ -64,8 +74,9 @@ type Config struct {
 // Provider implements virtual-kubelet's PodLifecycleHandler and PodNotifier
 // (and the node API entry points in exec.go and logs.go).
 type Provider struct {
-	cfg Config
-	rt  *lifecycle.Runtime
+	cfg   Config
+	rt    *lifecycle.Runtime
+	hosts map[*hostpool.Host]*lifecycle.Runtime // hosts.go; fixed after New
 
 	running chan struct{} // closed once Run has recovered pods
 	runCtx  context.Context
@@ -76,6 +87,8 @@ type Provider struct {
 	byName  map[string]types.UID // namespace/name → UID of the newest pod of that name
 	notify  func(*v1.Pod)
 	static  staticState // static_pods.go
+
+	lost lostHosts // lost_host.go
 
 	started time.Time  // when New was called: the node's stats start time
 	stats   statsCache // stats.go
@@ -91,7 +104,11 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
+	if cfg.HostLostTimeout <= 0 {
+		cfg.HostLostTimeout = DefaultHostLostTimeout
+	}
 	p := &Provider{
+		lost:    lostHosts{failed: map[types.UID]bool{}},
 		cfg:     cfg,
 		running: make(chan struct{}),
 		workers: map[types.UID]*lifecycle.Worker{},
@@ -108,7 +125,7 @@ func New(cfg Config) (*Provider, error) {
 	if err := p.rt.Validate(); err != nil {
 		return nil, err
 	}
-	if err := p.rt.LoadImagePullRecords(); err != nil {
+	if err := p.initHosts(); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -131,9 +148,14 @@ func (p *Provider) Run(ctx context.Context) error {
 		defer p.wg.Done()
 		p.runReaper(ctx)
 	}()
-	err := p.followEvents(ctx)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.watchHosts(ctx)
+	}()
+	p.followEvents(ctx)
 	p.wg.Wait()
-	return err
+	return nil
 }
 
 // waitRunning blocks calls that arrive before Run has recovered existing pods,
@@ -149,11 +171,20 @@ func (p *Provider) waitRunning(ctx context.Context) error {
 
 func podKey(namespace, name string) string { return namespace + "/" + name }
 
-// startWorker registers and starts a worker; p.mu must be held. A pod that
-// arrives (admit) first goes through the node's admission; one adopted from
-// the engine does not.
+// startWorker registers and starts a worker for a pod on its host (placing
+// it first when it has none); p.mu must be held. A pod that arrives (admit)
+// first goes through the node's admission; one adopted from the engine does
+// not.
 func (p *Provider) startWorker(pod *v1.Pod, specKnown, admit bool) *lifecycle.Worker {
-	w := lifecycle.NewWorker(p.rt, pod, specKnown)
+	if p.cfg.Pool.HostOf(string(pod.UID)) == nil {
+		// A static pod: placed here, and on the first host when none answers
+		// (its worker retries there).
+		if _, err := p.place(pod); err != nil {
+			log.L.WithError(err).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).Warn("No Docker host answers; the pod waits on the first")
+		}
+	}
+	_, rt := p.hostOf(pod.UID)
+	w := lifecycle.NewWorker(rt, pod, specKnown)
 	if admit {
 		if v := p.admitLocked(pod, p.static.desired[pod.UID] != nil); v.Reason != "" {
 			w.RejectOnNode(v)
@@ -195,7 +226,11 @@ func (p *Provider) CreatePod(ctx context.Context, pod *v1.Pod) error {
 			}
 		}
 	}
-	log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).Info("Creating pod")
+	h, err := p.place(pod)
+	if err != nil {
+		return fmt.Errorf("place pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).WithFields(p.hostFields(h)).Info("Creating pod")
 	p.startWorker(pod, true, true)
 	return nil
 }
@@ -335,6 +370,7 @@ func (p *Provider) notifyPod(pod *v1.Pod) {
 	if pod = p.mirrorView(pod); pod == nil {
 		return
 	}
+	pod = p.lostView(pod)
 	p.mu.Lock()
 	cb := p.notify
 	p.mu.Unlock()
@@ -351,12 +387,14 @@ func (p *Provider) removed(uid types.UID) {
 	delete(p.workers, uid)
 	delete(p.static.known, uid)
 	delete(p.static.mirrors, uid)
+	delete(p.lost.failed, uid)
 	for k, u := range p.byName {
 		if u == uid {
 			delete(p.byName, k)
 		}
 	}
 	p.mu.Unlock()
+	p.cfg.Pool.Release(string(uid))
 	if w == nil || p.cfg.Pods == nil {
 		return
 	}

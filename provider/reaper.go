@@ -47,6 +47,8 @@ type leftover struct {
 	namespace, pod string
 	// created is when it was made; zero when unknown (never reaped).
 	created time.Time
+	// docker is the engine holding a container or volume.
+	docker dockerhost.Client
 }
 
 // orphans picks the leftovers to reap: those of pods known reports false
@@ -163,12 +165,48 @@ func (p *Provider) apiPodUIDs() (map[types.UID]bool, error) {
 	return out, nil
 }
 
-// leftovers lists the node's containers and volumes on the engine and its
-// pods' termination message directories.
+// leftovers lists the node's containers and volumes on every Docker host
+// that answers, and its pods' termination message directories.
 func (p *Provider) leftovers(ctx context.Context) ([]leftover, error) {
-	node := p.cfg.NodeName
 	var out []leftover
-	containers, err := p.cfg.Docker.ContainerList(ctx, dockerhost.NodeSelector(node))
+	dirs := map[string]bool{}
+	for _, h := range p.cfg.Pool.Hosts() {
+		if st := h.Health(); st.Known && !st.Healthy {
+			continue // its leftovers wait until it answers again
+		}
+		rt := p.hosts[h]
+		found, err := engineLeftovers(ctx, rt.Docker, p.cfg.NodeName)
+		if err != nil {
+			return nil, fmt.Errorf("docker host %s: %w", h.Name(), err)
+		}
+		out = append(out, found...)
+		dirs[rt.MessageDir] = true
+	}
+	var files []leftover
+	for dir := range dirs {
+		found, err := messageDirs(dir)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, found...)
+	}
+	// A file's path names only its pod's UID: name the pod as its
+	// containers or volumes do, for the log.
+	for i := range files {
+		for _, l := range out {
+			if l.uid == files[i].uid {
+				files[i].namespace, files[i].pod = l.namespace, l.pod
+				break
+			}
+		}
+	}
+	return append(out, files...), nil
+}
+
+// engineLeftovers lists the node's containers and volumes on one engine.
+func engineLeftovers(ctx context.Context, docker dockerhost.Client, node string) ([]leftover, error) {
+	var out []leftover
+	containers, err := docker.ContainerList(ctx, dockerhost.NodeSelector(node))
 	if err != nil {
 		return nil, fmt.Errorf("list containers of node %s: %w", node, err)
 	}
@@ -183,10 +221,10 @@ func (p *Provider) leftovers(ctx context.Context) ([]leftover, error) {
 		out = append(out, leftover{
 			kind: leftoverContainer, id: c.ID, name: name,
 			uid: types.UID(c.Labels[dockerhost.LabelPodUID]), namespace: c.Labels[dockerhost.LabelPodNamespace], pod: c.Labels[dockerhost.LabelPodName],
-			created: time.Unix(c.Created, 0),
+			created: time.Unix(c.Created, 0), docker: docker,
 		})
 	}
-	volumes, err := p.cfg.Docker.VolumeList(ctx, dockerhost.NodeSelector(node))
+	volumes, err := docker.VolumeList(ctx, dockerhost.NodeSelector(node))
 	if err != nil {
 		return nil, fmt.Errorf("list volumes of node %s: %w", node, err)
 	}
@@ -198,24 +236,10 @@ func (p *Provider) leftovers(ctx context.Context) ([]leftover, error) {
 		out = append(out, leftover{
 			kind: leftoverVolume, id: v.Name, name: v.Name,
 			uid: types.UID(v.Labels[dockerhost.LabelPodUID]), namespace: v.Labels[dockerhost.LabelPodNamespace], pod: v.Labels[dockerhost.LabelPodName],
-			created: created,
+			created: created, docker: docker,
 		})
 	}
-	files, err := messageDirs(p.cfg.MessageDir)
-	if err != nil {
-		return nil, err
-	}
-	// A file's path names only its pod's UID: name the pod as its
-	// containers or volumes do, for the log.
-	for i := range files {
-		for _, l := range out {
-			if l.uid == files[i].uid {
-				files[i].namespace, files[i].pod = l.namespace, l.pod
-				break
-			}
-		}
-	}
-	return append(out, files...), nil
+	return out, nil
 }
 
 // messageDirs lists the per-pod directories of termination message files
@@ -251,9 +275,9 @@ func (p *Provider) removeLeftover(ctx context.Context, l leftover) error {
 	var err error
 	switch l.kind {
 	case leftoverContainer:
-		err = p.cfg.Docker.ContainerRemove(ctx, l.id)
+		err = l.docker.ContainerRemove(ctx, l.id)
 	case leftoverVolume:
-		err = p.cfg.Docker.VolumeRemove(ctx, l.id)
+		err = l.docker.VolumeRemove(ctx, l.id)
 	case leftoverFile:
 		return os.RemoveAll(l.id)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/hostpool"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -19,28 +20,60 @@ import (
 // controller hands it the API's pod (it then adopts the running containers
 // without restarting them), or deletes it when the API no longer has it.
 func (p *Provider) recover(ctx context.Context) error {
-	list, err := p.cfg.Docker.ContainerList(ctx, dockerhost.NodeSelector(p.cfg.NodeName))
-	if err != nil {
-		return fmt.Errorf("list containers of node %s: %w", p.cfg.NodeName, err)
+	type found struct {
+		host       *hostpool.Host
+		containers []container.Summary
 	}
-	byUID := map[string][]container.Summary{}
-	for _, c := range list {
-		if dockerhost.IsManaged(c.Labels, p.cfg.NodeName) {
+	byUID := map[string]*found{}
+	for _, h := range p.cfg.Pool.Hosts() {
+		if !h.Health().Healthy {
+			// Its pods are adopted when it answers again (lost_host.go).
+			log.G(ctx).WithField("host", h.URL).Warn("Docker host not answering: its pods are recovered when it does")
+			continue
+		}
+		list, err := h.Docker.ContainerList(ctx, dockerhost.NodeSelector(p.cfg.NodeName))
+		if err != nil {
+			return fmt.Errorf("list containers of node %s on %s: %w", p.cfg.NodeName, h.URL, err)
+		}
+		for _, c := range list {
+			if !dockerhost.IsManaged(c.Labels, p.cfg.NodeName) {
+				continue
+			}
 			uid := c.Labels[dockerhost.LabelPodUID]
-			byUID[uid] = append(byUID[uid], c)
+			f := byUID[uid]
+			if f == nil {
+				f = &found{host: h}
+				byUID[uid] = f
+			}
+			if f.host == h { // a pod lives on one host
+				f.containers = append(f.containers, c)
+			}
 		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for uid, containers := range byUID {
-		pod := podFromLabels(types.UID(uid), containers)
-		if pod == nil {
-			continue
-		}
-		log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name, "uid": uid}).Info("Recovered pod from the engine")
-		p.startWorker(pod, false, false)
+	for uid, f := range byUID {
+		p.adoptLocked(ctx, types.UID(uid), f.host, f.containers)
 	}
 	return nil
+}
+
+// adoptLocked starts a worker for a pod found on host from its containers'
+// labels; p.mu is held.
+func (p *Provider) adoptLocked(ctx context.Context, uid types.UID, host *hostpool.Host, containers []container.Summary) {
+	pod := podFromLabels(uid, containers)
+	if pod == nil || p.workers[uid] != nil {
+		return
+	}
+	var requests v1.ResourceList
+	for _, c := range containers {
+		if c.Labels[dockerhost.LabelDockerType] == dockerhost.DockerTypeSandbox {
+			requests = podRequests(c.Labels[dockerhost.LabelPodRequests], nil)
+		}
+	}
+	p.cfg.Pool.Assign(string(uid), host, requests)
+	log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name, "uid": uid}).WithFields(p.hostFields(host)).Info("Recovered pod from the engine")
+	p.startWorker(pod, false, false)
 }
 
 // podFromLabels rebuilds the skeleton of a pod from its containers' labels:

@@ -75,17 +75,27 @@ func (p *Provider) collectStats(ctx context.Context, now time.Time) (*statsv1alp
 	for _, pod := range pods {
 		byUID[string(pod.UID)] = pod
 	}
-	list, err := p.cfg.Docker.ContainerList(ctx, dockerhost.NodeSelector(p.cfg.NodeName))
-	if err != nil {
-		return nil, fmt.Errorf("list containers for stats: %w", err)
-	}
+	// Every host's containers in one list, each sampled on its own engine;
+	// a host that does not answer contributes nothing this pass.
 	var running []container.Summary
-	for _, ct := range list {
-		if ct.State == "running" && byUID[ct.Labels[dockerhost.LabelPodUID]] != nil {
-			running = append(running, ct)
+	var samples []*container.StatsResponse
+	for _, h := range p.cfg.Pool.Hosts() {
+		if !h.Health().Healthy {
+			continue
 		}
+		list, err := h.Docker.ContainerList(ctx, dockerhost.NodeSelector(p.cfg.NodeName))
+		if err != nil {
+			return nil, fmt.Errorf("list containers for stats on %s: %w", h.URL, err)
+		}
+		var onHost []container.Summary
+		for _, ct := range list {
+			if ct.State == "running" && byUID[ct.Labels[dockerhost.LabelPodUID]] != nil {
+				onHost = append(onHost, ct)
+			}
+		}
+		running = append(running, onHost...)
+		samples = append(samples, p.statsSamples(ctx, h.Docker, onHost)...)
 	}
-	samples := p.statsSamples(ctx, running)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -95,7 +105,7 @@ func (p *Provider) collectStats(ctx context.Context, now time.Time) (*statsv1alp
 // statsSamples asks the engine for one stats sample of each container, many
 // at a time (each call waits for the engine's collector); a container gone
 // in between has none.
-func (p *Provider) statsSamples(ctx context.Context, running []container.Summary) []*container.StatsResponse {
+func (p *Provider) statsSamples(ctx context.Context, docker dockerhost.Client, running []container.Summary) []*container.StatsResponse {
 	samples := make([]*container.StatsResponse, len(running))
 	sem := make(chan struct{}, statsParallel)
 	var wg sync.WaitGroup
@@ -105,7 +115,7 @@ func (p *Provider) statsSamples(ctx context.Context, running []container.Summary
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if s, err := p.cfg.Docker.ContainerStats(ctx, ct.ID); err == nil {
+			if s, err := docker.ContainerStats(ctx, ct.ID); err == nil {
 				samples[i] = &s
 			}
 		}()

@@ -18,6 +18,9 @@ import (
 type Node struct {
 	// NodeName labels every container and volume; only those are touched.
 	NodeName string
+	// DockerHost, when set, names the Docker host the pods run on (one of
+	// several behind the node) in every container's labels.
+	DockerHost string
 	// PauseImage is the sandbox image; it must exist before pods start.
 	PauseImage string
 	// Network is the Docker network sandboxes join ("bridge" by default).

@@ -16,13 +16,17 @@ func (n *Node) podLabels(pod *v1.Pod) map[string]string {
 	if pod.Spec.TerminationGracePeriodSeconds != nil {
 		grace = *pod.Spec.TerminationGracePeriodSeconds
 	}
-	return map[string]string{
+	labels := map[string]string{
 		dockerhost.LabelNode:                   n.NodeName,
 		dockerhost.LabelPodName:                pod.Name,
 		dockerhost.LabelPodNamespace:           pod.Namespace,
 		dockerhost.LabelPodUID:                 string(pod.UID),
 		dockerhost.LabelTerminationGracePeriod: strconv.FormatInt(grace, 10),
 	}
+	if n.DockerHost != "" {
+		labels[dockerhost.LabelDockerHost] = n.DockerHost
+	}
+	return labels
 }
 
 // SandboxConfig describes the pause container that owns the pod's network

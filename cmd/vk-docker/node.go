@@ -7,10 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/docker/docker/api/types/system"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
-	"github.com/vk-docker/vk-docker/dockerhost"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	"k8s.io/client-go/kubernetes"
@@ -45,12 +43,14 @@ func runNode(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	docker, info, err := connectDocker(ctx, o)
+	pool, info, err := connectHosts(ctx, o, flags.hosts)
 	if err != nil {
 		return err
 	}
-	defer docker.Close()
-	ctx = log.WithLogger(ctx, log.G(ctx).WithField("host", info.Name))
+	defer pool.Close()
+	if len(pool.Hosts()) == 1 {
+		ctx = log.WithLogger(ctx, log.G(ctx).WithField("host", info.Name))
+	}
 	api, err := newKubeletAPI(ctx, o, restCfg, client)
 	if err != nil {
 		return err
@@ -61,7 +61,7 @@ func runNode(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	n, parts, err := newNode(o, flags, nodeDeps{client: client, docker: docker, info: info, recorder: recorder, api: api, static: static})
+	n, parts, err := newNode(o, flags, nodeDeps{client: client, pool: pool, info: info, recorder: recorder, api: api, static: static})
 	if err != nil {
 		return err
 	}
@@ -103,26 +103,6 @@ func parseNodeFlags(o *options) (nodeFlags, error) {
 		return f, err
 	}
 	return f, nil
-}
-
-// connectDocker connects to the engine, describes its host and makes sure
-// the pause image is there. The caller closes the client.
-func connectDocker(ctx context.Context, o *options) (dockerhost.Client, system.Info, error) {
-	docker, err := dockerhost.New(o.dockerHost)
-	if err != nil {
-		return nil, system.Info{}, err
-	}
-	info, err := docker.Info(ctx)
-	if err != nil {
-		docker.Close()
-		return nil, system.Info{}, fmt.Errorf("docker engine at %q: %w", o.dockerHost, err)
-	}
-	ctx = log.WithLogger(ctx, log.G(ctx).WithField("host", info.Name))
-	if err := dockerhost.EnsurePauseImage(ctx, docker, o.pauseImage); err != nil {
-		docker.Close()
-		return nil, system.Info{}, err
-	}
-	return docker, info, nil
 }
 
 // kubeletAPI is how the node's HTTPS endpoint (logs, exec, stats, ...)

@@ -11,7 +11,7 @@ import (
 	"github.com/docker/docker/api/types/system"
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
-	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/hostpool"
 	"github.com/vk-docker/vk-docker/podrefs"
 	"github.com/vk-docker/vk-docker/provider"
 	v1 "k8s.io/api/core/v1"
@@ -25,8 +25,8 @@ import (
 // nodeDeps is what the node and its provider are built from.
 type nodeDeps struct {
 	client   kubernetes.Interface
-	docker   dockerhost.Client
-	info     system.Info
+	pool     *hostpool.Pool
+	info     system.Info // the first answering host's
 	recorder record.EventRecorder
 	api      kubeletAPI
 	static   *staticPods // nil without --pod-manifest-path
@@ -60,9 +60,10 @@ func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodePart
 				return nil, nil, err
 			}
 			parts.provider = p
-			describeNode(pc.Node, o, flags.taints, d.info, flags.port)
+			describeNode(pc.Node, o, flags.taints, d.info, provider.PoolCapacity(d.pool), flags.port)
 			status, err := provider.NewNodeStatus(provider.NodeStatusConfig{
-				Docker:   d.docker,
+				Pool:     d.pool,
+				Recorder: d.recorder,
 				NodeName: o.nodeName,
 				Interval: o.nodeStatusInterval,
 			}, pc.Node)
@@ -133,7 +134,7 @@ func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodePart
 // providerConfig is the provider's configuration from the flags, the
 // clients and the informers nodeutil made.
 func providerConfig(o *options, flags nodeFlags, d nodeDeps, pc nodeutil.ProviderConfig, parts *nodeParts) provider.Config {
-	cfg := engineProviderConfig(o, flags.engineFlags, d.docker, d.info)
+	cfg := engineProviderConfig(o, flags.engineFlags, d.pool)
 	cfg.PodAPIHost, cfg.PodAPIPort = flags.apiHost, flags.apiPort
 	// The Secrets and ConfigMaps of the node's pods, read one by one.
 	cfg.Secrets, cfg.ConfigMaps, cfg.Services = parts.objects.Secrets(), parts.objects.ConfigMaps(), pc.Services
@@ -161,9 +162,9 @@ func providerConfig(o *options, flags nodeFlags, d nodeDeps, pc nodeutil.Provide
 	return cfg
 }
 
-// describeNode fills in what the node reports about itself: the Docker host's
+// describeNode fills in what the node reports about itself: the Docker hosts'
 // capacity, addresses, the kubelet port, versions, taints and labels.
-func describeNode(n *v1.Node, o *options, taints []v1.Taint, info system.Info, port int32) {
+func describeNode(n *v1.Node, o *options, taints []v1.Taint, info system.Info, capacity v1.ResourceList, port int32) {
 	ownLabels(n.Labels)
 	for k, v := range o.nodeLabels {
 		n.Labels[k] = v
@@ -172,7 +173,7 @@ func describeNode(n *v1.Node, o *options, taints []v1.Taint, info system.Info, p
 	n.Labels["kubernetes.io/arch"] = runtime.GOARCH
 	n.Labels["node.kubernetes.io/instance-type"] = "vk-docker"
 	n.Spec.Taints = taints
-	capacity := provider.HostCapacity(info)
+	capacity = capacity.DeepCopy()
 	capacity[v1.ResourcePods] = *resource.NewQuantity(int64(o.maxPods), resource.DecimalSI)
 	n.Status.Capacity = capacity
 	// Until the first refresh counts the other nodes' pods on the host.

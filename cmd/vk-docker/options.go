@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vk-docker/vk-docker/dockerhost"
+	"github.com/vk-docker/vk-docker/hostpool"
 	"github.com/vk-docker/vk-docker/provider"
 	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
@@ -24,7 +25,8 @@ type options struct {
 	bootstrapKubeconfig string
 	certDir             string
 	nodeName            string
-	dockerHost          string
+	dockerHosts         []string
+	dockerCertPaths     []string
 	pauseImage          string
 	network             string
 	nodeIP              string
@@ -52,6 +54,7 @@ type options struct {
 	manifestPath        string
 
 	nodeStatusInterval time.Duration
+	hostLostTimeout    time.Duration
 	servingCSRWait     time.Duration
 	reapInterval       time.Duration
 	reapMinAge         time.Duration
@@ -61,7 +64,6 @@ func defaultOptions() *options {
 	return &options{
 		kubeconfig:    os.Getenv("KUBECONFIG"),
 		nodeName:      "vk-docker",
-		dockerHost:    os.Getenv("DOCKER_HOST"),
 		pauseImage:    dockerhost.DefaultPauseImageRepo + ":" + version,
 		network:       "bridge",
 		nodeIP:        "127.0.0.1",
@@ -74,6 +76,7 @@ func defaultOptions() *options {
 		nodeStatusInterval: 10 * time.Second,
 		reapInterval:       time.Minute,
 		reapMinAge:         provider.DefaultReapMinAge,
+		hostLostTimeout:    5 * time.Minute,
 	}
 }
 
@@ -83,7 +86,8 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.bootstrapKubeconfig, "bootstrap-kubeconfig", "", "kubeconfig holding a bootstrap token: when --kubeconfig is missing or its client certificate expired, the node requests a kubernetes.io/kube-apiserver-client-kubelet certificate for system:node:<nodename> with it, writes it to --cert-dir and --kubeconfig, and renews it before it expires (the kubelet's TLS bootstrap)")
 	f.StringVar(&o.certDir, "cert-dir", "", "directory of the node's client certificate with --bootstrap-kubeconfig (default /var/lib/vk-docker/<nodename>/pki)")
 	f.StringVar(&o.nodeName, "nodename", o.nodeName, "name of the virtual node; it also labels every container the node creates")
-	f.StringVar(&o.dockerHost, "docker-host", o.dockerHost, "Docker engine address (default $DOCKER_HOST or the local socket)")
+	f.StringArrayVar(&o.dockerHosts, "docker-host", nil, "Docker engine address, unix:///path or tcp://host:port; repeat it for a node that fronts several Docker hosts, each pod running wholly on one (default: $DOCKER_HOST with $DOCKER_TLS_VERIFY and $DOCKER_CERT_PATH as the docker CLI reads them, or the local socket)")
+	f.StringArrayVar(&o.dockerCertPaths, "docker-cert-path", nil, "URL=DIR: reach the tcp:// --docker-host URL over TLS with DIR's ca.pem (verifies the engine), cert.pem and key.pem (the client's certificate), the layout of DOCKER_CERT_PATH; repeatable")
 	f.StringVar(&o.pauseImage, "pause-image", o.pauseImage, "sandbox image; it must hold vk-docker's /pause program, through which volume content, emptyDir modes, subPaths and in-sandbox probes go (the default is built from it when missing)")
 	f.StringVar(&o.network, "docker-network", o.network, "Docker network pod sandboxes join")
 	f.StringVar(&o.nodeIP, "node-ip", o.nodeIP, "InternalIP of the node: the address the API server dials for logs and exec")
@@ -109,6 +113,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.StringSliceVar(&o.hostPaths, "allowed-host-paths", nil, "path prefixes on the Docker host that hostPath volumes may use (comma-separated or repeated); none by default, and a pod with another hostPath stays Pending. The kubelet's hostPath type checks look at this machine: the engine must run here")
 	f.StringVar(&o.manifestPath, "pod-manifest-path", "", "directory of static pod manifests (YAML or JSON Pods or PodLists), as the kubelet's staticPodPath: watched and rescanned every 20 s; with an API server each gets a mirror pod, without one (no --kubeconfig, KUBECONFIG or in-cluster config) vk-docker runs them standalone")
 	f.DurationVar(&o.nodeStatusInterval, "node-status-interval", o.nodeStatusInterval, "how often the Docker engine's health, resources and images are checked for the node's status (NotReady while the engine does not answer)")
+	f.DurationVar(&o.hostLostTimeout, "host-lost-timeout", o.hostLostTimeout, "with several --docker-host: how long a host may stay silent (its pods are reported not ready meanwhile) before its pods fail with reason DockerHostLost, so that their controllers recreate them on the hosts that answer")
 	f.StringVar(&o.pullRecords, "image-pull-records", "", "file that keeps, across restarts, with which pull secrets each image was pulled, so that only pods holding them use it (default /var/lib/vk-docker/<nodename>/image-pulls.json)")
 	f.DurationVar(&o.reapInterval, "reap-interval", o.reapInterval, "how often to remove what pods that are gone left behind (containers, volumes, termination message files of pods neither the API server nor this node knows, e.g. after a crash); the first pass runs at start; 0 disables it")
 	f.DurationVar(&o.reapMinAge, "reap-min-age", o.reapMinAge, "what is younger than this is never reaped: a pod being set up has volumes before it has containers")
@@ -181,30 +186,84 @@ func (o *options) imagePullRecords() string {
 	return filepath.Join("/var/lib/vk-docker", o.nodeName, "image-pulls.json")
 }
 
+// hostSpecs reads --docker-host and --docker-cert-path.
+func (o *options) hostSpecs() ([]hostpool.Spec, error) {
+	return hostpool.ParseSpecs(o.dockerHosts, o.dockerCertPaths)
+}
+
+// firstDocker connects to the first --docker-host (the docker CLI's host
+// without one), for the commands that look at one engine.
+func (o *options) firstDocker() (dockerhost.Client, error) {
+	specs, err := o.hostSpecs()
+	if err != nil {
+		return nil, err
+	}
+	if specs[0].FromEnv {
+		return dockerhost.Connect("", "")
+	}
+	return dockerhost.Connect(specs[0].URL, specs[0].CertDir)
+}
+
 // terminationMessageDir is --termination-message-dir, or its default: a
-// directory of this machine when the engine runs here too (a unix socket),
-// none when it is remote, since the bind mounts would name its disk.
+// directory of this machine when an engine runs here too (a unix socket),
+// none when every engine is remote, since the bind mounts would name its
+// disk.
 func (o *options) terminationMessageDir() string {
 	if o.messageDir != "" {
 		return o.messageDir
 	}
-	if o.dockerHost == "" || strings.HasPrefix(o.dockerHost, "unix://") {
-		return filepath.Join("/var/lib/vk-docker", o.nodeName, "termination")
+	specs, err := o.hostSpecs()
+	if err != nil {
+		return ""
+	}
+	for _, s := range specs {
+		if !s.Remote() {
+			return filepath.Join("/var/lib/vk-docker", o.nodeName, "termination")
+		}
 	}
 	return ""
 }
 
-// probeViaSandbox reads --probe-network.
-func (o *options) probeViaSandbox() (bool, error) {
+// hostMessageDir is the termination message directory of one host: none
+// on a remote one, whose disk is not this machine's.
+func (o *options) hostMessageDir(s hostpool.Spec) string {
+	if s.Remote() && o.messageDir == "" {
+		return ""
+	}
+	return o.terminationMessageDir()
+}
+
+// hostImagePullRecords is the pull records file of the i-th host: the
+// first keeps --image-pull-records, the others a file of their own next
+// to it (each engine holds its own images).
+func (o *options) hostImagePullRecords(i int) string {
+	f := o.imagePullRecords()
+	if i == 0 {
+		return f
+	}
+	return strings.TrimSuffix(f, ".json") + "." + strconv.Itoa(i) + ".json"
+}
+
+// checkProbeNetwork validates --probe-network.
+func (o *options) checkProbeNetwork() error {
+	switch o.probeNetwork {
+	case "direct", "sandbox", "auto", "":
+		return nil
+	}
+	return fmt.Errorf("--probe-network %q: want direct, sandbox or auto", o.probeNetwork)
+}
+
+// probeViaSandbox reads --probe-network for one host: auto connects from
+// inside the pod on a remote host, whose pod IPs may not be routable from
+// here.
+func (o *options) probeViaSandbox(s hostpool.Spec) bool {
 	switch o.probeNetwork {
 	case "direct":
-		return false, nil
+		return false
 	case "sandbox":
-		return true, nil
-	case "auto", "":
-		return !(o.dockerHost == "" || strings.HasPrefix(o.dockerHost, "unix://")), nil
+		return true
 	}
-	return false, fmt.Errorf("--probe-network %q: want direct, sandbox or auto", o.probeNetwork)
+	return s.Remote()
 }
 
 // dnsSettings reads --cluster-dns, --cluster-domain and --resolv-conf.

@@ -14,7 +14,7 @@ func newPauseImageCommand(o *options) *cobra.Command {
 		Use:   "pause-image",
 		Short: "Build the pause image (--pause-image) from the embedded pause program if the engine lacks it",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := dockerhost.New(o.dockerHost)
+			d, err := o.firstDocker()
 			if err != nil {
 				return err
 			}

@@ -22,7 +22,7 @@ func newPodsCommand(o *options) *cobra.Command {
 		Use:   "pods",
 		Short: "List the node's pods from the Docker engine (NAME READY STATUS RESTARTS IP AGE)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := dockerhost.New(o.dockerHost)
+			d, err := o.firstDocker()
 			if err != nil {
 				return err
 			}

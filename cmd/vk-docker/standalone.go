@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/provider"
@@ -32,12 +33,32 @@ func runStandalone(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	docker, info, err := connectDocker(ctx, o)
+	pool, _, err := connectHosts(ctx, o, flags.hosts)
 	if err != nil {
 		return err
 	}
-	defer docker.Close()
-	cfg := engineProviderConfig(o, flags, docker, info)
+	defer pool.Close()
+	// No node status checks the hosts here: a loop of our own does.
+	checksDone := make(chan struct{})
+	checkCtx, stopChecks := context.WithCancel(ctx)
+	go func() {
+		defer close(checksDone)
+		t := time.NewTicker(o.nodeStatusInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-checkCtx.Done():
+				return
+			case <-t.C:
+				pool.Check(checkCtx)
+			}
+		}
+	}()
+	defer func() {
+		stopChecks()
+		<-checksDone
+	}()
+	cfg := engineProviderConfig(o, flags, pool)
 	cfg.Recorder = eventLogger{ctx: ctx}
 	cfg.OnlyStaticPods = true
 	p, err := provider.New(cfg)

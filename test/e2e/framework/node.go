@@ -252,14 +252,20 @@ func (n *Node) forceClean(ctx context.Context) { RemoveEngineObjects(ctx, n.env,
 // RemoveEngineObjects removes the containers and volumes of a node from the
 // engine, as far as it can.
 func RemoveEngineObjects(ctx context.Context, env *Env, node string) {
-	if cs, err := env.Docker.ContainerList(ctx, dockerhost.NodeSelector(node)); err == nil {
+	RemoveEngineObjectsOn(ctx, env.Docker, node)
+}
+
+// RemoveEngineObjectsOn removes the containers and volumes of a node from
+// one engine, as far as it can.
+func RemoveEngineObjectsOn(ctx context.Context, docker dockerhost.Client, node string) {
+	if cs, err := docker.ContainerList(ctx, dockerhost.NodeSelector(node)); err == nil {
 		for _, c := range cs {
-			_ = env.Docker.ContainerRemove(ctx, c.ID)
+			_ = docker.ContainerRemove(ctx, c.ID)
 		}
 	}
-	if vs, err := env.Docker.VolumeList(ctx, dockerhost.NodeSelector(node)); err == nil {
+	if vs, err := docker.VolumeList(ctx, dockerhost.NodeSelector(node)); err == nil {
 		for _, v := range vs {
-			_ = env.Docker.VolumeRemove(ctx, v.Name)
+			_ = docker.VolumeRemove(ctx, v.Name)
 		}
 	}
 }
