@@ -1,9 +1,12 @@
 package main
 
 import (
+	"time"
+
 	"github.com/docker/docker/api/types/system"
 	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/lifecycle"
+	"github.com/vk-docker/vk-docker/metrics"
 	"github.com/vk-docker/vk-docker/provider"
 	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
@@ -38,6 +41,8 @@ func parseEngineFlags(o *options) (engineFlags, error) {
 // until the node reports its own.
 func engineProviderConfig(o *options, f engineFlags, docker dockerhost.Client, info system.Info) provider.Config {
 	allocatable := provider.Allocatable(provider.HostCapacity(info), nil)
+	starts := lifecycle.NewStartLimiter(o.maxParallelStarts, func(d time.Duration) { metrics.StartQueueWait.Observe(d.Seconds()) })
+	metrics.SetStartQueue(starts)
 	return provider.Config{Runtime: lifecycle.Runtime{
 		Node: translate.Node{
 			NodeName:       o.nodeName,
@@ -49,7 +54,8 @@ func engineProviderConfig(o *options, f engineFlags, docker dockerhost.Client, i
 			HostPaths:      o.hostPaths,
 			Allocatable:    func() v1.ResourceList { return allocatable },
 		},
-		Docker:           docker,
+		Docker:           metrics.InstrumentEngine(docker),
+		Starts:           starts,
 		HostIP:           o.nodeIP,
 		MessageDir:       o.terminationMessageDir(),
 		ImagePullRecords: o.imagePullRecords(),
