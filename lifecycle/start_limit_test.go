@@ -89,3 +89,44 @@ func TestStartLimiterZeroIsUnlimited(t *testing.T) {
 		t.Fatal("an unlimited limiter counts")
 	}
 }
+
+// A pod whose start waits for a slot makes no engine call meanwhile, and a
+// deletion takes it out of the queue at once: it is never started.
+func TestAPodDeletedWhileQueuedForAStartSlotNeverStarts(t *testing.T) {
+	h := newHarness(t)
+	h.rt.Starts = NewStartLimiter(1, nil)
+	hold, err := h.rt.Starts.acquire(h.ctx, 0) // every slot busy with an earlier pod
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold()
+	pod := newPod(appContainer())
+	w := NewWorker(h.rt, pod, true)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.sync(h.ctx)
+	}()
+	waitFor(t, "the sandbox start to queue", func() bool { return h.rt.Starts.Waiting() == 1 })
+	if got := h.calls("ContainerCreate", "ContainerStart"); len(got) != 0 {
+		t.Fatalf("engine calls while queued: %q", got)
+	}
+	w.Delete(deleted(pod, h.clock.Now(), 5))
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a deleted pod still waits for a start slot")
+	}
+	if n := h.rt.Starts.Waiting(); n != 0 {
+		t.Fatalf("%d starts still queued after the deletion", n)
+	}
+	for range 3 {
+		h.sync(w)
+	}
+	if got := h.calls("ContainerCreate", "ContainerStart"); len(got) != 0 {
+		t.Errorf("a pod deleted while queued was started: %q", got)
+	}
+	if w.Pod() != nil {
+		t.Errorf("the pod was not removed; calls %q", h.docker.Calls())
+	}
+}
