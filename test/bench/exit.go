@@ -14,13 +14,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// exitSamples is how many containers the exit phase kills, one at a time.
-const exitSamples = 10
-
 // measureExits creates exitSamples pods one after the other (restartPolicy
 // Never), kills each pod's container once it runs, and times the exit from
 // the engine's die event to the watch event whose status shows it.
-func measureExits(ctx context.Context, env *framework.Env, ns, node, prefix string) ([]time.Duration, error) {
+func measureExits(ctx context.Context, env *framework.Env, ns, node, prefix string, exitSamples int) ([]time.Duration, error) {
 	var mu sync.Mutex
 	died := map[string]time.Time{}  // container ID → die event time
 	shown := map[string]time.Time{} // container ID → watch event showing it terminated

@@ -54,6 +54,8 @@ type options struct {
 	maxParallelStarts int
 	// window is how long the probes mode measures the steady state.
 	window time.Duration
+	// exits is how many containers each exit phase kills, one at a time.
+	exits int
 }
 
 func main() {
@@ -64,6 +66,7 @@ func main() {
 	flag.StringVar(&o.mode, "mode", "pods", "pods, probes (1 s readiness probes: steady-state CPU, RSS, probe periods) or restart (SIGKILL the node with the pods running)")
 	dockerConc := flag.String("docker-concurrency", "2,4,8,all", "comma-separated concurrencies of the bare-engine baseline; its best wall time is the baseline")
 	flag.IntVar(&o.maxParallelStarts, "max-parallel-starts", -1, "the node's --max-parallel-starts (default: the node's own default)")
+	flag.IntVar(&o.exits, "exits", 10, "pods mode: containers killed, one at a time, to time exit -> status (alone and with every pod running)")
 	flag.DurationVar(&o.window, "window", 30*time.Second, "probes mode: the steady-state window")
 	flag.Parse()
 	if o.concurrency <= 0 {
@@ -154,7 +157,7 @@ func run(ctx context.Context, o options) (res *results, err error) {
 
 	// 0. Exit -> status with no other pod on the node.
 	if o.mode == "pods" {
-		if res.exits1, err = measureExits(ctx, env, ns, nodeName, "exit1"); err != nil {
+		if res.exits1, err = measureExits(ctx, env, ns, nodeName, "exit1", o.exits); err != nil {
 			return nil, fmt.Errorf("exit phase (1 pod): %w (node log: %s)", err, node.LogPath)
 		}
 	}
@@ -180,7 +183,7 @@ func run(ctx context.Context, o options) (res *results, err error) {
 	switch o.mode {
 	case "pods":
 		// Exit -> status with every pod running.
-		if res.exitsN, err = measureExits(ctx, env, ns, nodeName, "exitn"); err != nil {
+		if res.exitsN, err = measureExits(ctx, env, ns, nodeName, "exitn", o.exits); err != nil {
 			return nil, fmt.Errorf("exit phase (%d pods running): %w (node log: %s)", o.pods, err, node.LogPath)
 		}
 		// Stats: full /stats/summary passes while every pod runs.
