@@ -13,6 +13,10 @@ TEST_FLAGS ?=
 E2E_PARALLEL ?= 4
 TIMING_PARALLEL ?= 2
 BENCH_PODS ?= 20
+# pods, probes (500 pods with 1 s readiness probes: make bench BENCH_MODE=probes
+# BENCH_PODS=500) or restart (make bench BENCH_MODE=restart BENCH_PODS=200).
+BENCH_MODE ?= pods
+BENCH_ARGS ?=
 # Set to the kubeconfig of another cluster to join it instead of starting the
 # local control plane (make run CLUSTER_KUBECONFIG=~/.kube/config).
 CLUSTER_KUBECONFIG ?=
@@ -107,7 +111,7 @@ test: build images image registry helm cluster-up
 bench: build images cluster-up
 	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK_DOCKER_VERSION=$(VERSION) \
 	APISERVER_PORT=$(APISERVER_PORT) \
-		$(GO) run ./test/bench -pods $(BENCH_PODS)
+		$(GO) run ./test/bench -pods $(BENCH_PODS) -mode $(BENCH_MODE) $(BENCH_ARGS)
 
 lint: pause
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

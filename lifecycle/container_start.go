@@ -77,11 +77,19 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 	} else if m != nil {
 		host.Mounts = append(host.Mounts, *m)
 	}
+	// The create and the start hold one start slot; the postStart hook
+	// does not.
+	release, err := w.startSlot(ctx)
+	if err != nil {
+		// Interrupted while queued (a deletion): still being created.
+		return ReasonContainerCreating, "", nil
+	}
 	id, err := w.createContainer(ctx, name, cfg, host)
 	if err != nil && ctx.Err() != nil {
 		return "", "", err // interrupted: not the container's fault
 	}
 	if err != nil {
+		release()
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
 		return ReasonCreateContainerError, err.Error(), nil
 	}
@@ -89,7 +97,7 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 	// A start the engine refuses leaves the container created and carrying
 	// the error: it is reported as terminated, ContainerCannotRun, and
 	// restarted per policy.
-	w.startInstance(ctx, pod, s, id, sandbox)
+	w.startHeld(ctx, pod, s, id, sandbox, release)
 	return "", "", nil
 }
 
@@ -97,8 +105,21 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 // kubelet's Started (or Failed) event, and runs its postStart hook: the
 // container is reported Running only once the hook returned.
 func (w *Worker) startInstance(ctx context.Context, pod *v1.Pod, s slot, id string, sandbox *instance) {
+	release, err := w.startSlot(ctx)
+	if err != nil {
+		log.G(ctx).WithError(err).WithField("container", s.c.Name).Debug("Start interrupted")
+		return
+	}
+	w.startHeld(ctx, pod, s, id, sandbox, release)
+}
+
+// startHeld is startInstance once a start slot is held; it gives the slot
+// back as soon as the engine has answered the start.
+func (w *Worker) startHeld(ctx context.Context, pod *v1.Pod, s slot, id string, sandbox *instance, release func()) {
 	ref := containerRef(pod, s.c.Name, s.kind())
-	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
+	err := w.rt.Docker.ContainerStart(ctx, id)
+	release()
+	if err != nil {
 		log.G(ctx).WithError(err).WithField("container", s.c.Name).Warn("Cannot start container")
 		// The kubelet's event carries the runtime's error, which names the
 		// container it could not start.

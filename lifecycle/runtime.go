@@ -60,6 +60,10 @@ type Runtime struct {
 	// its worker has stopped.
 	Removed func(types.UID)
 
+	// Starts bounds the sandbox and container starts running on the engine
+	// at once (nil: no bound).
+	Starts *StartLimiter
+
 	// ImagePullRecords is the file that keeps, across restarts, with which
 	// credentials each image was pulled; empty keeps them in memory only.
 	ImagePullRecords string

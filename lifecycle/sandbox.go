@@ -15,6 +15,11 @@ import (
 // runSandbox carries out a sandbox step: it starts a sandbox created
 // earlier, or creates and starts a new one, and returns it running.
 func (w *Worker) runSandbox(ctx context.Context, pod *v1.Pod, step sandboxStep) (*instance, error) {
+	release, err := w.startSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if sb := step.start; sb != nil {
 		return w.startSandbox(ctx, pod, sb.id(), sb.name)
 	}

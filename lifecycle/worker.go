@@ -60,6 +60,7 @@ type Worker struct {
 	probes        *probeSet
 	probesStopped bool           // probing ended with the pod's termination
 	hooks         sync.WaitGroup // preStop hooks running
+	startTicket   uint64         // the pod's place in the start queue (Runtime.Starts)
 }
 
 // NewWorker returns a worker for pod. specKnown is false for a pod rebuilt
@@ -77,6 +78,8 @@ func NewWorker(rt *Runtime, pod *v1.Pod, specKnown bool) *Worker {
 		mem:       newPodMemory(),
 		probes:    newProbeSet(),
 		images:    rt.imageManager().NewPodState(),
+
+		startTicket: rt.Starts.ticket(),
 	}
 	if pod.Status.StartTime != nil {
 		w.mem.startTime = *pod.Status.StartTime

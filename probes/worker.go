@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vk-docker/vk-docker/metrics"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/utils/clock"
 )
@@ -57,9 +58,10 @@ type Worker struct {
 	trigger  chan struct{}
 
 	// Owned by Run.
-	result    Result // the thresholded result
-	lastRaw   Result
-	runLength int
+	result      Result // the thresholded result
+	lastRaw     Result
+	runLength   int
+	lastAttempt time.Time // start of the last attempt, for metrics.ProbeIntervalRatio
 }
 
 // NewWorker returns a worker whose result starts as the kubelet's does: not
@@ -118,11 +120,14 @@ func (w *Worker) Run(ctx context.Context) {
 			return
 		}
 	}
+	// Attempts start every period, as the kubelet's ticker has them: the
+	// time an attempt takes (a docker exec under load) does not stretch it.
 	for {
+		began := w.cfg.Clock.Now()
 		if !w.Step(ctx) {
 			return
 		}
-		if !w.sleep(ctx, period, w.trigger) {
+		if !w.sleep(ctx, period-w.cfg.Clock.Since(began), w.trigger) {
 			return
 		}
 	}
@@ -156,7 +161,15 @@ func (w *Worker) Step(ctx context.Context) bool {
 	if timeout <= 0 {
 		timeout = time.Second
 	}
+	began := w.cfg.Clock.Now()
+	if !w.lastAttempt.IsZero() && p.PeriodSeconds > 0 {
+		metrics.ProbeIntervalRatio.WithLabelValues(string(w.cfg.Kind)).
+			Observe(began.Sub(w.lastAttempt).Seconds() / float64(p.PeriodSeconds))
+	}
+	w.lastAttempt = began
 	raw, output, err := w.cfg.Run(ctx, p, timeout)
+	metrics.ProbeDuration.WithLabelValues(string(w.cfg.Kind), handlerName(p.ProbeHandler)).
+		Observe(w.cfg.Clock.Since(began).Seconds())
 	if ctx.Err() != nil {
 		return false
 	}
@@ -199,3 +212,18 @@ func (w *Worker) Result() Result { return w.result }
 
 // String names the worker in logs.
 func (w *Worker) String() string { return fmt.Sprintf("%s probe", w.cfg.Kind) }
+
+// handlerName labels a probe's handler in metrics.
+func handlerName(h v1.ProbeHandler) string {
+	switch {
+	case h.Exec != nil:
+		return "exec"
+	case h.HTTPGet != nil:
+		return "http"
+	case h.TCPSocket != nil:
+		return "tcp"
+	case h.GRPC != nil:
+		return "grpc"
+	}
+	return "none"
+}

@@ -83,6 +83,9 @@ func (p *Provider) dispatch(ctx context.Context, msgs <-chan events.Message, err
 				continue
 			}
 			if uid := m.Actor.Attributes[dockerhost.LabelPodUID]; uid != "" {
+				if m.Action == events.ActionDie && m.TimeNano > 0 {
+					p.lat.containerDied(types.UID(uid), m.Actor.ID, time.Unix(0, m.TimeNano))
+				}
 				p.wake(types.UID(uid))
 			}
 		}

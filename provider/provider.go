@@ -92,6 +92,7 @@ type Provider struct {
 
 	started time.Time  // when New was called: the node's stats start time
 	stats   statsCache // stats.go
+	lat     *latencies // latency.go
 }
 
 var (
@@ -115,6 +116,7 @@ func New(cfg Config) (*Provider, error) {
 		byName:  map[string]types.UID{},
 		static:  newStaticState(),
 		started: cfg.Clock.Now(),
+		lat:     newLatencies(),
 	}
 	// The workers share the Runtime inside p.cfg: nothing is copied field by
 	// field, so a new Runtime field needs no change here.
@@ -231,6 +233,7 @@ func (p *Provider) CreatePod(ctx context.Context, pod *v1.Pod) error {
 		return fmt.Errorf("place pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).WithFields(p.hostFields(h)).Info("Creating pod")
+	p.lat.podCreated(pod.UID, time.Now())
 	p.startWorker(pod, true, true)
 	return nil
 }
@@ -375,6 +378,7 @@ func (p *Provider) notifyPod(pod *v1.Pod) {
 	cb := p.notify
 	p.mu.Unlock()
 	if cb != nil {
+		p.lat.reported(pod, time.Now())
 		cb(pod)
 	}
 }
@@ -395,6 +399,7 @@ func (p *Provider) removed(uid types.UID) {
 	}
 	p.mu.Unlock()
 	p.cfg.Pool.Release(string(uid))
+	p.lat.forget(uid)
 	if w == nil || p.cfg.Pods == nil {
 		return
 	}

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/docker/docker/api/types/system"
 	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/hostpool"
 	"github.com/vk-docker/vk-docker/lifecycle"
+	"github.com/vk-docker/vk-docker/metrics"
 	"github.com/vk-docker/vk-docker/provider"
 	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
@@ -50,7 +52,13 @@ func engineProviderConfig(o *options, f engineFlags, pool *hostpool.Pool) provid
 	index := make(map[*hostpool.Host]int, len(hosts))
 	for i, h := range hosts {
 		index[h] = i
+		// Every engine call, health checks included, is timed in /metrics.
+		h.Docker = metrics.InstrumentEngine(h.Docker)
 	}
+	// One start queue for the node: a burst waits here, where its pods'
+	// status says so, not in the engines.
+	starts := lifecycle.NewStartLimiter(o.maxParallelStarts, func(d time.Duration) { metrics.StartQueueWait.Observe(d.Seconds()) })
+	metrics.SetStartQueue(starts)
 	return provider.Config{
 		Runtime: lifecycle.Runtime{
 			Node: translate.Node{
@@ -64,6 +72,7 @@ func engineProviderConfig(o *options, f engineFlags, pool *hostpool.Pool) provid
 				Allocatable:    func() v1.ResourceList { return allocatable },
 			},
 			Docker:           hosts[0].Docker,
+			Starts:           starts,
 			HostIP:           o.nodeIP,
 			MessageDir:       o.hostMessageDir(hosts[0].Spec),
 			ImagePullRecords: o.imagePullRecords(),

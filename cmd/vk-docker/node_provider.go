@@ -52,6 +52,7 @@ type nodeParts struct {
 func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodeParts, error) {
 	parts := &nodeParts{objects: podrefs.New(d.client)}
 	mux := http.NewServeMux()
+	handleMetrics(mux)
 	quietDefaultClient(o.kubeconfig)
 	n, err := nodeutil.NewNode(o.nodeName,
 		func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {

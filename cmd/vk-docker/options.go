@@ -17,6 +17,9 @@ import (
 	v1 "k8s.io/api/core/v1"
 )
 
+// defaultMaxParallelStarts is --max-parallel-starts' default.
+const defaultMaxParallelStarts = 4
+
 // defaultTaint keeps ordinary pods off the virtual node unless they tolerate it.
 const defaultTaint = "virtual-kubelet.io/provider=docker:NoSchedule"
 
@@ -39,6 +42,7 @@ type options struct {
 	nodeLabels          map[string]string
 	podAPIAddress       string
 	maxPods             int
+	maxParallelStarts   int
 	logLevel            string
 	messageDir          string
 	pullRecords         string
@@ -70,8 +74,12 @@ func defaultOptions() *options {
 		listenAddress: ":10250",
 		taints:        []string{defaultTaint},
 		maxPods:       110,
-		logLevel:      "info",
-		probeNetwork:  "auto",
+		// Measured with make bench (README, Speed): on a 2-core host the
+		// engine runs a burst of pods fastest with about this many
+		// sandbox/container starts at once.
+		maxParallelStarts: defaultMaxParallelStarts,
+		logLevel:          "info",
+		probeNetwork:      "auto",
 
 		nodeStatusInterval: 10 * time.Second,
 		reapInterval:       time.Minute,
@@ -101,6 +109,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.StringToStringVar(&o.nodeLabels, "node-labels", nil, "extra labels of the node (k=v,...)")
 	f.StringVar(&o.podAPIAddress, "pod-api-address", "", "host:port of the API server as pods can reach it; replaces the kubernetes Service env vars in containers")
 	f.IntVar(&o.maxPods, "max-pods", o.maxPods, "pods capacity of the node")
+	f.IntVar(&o.maxParallelStarts, "max-parallel-starts", o.maxParallelStarts, "how many sandbox and container starts run on the engine at once; more wait in vk-docker, pods in the order they arrived (0: no limit)")
 	f.StringVar(&o.logLevel, "log-level", o.logLevel, "log level (debug, info, warn, error)")
 	f.StringVar(&o.probeNetwork, "probe-network", o.probeNetwork, "where tcpSocket/httpGet/grpc probes and httpGet hooks connect from: direct (the provider's network), sandbox (inside the pod, through its pause container), auto (direct with a local engine, sandbox with a remote one)")
 	f.StringSliceVar(&o.clusterDNS, "cluster-dns", nil, "IPs of the cluster DNS servers for ClusterFirst pods (comma-separated); without it they fall back to Default, as on a kubelet")

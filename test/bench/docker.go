@@ -21,10 +21,15 @@ var dockerSteps = []string{"sandbox create", "sandbox start", "sandbox inspect",
 
 // dockerResults are the baseline's samples.
 type dockerResults struct {
-	started []time.Duration            // first call -> app container started
-	steps   map[string][]time.Duration // per engine call
-	wall    time.Duration              // first create -> last app started
-	removed []time.Duration            // force-remove of app + sandbox
+	concurrency int
+	started     []time.Duration // first call -> app container started
+	// fromBurst is each pod's time from the burst's start (every pod asked
+	// for at once) to its app container started: create -> Running's
+	// counterpart.
+	fromBurst []time.Duration
+	steps     map[string][]time.Duration // per engine call
+	wall      time.Duration              // first create -> last app started
+	removed   []time.Duration            // force-remove of app + sandbox
 }
 
 // baselinePod is one fake pod of the baseline.
@@ -33,6 +38,7 @@ type baselinePod struct {
 	sandboxID, appID string
 	steps            []time.Duration
 	started, removed time.Duration
+	done             time.Time // app container started
 }
 
 // runDocker does for o.pods fake pods, o.concurrency at a time, what the
@@ -84,6 +90,7 @@ func runDocker(ctx context.Context, env *framework.Env, owner string, o options)
 	res := &dockerResults{steps: map[string][]time.Duration{}, wall: wall}
 	for _, p := range pods {
 		res.started = append(res.started, p.started)
+		res.fromBurst = append(res.fromBurst, p.done.Sub(start))
 		res.removed = append(res.removed, p.removed)
 		for i, d := range p.steps {
 			res.steps[dockerSteps[i]] = append(res.steps[dockerSteps[i]], d)
@@ -155,6 +162,7 @@ func (p *baselinePod) start(ctx context.Context, env *framework.Env, owner strin
 	}
 	step()
 	p.started = last.Sub(t0)
+	p.done = last
 	return nil
 }
 

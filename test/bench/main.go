@@ -1,17 +1,26 @@
 // Command bench measures how long vk-docker takes to run and to delete pods,
 // and compares it with doing the same container work directly against the
-// Docker engine. It is a benchmark program, not a test: it prints numbers and
-// fails (exit status 1) only when the work itself does not succeed or leaves
+// Docker engine, in the same run, at the engine's best concurrency (a
+// sweep). It is a benchmark program, not a test: it prints numbers and fails
+// (exit status 1) only when the work itself does not succeed or leaves
 // something behind.
 //
 // It needs what `make bench` sets up (KUBECONFIG, VK_DOCKER_BIN,
 // VK_DOCKER_VERSION, APISERVER_PORT; see test/e2e/framework.LoadEnv):
 //
-//	go run ./test/bench -pods 20 [-concurrency 20] [-timeout 2m]
+//	go run ./test/bench -pods 20 [-mode pods|probes|restart] [-docker-concurrency 2,4,8,all]
 //
-// The last line of a successful run is machine-readable:
+// Modes: pods (create -> Running, exit -> status alone and with every pod
+// running, stats, delete), probes (every pod has a 1 s readiness probe, tcp,
+// http and exec in turn: the node's CPU, RSS and probe periods in steady
+// state) and restart (the node SIGKILLed with every pod running and
+// started again: time until every status is correct, restarts). Numbers
+// come from API watches, the engine's events and the node's own /metrics.
+// Each measure gets a "measure:" line with its ratio to the baseline and
+// its goal (issue #18); the last line of a successful run is
+// machine-readable:
 //
-//	bench: pods=N running_p50_ms=.. running_p99_ms=.. docker_p50_ms=.. ratio=.. delete_p99_ms=.. stats_p50_ms=..
+//	bench: mode=.. pods=N running_p50_ms=.. running_p99_ms=.. docker_p50_ms=.. ratio=.. wall_ratio=.. exit1_p99_ms=.. exitn_p99_ms=.. delete_p99_ms=..
 package main
 
 import (
@@ -21,7 +30,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,19 +43,42 @@ type options struct {
 	pods        int
 	concurrency int
 	timeout     time.Duration
+	// mode is pods (the default), probes (every pod has a 1 s readiness
+	// probe; steady-state cost) or restart (SIGKILL the node, time its
+	// recovery).
+	mode string
+	// dockerConcurrency lists the baseline's concurrencies; the best wall
+	// time is the baseline.
+	dockerConcurrency []int
+	// maxParallelStarts, when >= 0, is the node's --max-parallel-starts.
+	maxParallelStarts int
+	// window is how long the probes mode measures the steady state.
+	window time.Duration
+	// exits is how many containers each exit phase kills, one at a time.
+	exits int
 }
 
 func main() {
 	var o options
 	flag.IntVar(&o.pods, "pods", 20, "number of pods (and of Docker baseline container groups)")
 	flag.IntVar(&o.concurrency, "concurrency", 0, "how many creates/deletes run at once (default: -pods, i.e. all at once)")
-	flag.DurationVar(&o.timeout, "timeout", 2*time.Minute, "how long each phase may take before the run fails")
+	flag.DurationVar(&o.timeout, "timeout", 0, "how long each phase may take before the run fails (default 2m, or 1.5 s per pod when more)")
+	flag.StringVar(&o.mode, "mode", "pods", "pods, probes (1 s readiness probes: steady-state CPU, RSS, probe periods) or restart (SIGKILL the node with the pods running)")
+	dockerConc := flag.String("docker-concurrency", "2,4,8,all", "comma-separated concurrencies of the bare-engine baseline; its best wall time is the baseline")
+	flag.IntVar(&o.maxParallelStarts, "max-parallel-starts", -1, "the node's --max-parallel-starts (default: the node's own default)")
+	flag.IntVar(&o.exits, "exits", 10, "pods mode: containers killed, one at a time, to time exit -> status (alone and with every pod running)")
+	flag.DurationVar(&o.window, "window", 30*time.Second, "probes mode: the steady-state window")
 	flag.Parse()
 	if o.concurrency <= 0 {
 		o.concurrency = o.pods
 	}
-	if o.pods <= 0 || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: bench [-pods N] [-concurrency C] [-timeout D]")
+	if o.timeout <= 0 {
+		o.timeout = max(2*time.Minute, time.Duration(o.pods)*1500*time.Millisecond)
+	}
+	var err error
+	if o.dockerConcurrency, err = parseConcurrencies(*dockerConc, o.pods); err != nil || o.pods <= 0 || flag.NArg() > 0 ||
+		(o.mode != "pods" && o.mode != "probes" && o.mode != "restart") {
+		fmt.Fprintln(os.Stderr, "usage: bench [-pods N] [-mode pods|probes|restart] [-concurrency C] [-docker-concurrency 2,4,all] [-max-parallel-starts N] [-timeout D]", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -85,7 +119,11 @@ func run(ctx context.Context, o options) (res *results, err error) {
 	}
 	nodeStart := time.Now()
 	// Room for every pod: the node's default capacity is the kubelet's 110.
-	args := append(proxied, "--max-pods", strconv.Itoa(max(110, o.pods)))
+	// Info logs: the node's debug logging would be part of what is measured.
+	args := append(proxied, "--max-pods", strconv.Itoa(max(110, o.pods)), "--log-level", "info")
+	if o.maxParallelStarts >= 0 {
+		args = append(args, "--max-parallel-starts", strconv.Itoa(o.maxParallelStarts))
+	}
 	node, err := framework.StartNode(ctx, env, framework.NodeOptions{Name: nodeName, Args: args})
 	if err != nil {
 		return nil, err
@@ -114,19 +152,55 @@ func run(ctx context.Context, o options) (res *results, err error) {
 	}()
 
 	fmt.Printf("vk-docker bench: node %s (Ready in %v, log %s), namespace %s\n", nodeName, nodeReady.Round(time.Millisecond), node.LogPath, ns)
-	fmt.Printf("  pods=%d concurrency=%d, %s\n", o.pods, o.concurrency, engine)
+	fmt.Printf("  mode=%s pods=%d concurrency=%d, %s, load average %s\n", o.mode, o.pods, o.concurrency, engine, loadAverage())
+	res = &results{opts: o, loadBefore: loadAverage()}
 
-	// 1. Pods: create -> Running and Ready, as seen by one watch.
+	// 0. Exit -> status with no other pod on the node.
+	if o.mode == "pods" {
+		if res.exits1, err = measureExits(ctx, env, ns, nodeName, "exit1", o.exits); err != nil {
+			return nil, fmt.Errorf("exit phase (1 pod): %w (node log: %s)", err, node.LogPath)
+		}
+	}
+
+	// 1. Pods: create -> Running and Ready, as seen by one watch, and as
+	// the node's /metrics saw them.
+	before, err := scrapeMetrics(ctx, env, nodeName)
+	if err != nil {
+		return nil, err
+	}
 	pods, err := runPods(ctx, env, ns, nodeName, o)
 	if err != nil {
 		return nil, fmt.Errorf("pod phase: %w (node log: %s)", err, node.LogPath)
 	}
-
-	// Stats: full /stats/summary passes while every pod runs.
-	stats, err := measureStats(ctx, env, node, o.pods)
+	res.pods = pods
+	after, err := scrapeMetrics(ctx, env, nodeName)
 	if err != nil {
-		return nil, fmt.Errorf("stats phase: %w (node log: %s)", err, node.LogPath)
+		return nil, err
 	}
+	res.nodeMetrics = podMetrics(before, after)
+
+	var stats *statsResults
+	switch o.mode {
+	case "pods":
+		// Exit -> status with every pod running.
+		if res.exitsN, err = measureExits(ctx, env, ns, nodeName, "exitn", o.exits); err != nil {
+			return nil, fmt.Errorf("exit phase (%d pods running): %w (node log: %s)", o.pods, err, node.LogPath)
+		}
+		// Stats: full /stats/summary passes while every pod runs.
+		stats, err = measureStats(ctx, env, node, o.pods)
+		if err != nil {
+			return nil, fmt.Errorf("stats phase: %w (node log: %s)", err, node.LogPath)
+		}
+	case "probes":
+		if res.probes, err = measureProbes(ctx, env, node, o); err != nil {
+			return nil, fmt.Errorf("probes phase: %w (node log: %s)", err, node.LogPath)
+		}
+	case "restart":
+		if res.restart, err = measureRestart(ctx, env, ns, node, pods, o); err != nil {
+			return nil, fmt.Errorf("restart phase: %w (node log: %s)", err, node.LogPath)
+		}
+	}
+	res.stats = stats
 
 	// 2. Delete: delete call -> no container of the pod left on the engine.
 	deleted, err := deletePods(ctx, env, ns, nodeName, pods, o)
@@ -147,12 +221,52 @@ func run(ctx context.Context, o options) (res *results, err error) {
 			res, err = nil, errors.Join(err, cerr)
 		}
 	}()
-	base, err := runDocker(ctx, env, dockerNode, o)
-	if err != nil {
-		return nil, fmt.Errorf("docker baseline: %w", err)
+	for _, c := range o.dockerConcurrency {
+		oc := o
+		oc.concurrency = c
+		base, err := runDocker(ctx, env, dockerNode, oc)
+		if err != nil {
+			return nil, fmt.Errorf("docker baseline at concurrency %d: %w", c, err)
+		}
+		base.concurrency = c
+		res.sweep = append(res.sweep, base)
+		if res.docker == nil || base.wall < res.docker.wall {
+			res.docker = base
+		}
 	}
+	res.deleted = deleted
+	res.loadAfter = loadAverage()
+	return res, nil
+}
 
-	return &results{opts: o, pods: pods, stats: stats, deleted: deleted, docker: base}, nil
+// parseConcurrencies reads "2,4,all" ("all" is pods).
+func parseConcurrencies(s string, pods int) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "all" {
+			out = append(out, pods)
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad concurrency %q", f)
+		}
+		out = append(out, min(n, pods))
+	}
+	return slices.Compact(out), nil
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func leftoverError(owner string, left []string) error {

@@ -22,6 +22,7 @@ import (
 
 // benchPod is what the pod phase learns about one pod.
 type benchPod struct {
+	index     int
 	name      string
 	uid       types.UID
 	created   time.Time // the create call was made
@@ -63,7 +64,7 @@ func runPods(ctx context.Context, env *framework.Env, ns, node string, o options
 	pods := make([]*benchPod, o.pods)
 	byName := make(map[string]*benchPod, o.pods)
 	for i := range pods {
-		pods[i] = &benchPod{name: fmt.Sprintf("bench-%03d", i)}
+		pods[i] = &benchPod{index: i, name: fmt.Sprintf("bench-%03d", i)}
 		byName[pods[i].name] = pods[i]
 	}
 
@@ -146,6 +147,9 @@ func runPods(ctx context.Context, env *framework.Env, ns, node string, o options
 	start := time.Now()
 	createErrs := forEach(ctx, pods, o.concurrency, func(ctx context.Context, bp *benchPod) error {
 		spec := benchPodSpec(env, ns, bp.name, node)
+		if o.mode == "probes" {
+			spec = probePodSpec(env, ns, bp.name, node, bp.index)
+		}
 		t := time.Now()
 		mu.Lock()
 		bp.created = t
