@@ -50,6 +50,7 @@ type nodeParts struct {
 func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodeParts, error) {
 	parts := &nodeParts{objects: podrefs.New(d.client)}
 	mux := http.NewServeMux()
+	attachDebugRoutes(mux)
 	quietDefaultClient(o.kubeconfig)
 	n, err := nodeutil.NewNode(o.nodeName,
 		func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
