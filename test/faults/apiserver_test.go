@@ -83,7 +83,7 @@ func TestAPIServerRestart(t *testing.T) {
 		t.Errorf("terminated reason %q, want Error", r)
 	}
 	c, _, err := waitNodeReady(ctx, node.Name, v1.ConditionTrue, back, 30*time.Second)
-	if err != nil || c.LastHeartbeatTime.Before(back.Truncate(time.Second)) { // heartbeats have whole seconds
+	if err != nil || c.LastHeartbeatTime.Time.Before(back.Truncate(time.Second)) { // heartbeats have whole seconds
 		t.Errorf("node not Ready with a heartbeat after the restart: %s %s (%v)", c.Status, c.LastHeartbeatTime, err)
 	}
 
