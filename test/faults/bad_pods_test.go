@@ -79,16 +79,19 @@ func TestBadPodsCorpus(t *testing.T) {
 		for _, row := range rows {
 			t.Run(row.name, func(t *testing.T) {
 				t.Parallel()
-				runBadPod(t, c, row)
-				if t.Failed() {
-					mu.Lock()
-					name := row.name
-					if row.pending != "" {
-						name += "(" + row.pending + ")"
+				// Deferred: a row's Fatal ends its goroutine.
+				defer func() {
+					if t.Failed() {
+						mu.Lock()
+						name := row.name
+						if row.pending != "" {
+							name += "(" + row.pending + ")"
+						}
+						failed = append(failed, name)
+						mu.Unlock()
 					}
-					failed = append(failed, name)
-					mu.Unlock()
-				}
+				}()
+				runBadPod(t, c, row)
 			})
 		}
 	})
