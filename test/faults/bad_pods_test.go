@@ -327,7 +327,7 @@ func badPods() []badPod {
 		},
 		want:   "Running, ContainersReady False ContainersNotReady",
 		until:  notReady("ContainersNotReady"),
-		events: []wantEvent{{v1.EventTypeWarning, "Unhealthy", "Readiness probe failed: not yet\n?"}},
+		events: []wantEvent{{v1.EventTypeWarning, "Unhealthy", "Readiness probe failed: (not yet\n?|" + probeTimedOut + ")"}},
 	}, {
 		name: "readiness-tcp-refused",
 		pod: func(c *corpus) *v1.Pod {
