@@ -398,17 +398,17 @@ func TestFailedStepsAreRetriedWithTheKubeletsBackOff(t *testing.T) {
 // showed nothing for as long as the engine was away.
 func TestAPodCreatedWhileTheEngineIsAway(t *testing.T) {
 	t.Parallel()
-	proxy := &dockerProxy{path: filepath.Join(t.TempDir(), "docker.sock"), target: engineSocket(), conns: map[net.Conn]bool{}}
-	if err := proxy.listen(); err != nil {
+	proxy := framework.NewEngineProxy(filepath.Join(t.TempDir(), "docker.sock"))
+	if err := proxy.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(proxy.cut)
+	t.Cleanup(proxy.Cut)
 	name := "e2e-away-" + framework.RandomSuffix()
 	startNode(t, framework.NodeOptions{Name: name, Args: []string{
-		"--docker-host", "unix://" + proxy.path, "--termination-message-dir", t.TempDir(),
+		"--docker-host", "unix://" + proxy.Path, "--termination-message-dir", t.TempDir(),
 	}})
 	ns := namespace(t)
-	proxy.cut()
+	proxy.Cut()
 
 	p := framework.OnNode(&v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "while-away"},
@@ -425,7 +425,7 @@ func TestAPodCreatedWhileTheEngineIsAway(t *testing.T) {
 	ev := env.WaitPodEvent(t, ns, p.Name, 30*time.Second, "Warning FailedCreatePodSandBox", func(e v1.Event) bool {
 		return e.Type == v1.EventTypeWarning && e.Reason == "FailedCreatePodSandBox"
 	})
-	if !strings.Contains(ev.Message, "Cannot connect to the Docker daemon") && !strings.Contains(ev.Message, proxy.path) {
+	if !strings.Contains(ev.Message, "Cannot connect to the Docker daemon") && !strings.Contains(ev.Message, proxy.Path) {
 		t.Errorf("FailedCreatePodSandBox %q, want the engine's error", ev.Message)
 	}
 	time.Sleep(25 * time.Second)
@@ -433,7 +433,7 @@ func TestAPodCreatedWhileTheEngineIsAway(t *testing.T) {
 		t.Errorf("%d FailedCreatePodSandBox events in ~25 s, want 2-4: retried every 10 s", n)
 	}
 
-	if err := proxy.listen(); err != nil {
+	if err := proxy.Listen(); err != nil {
 		t.Fatal(err)
 	}
 	back := time.Now()

@@ -8,12 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -191,81 +188,19 @@ func insecureClient(cert *tls.Certificate) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
 }
 
-// dockerProxy relays a unix socket to the Docker engine's socket and can be
-// cut (every connection closed, new ones refused) and restored.
-type dockerProxy struct {
-	path, target string
-	mu           sync.Mutex
-	l            net.Listener
-	conns        map[net.Conn]bool
-	wg           sync.WaitGroup
-}
-
-func (p *dockerProxy) listen() error {
-	l, err := net.Listen("unix", p.path)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.l = l
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("unix", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[up] = true, true
-			p.mu.Unlock()
-			p.wg.Add(2)
-			go func() { defer p.wg.Done(); _, _ = io.Copy(up, c); up.Close() }()
-			go func() { defer p.wg.Done(); _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-	return nil
-}
-
-// cut closes the listener and every relayed connection.
-func (p *dockerProxy) cut() {
-	p.mu.Lock()
-	if p.l != nil {
-		p.l.Close()
-		p.l = nil
-	}
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-	_ = os.Remove(p.path)
-}
-
 // A node whose Docker engine stops answering turns NotReady with the
 // kubelet's reason, and Ready again when the engine is back.
 func TestNodeNotReadyWhileEngineUnreachable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	target := "/var/run/docker.sock"
-	if h := os.Getenv("DOCKER_HOST"); strings.HasPrefix(h, "unix://") {
-		target = strings.TrimPrefix(h, "unix://")
-	}
-	proxy := &dockerProxy{path: filepath.Join(t.TempDir(), "docker.sock"), target: target, conns: map[net.Conn]bool{}}
-	if err := proxy.listen(); err != nil {
+	proxy := framework.NewEngineProxy(filepath.Join(t.TempDir(), "docker.sock"))
+	if err := proxy.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(proxy.cut)
+	t.Cleanup(proxy.Cut)
 	name := "e2e-kc-engine-" + framework.RandomSuffix()
 	startNode(t, framework.NodeOptions{Name: name, Args: []string{
-		"--docker-host", "unix://" + proxy.path, "--node-status-interval", "1s",
+		"--docker-host", "unix://" + proxy.Path, "--node-status-interval", "1s",
 		// The node's own directory for termination messages, not one per engine address.
 		"--termination-message-dir", t.TempDir(),
 	}})
@@ -286,12 +221,12 @@ func TestNodeNotReadyWhileEngineUnreachable(t *testing.T) {
 		})
 		return got, err
 	}
-	proxy.cut()
+	proxy.Cut()
 	c, err := ready(v1.ConditionFalse)
 	if err != nil || c.Reason != "KubeletNotReady" || !strings.HasPrefix(c.Message, "container runtime is down") {
 		t.Errorf("with the engine cut off, Ready = %s %s %q (%v); want False KubeletNotReady \"container runtime is down...\"", c.Status, c.Reason, c.Message, err)
 	}
-	if err := proxy.listen(); err != nil {
+	if err := proxy.Listen(); err != nil {
 		t.Fatal(err)
 	}
 	c, err = ready(v1.ConditionTrue)
