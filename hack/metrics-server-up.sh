@@ -9,7 +9,8 @@
 # scrapes each node's kubelet API (/metrics/resource) at its InternalIP.
 # Idempotent; hack/metrics-server-down.sh undoes it, cluster-down stops it.
 #
-# Env: METRICS_SERVER_PORT (4443), METRICS_RESOLUTION (15s, at least 10s),
+# Env: METRICS_SERVER_PORT (4443), METRICS_RESOLUTION (15s; more than 11s: a
+#      scrape of a node may take 10s),
 #      METRICS_NODE_SELECTOR (label selector of the nodes to scrape; all).
 set -euo pipefail
 
@@ -162,7 +163,7 @@ metadata:
   namespace: kube-system
   labels:
     kubernetes.io/service-name: metrics-server
-    endpointslice.kubernetes.io/managed-by: vk-docker.io/metrics-server-up
+    endpointslice.kubernetes.io/managed-by: metrics-server-up.sh
 addressType: IPv4
 ports:
 - name: https

@@ -53,7 +53,9 @@ func TestKubectlTopShowsAPodAndItsNode(t *testing.T) {
 while true; do head -c 20000 /dev/urandom | md5sum >/dev/null; sleep 0.1; done`)
 	p := framework.OnNode(pod("hog", hog), n.Name)
 	createPod(t, ns, p)
-	waitRunning(t, ns, "hog")
+	if _, err := framework.WaitForPod(ctx, env, ns, "hog", 3*time.Minute, "Running and Ready", framework.Running); err != nil {
+		t.Fatal(err)
+	}
 
 	// Only this test's node is scraped: other tests' nodes come and go.
 	port := freeGatewayPort(t)
@@ -64,7 +66,7 @@ while true; do head -c 20000 /dev/urandom | md5sum >/dev/null; sleep 0.1; done`)
 		}
 	})
 	out, err := script("metrics-server-up.sh", []string{
-		"METRICS_SERVER_PORT=" + strconv.Itoa(port), "METRICS_RESOLUTION=10s",
+		"METRICS_SERVER_PORT=" + strconv.Itoa(port), "METRICS_RESOLUTION=12s",
 		"METRICS_NODE_SELECTOR=kubernetes.io/hostname=" + n.Name,
 	})
 	if err != nil {
