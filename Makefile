@@ -30,7 +30,7 @@ RUN_NODE_ARGS ?= --node-labels type=normal --allow-host-network --allow-host-pid
 
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build pause image images registry helm control-plane cluster-up cluster-down run test unit bench faults soak lint clean
+.PHONY: all build pause image images registry helm metrics-server control-plane cluster-up cluster-down run test unit bench faults soak lint clean
 
 all: build
 
@@ -60,6 +60,12 @@ image: pause
 helm:
 	bash hack/helm.sh
 
+# bin/metrics-server, from sigs.k8s.io/metrics-server pinned in its own
+# module, hack/metrics-server (rebuilt only when its pins change): make run
+# starts it (hack/metrics-server-up.sh) for `kubectl top`.
+metrics-server:
+	bash hack/metrics-server.sh
+
 # The image registry the image-pull e2e tests run on 127.0.0.1 (its own
 # module, hack/registry; rebuilt only when its pins change).
 registry:
@@ -76,9 +82,11 @@ cluster-down:
 
 # The main job: a local cluster plus the virtual node in the foreground. The
 # node joins as a kubelet does: TLS bootstrap with the cluster's bootstrap
-# token, then its own certificate (system:node:$(NODE_NAME)).
+# token, then its own certificate (system:node:$(NODE_NAME)). metrics-server
+# runs beside the control plane (kubectl top); cluster-down stops it.
 ifeq ($(CLUSTER_KUBECONFIG),)
-run: build images cluster-up
+run: build images metrics-server cluster-up
+	bash hack/metrics-server-up.sh
 	@gw=$$(bash hack/gateway.sh); \
 	echo; echo "Node $(NODE_NAME) is starting. In another shell:"; \
 	echo "  export KUBECONFIG=$(CLUSTER_DIR)/kubeconfig PATH=$(BIN):\$$PATH"; \
@@ -105,7 +113,7 @@ unit: pause
 # pods' network (tag e2e_sandbox_probes; the path for remote engines).
 E2E_ENV = KUBECONFIG=$(CLUSTER_DIR)/kubeconfig VK_DOCKER_BIN=$(BIN)/vk-docker VK_DOCKER_VERSION=$(VERSION) \
 	APISERVER_PORT=$(APISERVER_PORT)
-test: build images image registry helm cluster-up
+test: build images image registry helm metrics-server cluster-up
 	$(E2E_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(E2E_PARALLEL) $(TEST_FLAGS) ./...
 	$(E2E_ENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -parallel $(TIMING_PARALLEL) $(TEST_FLAGS) -tags e2e_timing ./test/e2e/
 	$(E2E_ENV) VK_DOCKER_E2E_NODE_ARGS=--probe-network=sandbox \
@@ -139,4 +147,4 @@ lint: pause
 	cd hack/tools && $(GO) vet ./...
 
 clean:
-	rm -rf $(BIN)/vk-docker $(BIN)/registry $(BIN)/.registry.stamp dockerhost/pausebin/pause .cache
+	rm -rf $(BIN)/vk-docker $(BIN)/registry $(BIN)/.registry.stamp $(BIN)/metrics-server $(BIN)/.metrics-server.stamp dockerhost/pausebin/pause .cache

@@ -8,8 +8,8 @@ set -euo pipefail
 
 # shellcheck source=hack/cluster-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/cluster-lib.sh"
-# Reverse start order.
-COMPONENTS=(kube-scheduler kube-controller-manager kube-apiserver etcd)
+# Reverse start order; metrics-server (hack/metrics-server-up.sh) first.
+COMPONENTS=(metrics-server kube-scheduler kube-controller-manager kube-apiserver etcd)
 LABEL=io.vk-docker.node
 
 log() { echo "cluster-down: $*"; }

@@ -123,14 +123,16 @@ done
 GATEWAY=$(detect_gateway)
 log "Docker bridge gateway: $GATEWAY"
 params="gateway=$GATEWAY apiserver_port=$APISERVER_PORT"
-if [[ -f $PKI/ca.crt && -f $STATE/kubeconfig && -f $PKI/params && $(<"$PKI/params") == "$params" ]]; then
+# A PKI from before the aggregation layer (no front-proxy CA) is completed.
+if [[ -f $PKI/ca.crt && -f $PKI/front-proxy-ca.crt && -f $STATE/kubeconfig && -f $PKI/params && $(<"$PKI/params") == "$params" ]]; then
 	log "reusing PKI in $PKI"
 else
 	log "generating PKI and kubeconfigs ($params)"
 	"$BIN/mkcerts" -dir "$STATE" \
 		-server "https://127.0.0.1:$APISERVER_PORT" \
 		-gateway-server "https://$GATEWAY:$APISERVER_PORT" \
-		-apiserver-ips "127.0.0.1,$GATEWAY,$FIRST_SERVICE_IP"
+		-apiserver-ips "127.0.0.1,$GATEWAY,$FIRST_SERVICE_IP" \
+		-metrics-server-ips "$GATEWAY"
 	echo "$params" >"$PKI/params"
 fi
 
@@ -155,6 +157,9 @@ done
 log "etcd healthy on 127.0.0.1:$ETCD_PORT"
 
 # --- kube-apiserver -------------------------------------------------------
+# The aggregation layer (requestheader/proxy-client flags) serves extension
+# API servers such as metrics-server (hack/metrics-server-up.sh); with no
+# kube-proxy, the aggregator dials their endpoints' IPs, not ClusterIPs.
 # busybox's TLS client (wget in test pods) sends no signature_algorithms
 # extension, which in TLS 1.2 means SHA-1 signatures; Go refuses those unless
 # tlssha1=1. Clients that offer better (kubectl, client-go) still get better.
@@ -177,7 +182,15 @@ GODEBUG=tlssha1=1 start kube-apiserver \
 	--service-account-signing-key-file="$PKI/sa.key" \
 	--kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
 	--kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
-	--kubelet-preferred-address-types=InternalIP,Hostname
+	--kubelet-preferred-address-types=InternalIP,Hostname \
+	--requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+	--requestheader-allowed-names=front-proxy-client \
+	--requestheader-username-headers=X-Remote-User \
+	--requestheader-group-headers=X-Remote-Group \
+	--requestheader-extra-headers-prefix=X-Remote-Extra- \
+	--proxy-client-cert-file="$PKI/front-proxy-client.crt" \
+	--proxy-client-key-file="$PKI/front-proxy-client.key" \
+	--enable-aggregator-routing=true
 
 deadline=$((SECONDS + 60))
 until apiserver_ready; do

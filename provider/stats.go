@@ -36,6 +36,10 @@ type statsCache struct {
 	summary *statsv1alpha1.Summary
 	at      time.Time
 	cpu     map[string]cpuSample // container ID → previous sample
+	// retiredCPU is the CPU time of the containers gone since the node
+	// started: the node's counter includes it, so it only grows, as a
+	// machine's does (metrics-server refuses a counter that goes down).
+	retiredCPU uint64
 }
 
 type cpuSample struct {
@@ -130,10 +134,17 @@ func (p *Provider) summarize(now time.Time, byUID map[string]*v1.Pod, running []
 	prevCPU := p.stats.cpu
 	p.stats.cpu = make(map[string]cpuSample, len(running))
 	podStats := map[string]*statsv1alpha1.PodStats{}
+	carriedCPU := uint64(0) // of running containers without a sample this time
 	for i, ct := range running {
 		s := samples[i]
 		if s == nil {
-			continue // gone between list and stats; it is not running any more
+			// Gone between list and stats, or the call failed: its last
+			// counter still counts for the node.
+			if prev, ok := prevCPU[ct.ID]; ok {
+				p.stats.cpu[ct.ID] = prev
+				carriedCPU += prev.total
+			}
+			continue
 		}
 		uid := ct.Labels[dockerhost.LabelPodUID]
 		ps := podStats[uid]
@@ -163,13 +174,20 @@ func (p *Provider) summarize(now time.Time, byUID map[string]*v1.Pod, running []
 		ps.Memory = addMemory(ps.Memory, mem)
 	}
 
+	for id, prev := range prevCPU {
+		if _, ok := p.stats.cpu[id]; !ok {
+			p.stats.retiredCPU += prev.total
+		}
+	}
+
 	summary := &statsv1alpha1.Summary{
 		Node: statsv1alpha1.NodeStats{NodeName: p.cfg.NodeName, StartTime: metav1.NewTime(p.started)},
 		Pods: make([]statsv1alpha1.PodStats, 0, len(podStats)),
 	}
 	// The virtual node's usage is its pods' usage: the Docker host's own is
-	// shared with whatever else runs there.
-	summary.Node.CPU = &statsv1alpha1.CPUStats{Time: metav1.NewTime(now), UsageNanoCores: ptr.To(uint64(0)), UsageCoreNanoSeconds: ptr.To(uint64(0))}
+	// shared with whatever else runs there. Its CPU time includes that of
+	// the containers it ran before.
+	summary.Node.CPU = &statsv1alpha1.CPUStats{Time: metav1.NewTime(now), UsageNanoCores: ptr.To(uint64(0)), UsageCoreNanoSeconds: ptr.To(p.stats.retiredCPU + carriedCPU)}
 	summary.Node.Memory = &statsv1alpha1.MemoryStats{Time: metav1.NewTime(now), UsageBytes: ptr.To(uint64(0)), WorkingSetBytes: ptr.To(uint64(0)), RSSBytes: ptr.To(uint64(0))}
 	for _, ps := range podStats {
 		sort.Slice(ps.Containers, func(i, j int) bool { return ps.Containers[i].Name < ps.Containers[j].Name })

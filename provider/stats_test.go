@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/vk-docker/vk-docker/dockerhost"
+	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 	"k8s.io/utils/ptr"
@@ -129,5 +131,41 @@ func TestResourceMetricsUseTheKubeletNames(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("metrics = %v, want exactly %v", got, want)
+	}
+}
+
+// The node's CPU counter never goes down (metrics-server, like Prometheus,
+// takes a lower value for a reset and shows no usage): the CPU time of a
+// container that is gone, or that gave no sample this time, still counts.
+func TestNodeCPUTimeOnlyGrows(t *testing.T) {
+	p := &Provider{}
+	pods := map[string]*v1.Pod{
+		"uid-a": {ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "ns", UID: "uid-a"}},
+		"uid-b": {ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: "ns", UID: "uid-b"}},
+	}
+	ct := func(id, uid string) container.Summary {
+		return container.Summary{ID: id, Labels: map[string]string{dockerhost.LabelPodUID: uid, dockerhost.LabelContainerName: "app"}}
+	}
+	sample := func(total uint64) *container.StatsResponse {
+		return &container.StatsResponse{CPUStats: container.CPUStats{CPUUsage: container.CPUUsage{TotalUsage: total}}}
+	}
+	t0 := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, b := ct("a", "uid-a"), ct("b", "uid-b")
+	passes := []struct {
+		name    string
+		running []container.Summary
+		samples []*container.StatsResponse
+		want    uint64
+	}{
+		{"a and b run", []container.Summary{a, b}, []*container.StatsResponse{sample(2e9), sample(3e9)}, 5e9},
+		{"b is gone", []container.Summary{a}, []*container.StatsResponse{sample(4e9)}, 7e9},
+		{"a gave no sample", []container.Summary{a}, []*container.StatsResponse{nil}, 7e9},
+		{"a again", []container.Summary{a}, []*container.StatsResponse{sample(5e9)}, 8e9},
+	}
+	for i, pass := range passes {
+		s := p.summarize(t0.Add(time.Duration(i)*10*time.Second), pods, pass.running, pass.samples)
+		if got := *s.Node.CPU.UsageCoreNanoSeconds; got != pass.want {
+			t.Errorf("%s: node CPU time = %d ns, want %d", pass.name, got, pass.want)
+		}
 	}
 }

@@ -86,10 +86,19 @@ func TestChartRendersObjectsTheAPIServerAccepts(t *testing.T) {
 		}, want: []string{"--docker-host=tcp://10.1.2.3:2376", "--docker-cert-path=tcp://10.1.2.3:2376=/etc/vk-docker/docker-certs/0",
 			"--docker-host=ssh://docker@10.1.2.4", "secretName: docker-a", "emptyDir: {}"}},
 		{name: "bootstrap token", set: []string{
-			"credentials.mode=bootstrapToken", "credentials.bootstrapToken.secretName=vk-bootstrap",
+			"credentials.mode=bootstrapToken", "credentials.bootstrapToken.token=abcdef.0123456789abcdef", "apiServer=172.17.0.1:6443",
 		}, want: []string{"--bootstrap-kubeconfig=/etc/vk-docker/bootstrap/bootstrap-kubeconfig",
 			"--kubeconfig=/var/lib/vk-docker/vk-docker/kubeconfig", "--cert-dir=/var/lib/vk-docker/vk-docker/pki",
-			"automountServiceAccountToken: false"}},
+			"automountServiceAccountToken: false", `token: "abcdef.0123456789abcdef"`, "server: https://172.17.0.1:6443",
+			"tokenFile: /etc/vk-docker/bootstrap-token/token", "name: kube-root-ca.crt", "secretName: r-vk-docker-bootstrap-token"}},
+		{name: "bootstrap token from a Secret, identity on a claim", set: []string{
+			"credentials.mode=bootstrapToken", "credentials.bootstrapToken.tokenSecret=join", "credentials.bootstrapToken.tokenKey=t",
+			"credentials.bootstrapToken.identityClaim=vk-identity", "docker.socket.hostPath=", "docker.hosts[0].url=tcp://10.1.2.3:2376",
+		}, want: []string{"secretName: join", "key: t", "server: https://kubernetes.default.svc:443", "claimName: vk-identity",
+			"--kubeconfig=/var/lib/vk-docker-identity/kubeconfig", "--cert-dir=/var/lib/vk-docker-identity/pki"}},
+		{name: "bootstrap kubeconfig from a Secret", set: []string{
+			"credentials.mode=bootstrapToken", "credentials.bootstrapToken.kubeconfigSecret=vk-bootstrap",
+		}, want: []string{"--bootstrap-kubeconfig=/etc/vk-docker/bootstrap/bootstrap-kubeconfig", "secretName: vk-bootstrap"}},
 		{name: "serving certificate from a Secret", set: []string{"servingCert.secretName=vk-serving"},
 			want: []string{"--tls-cert-file=/etc/vk-docker/serving/tls.crt", "secretName: vk-serving"}},
 		{name: "serving certificate by CSR", set: []string{"servingCert.csrWait=10m"},
@@ -143,7 +152,8 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{"kubeletPort=70000", "at '/kubeletPort': maximum: got 70,000, want 65,535"},
 		{"nodelabels.tier=burst", "additional properties 'nodelabels' not allowed"},
 		{"docker.socket.hostPath=", "set docker.socket.hostPath or at least one of docker.hosts"},
-		{"credentials.mode=bootstrapToken", "credentials.bootstrapToken.secretName is required with credentials.mode=bootstrapToken"},
+		{"credentials.mode=bootstrapToken", "credentials.mode=bootstrapToken needs exactly one of credentials.bootstrapToken.token"},
+		{"credentials.bootstrapToken.token=abc", "at '/credentials/bootstrapToken/token': 'abc' does not match pattern"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.set, func(t *testing.T) {

@@ -38,13 +38,38 @@ vk-docker.io/node: {{ .Values.nodeName | trunc 63 | trimSuffix "-" | quote }}
 {{- end -}}
 {{- end -}}
 
+{{/* Where the node keeps its own kubeconfig and certificates in bootstrapToken mode. */}}
+{{- define "vk-docker.identityDir" -}}
+{{- if .Values.credentials.bootstrapToken.identityClaim -}}
+/var/lib/vk-docker-identity
+{{- else -}}
+{{ include "vk-docker.stateDir" . }}
+{{- end -}}
+{{- end -}}
+
+{{/* The bootstrap token's Secret and key, when the chart renders the bootstrap kubeconfig. */}}
+{{- define "vk-docker.bootstrapTokenSecret" -}}
+{{- .Values.credentials.bootstrapToken.tokenSecret | default (printf "%s-bootstrap-token" (include "vk-docker.fullname" .)) -}}
+{{- end -}}
+{{- define "vk-docker.bootstrapTokenKey" -}}
+{{- if .Values.credentials.bootstrapToken.tokenSecret -}}
+{{ .Values.credentials.bootstrapToken.tokenKey }}
+{{- else -}}
+token
+{{- end -}}
+{{- end -}}
+
 {{/* Checks across values that the schema cannot express. */}}
 {{- define "vk-docker.validate" -}}
 {{- if and (not .Values.docker.socket.hostPath) (not .Values.docker.hosts) -}}
 {{- fail "docker: set docker.socket.hostPath or at least one of docker.hosts: the node needs a Docker engine" -}}
 {{- end -}}
-{{- if and (eq .Values.credentials.mode "bootstrapToken") (not .Values.credentials.bootstrapToken.secretName) -}}
-{{- fail "credentials.bootstrapToken.secretName is required with credentials.mode=bootstrapToken: the Secret holding the bootstrap kubeconfig" -}}
+{{- if eq .Values.credentials.mode "bootstrapToken" -}}
+{{- $b := .Values.credentials.bootstrapToken -}}
+{{- $sources := compact (list $b.token $b.tokenSecret $b.kubeconfigSecret) -}}
+{{- if ne (len $sources) 1 -}}
+{{- fail "credentials.mode=bootstrapToken needs exactly one of credentials.bootstrapToken.token (the token), .tokenSecret (a Secret holding it) or .kubeconfigSecret (a Secret holding a bootstrap kubeconfig)" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 

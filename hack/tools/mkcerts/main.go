@@ -10,12 +10,17 @@
 //	pki/admin.crt, .key                        CN=admin, O=system:masters
 //	pki/controller-manager.crt, .key           CN=system:kube-controller-manager
 //	pki/scheduler.crt, .key                    CN=system:kube-scheduler
+//	pki/front-proxy-ca.crt, .key               the aggregator's CA (kept if present)
+//	pki/front-proxy-client.crt, .key           CN=front-proxy-client: the API server to extension API servers
+//	pki/metrics-server.crt, .key               metrics-server serving cert (metrics-server.kube-system.svc, -metrics-server-ips)
+//	pki/metrics-server-client.crt, .key        CN=system:metrics-server
 //	kubeconfig                                 admin, -server
 //	kubeconfig-gateway                         admin, -gateway-server (if set)
 //	controller-manager.kubeconfig
 //	scheduler.kubeconfig
+//	metrics-server.kubeconfig
 //
-// Leaf certificates and kubeconfigs are always rewritten; the CA and the
+// Leaf certificates and kubeconfigs are always rewritten; the CAs and the
 // service-account key are reused when they already exist, so tokens and
 // previously issued certificates stay valid.
 package main
@@ -57,6 +62,7 @@ type options struct {
 	gatewayServer string
 	ips           []net.IP
 	dnsNames      []string
+	metricsIPs    []net.IP
 }
 
 func main() {
@@ -64,13 +70,14 @@ func main() {
 	log.SetPrefix("mkcerts: ")
 
 	var o options
-	var ips, dns string
+	var ips, dns, metricsIPs string
 	flag.StringVar(&o.dir, "dir", ".cluster", "output directory (PKI goes to <dir>/pki)")
 	flag.StringVar(&o.server, "server", "https://127.0.0.1:6443", "API server URL written into the kubeconfigs")
 	flag.StringVar(&o.gatewayServer, "gateway-server", "", "if set, also write <dir>/kubeconfig-gateway (admin) pointing at this URL")
 	flag.StringVar(&ips, "apiserver-ips", "127.0.0.1,10.0.0.1", "comma-separated IP SANs of the API server serving cert")
 	flag.StringVar(&dns, "apiserver-dns", "localhost,kubernetes,kubernetes.default,kubernetes.default.svc,kubernetes.default.svc.cluster.local",
 		"comma-separated DNS SANs of the API server serving cert")
+	flag.StringVar(&metricsIPs, "metrics-server-ips", "", "comma-separated IP SANs of the metrics-server serving cert (besides its Service's DNS names)")
 	flag.Parse()
 	if flag.NArg() != 0 {
 		log.Fatalf("unexpected arguments: %v", flag.Args())
@@ -83,6 +90,13 @@ func main() {
 		o.ips = append(o.ips, ip)
 	}
 	o.dnsNames = splitList(dns)
+	for _, s := range splitList(metricsIPs) {
+		ip := net.ParseIP(s)
+		if ip == nil {
+			log.Fatalf("invalid IP in -metrics-server-ips: %q", s)
+		}
+		o.metricsIPs = append(o.metricsIPs, ip)
+	}
 
 	if err := run(o); err != nil {
 		log.Fatal(err)
@@ -105,9 +119,15 @@ func run(o options) error {
 		return err
 	}
 
-	ca, err := loadOrCreateCA(pki)
+	ca, err := loadOrCreateCA(pki, "ca", clusterName+"-ca")
 	if err != nil {
 		return fmt.Errorf("CA: %w", err)
+	}
+	// The aggregator's own CA, as kubeadm has it: extension API servers
+	// (metrics-server) trust request headers only from its client.
+	frontProxyCA, err := loadOrCreateCA(pki, "front-proxy-ca", clusterName+"-front-proxy-ca")
+	if err != nil {
+		return fmt.Errorf("front-proxy CA: %w", err)
 	}
 	if err := ensureServiceAccountKey(pki); err != nil {
 		return fmt.Errorf("service-account key: %w", err)
@@ -127,10 +147,22 @@ func run(o options) error {
 		{"admin", clientTemplate("admin", "system:masters")},
 		{"controller-manager", clientTemplate("system:kube-controller-manager")},
 		{"scheduler", clientTemplate("system:kube-scheduler")},
+		{"metrics-server", &x509.Certificate{
+			Subject:     pkix.Name{CommonName: "metrics-server"},
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			IPAddresses: o.metricsIPs,
+			DNSNames:    []string{"metrics-server", "metrics-server.kube-system", "metrics-server.kube-system.svc"},
+		}},
+		{"metrics-server-client", clientTemplate("system:metrics-server")},
+		{"front-proxy-client", clientTemplate("front-proxy-client")},
 	}
 	issued := map[string]*keyPair{}
 	for _, l := range leaves {
-		kp, err := ca.issue(l.tmpl)
+		signer := ca
+		if l.name == "front-proxy-client" {
+			signer = frontProxyCA
+		}
+		kp, err := signer.issue(l.tmpl)
 		if err != nil {
 			return fmt.Errorf("%s: %w", l.name, err)
 		}
@@ -146,6 +178,7 @@ func run(o options) error {
 		{"kubeconfig", "admin", "admin", o.server},
 		{"controller-manager.kubeconfig", "system:kube-controller-manager", "controller-manager", o.server},
 		{"scheduler.kubeconfig", "system:kube-scheduler", "scheduler", o.server},
+		{"metrics-server.kubeconfig", "system:metrics-server", "metrics-server-client", o.server},
 	}
 	if o.gatewayServer != "" {
 		kubeconfigs = append(kubeconfigs, struct{ file, user, cert, server string }{
@@ -223,8 +256,10 @@ func newKeyPair(der []byte, key crypto.Signer) (*keyPair, error) {
 	}, nil
 }
 
-func loadOrCreateCA(dir string) (*keyPair, error) {
-	certFile, keyFile := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key")
+// loadOrCreateCA reads <dir>/<name>.crt and .key, or creates a CA there
+// with the common name cn.
+func loadOrCreateCA(dir, name, cn string) (*keyPair, error) {
+	certFile, keyFile := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
 	certPEM, errC := os.ReadFile(certFile)
 	keyPEM, errK := os.ReadFile(keyFile)
 	switch {
@@ -248,7 +283,7 @@ func loadOrCreateCA(dir string) (*keyPair, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: clusterName + "-ca"},
+		Subject:               pkix.Name{CommonName: cn},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(caValidity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
@@ -263,7 +298,7 @@ func loadOrCreateCA(dir string) (*keyPair, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := kp.write(dir, "ca"); err != nil {
+	if err := kp.write(dir, name); err != nil {
 		return nil, err
 	}
 	log.Printf("created CA %s", certFile)
