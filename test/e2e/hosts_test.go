@@ -98,7 +98,7 @@ func TestSeveralDockerHosts(t *testing.T) {
 	grpc := v1.Container{Name: "grpc", Image: grpcImage, ImagePullPolicy: v1.PullNever,
 		ReadinessProbe: &v1.Probe{ProbeHandler: v1.ProbeHandler{GRPC: &v1.GRPCAction{Port: 9000}}, PeriodSeconds: 1}}
 	createPod(t, ns, onNode(pod("probed", web, grpc)))
-	talker := busybox("talk", "echo hello from talker; trap 'exit 0' TERM; while true; do sleep 1; done")
+	talker := busybox("talk", "echo hello from talker; trap 'exit 0' TERM; while true; do echo tick; sleep 1; done")
 	createPod(t, ns, onNode(pod("talker", talker)))
 
 	remoteIP := strings.TrimSuffix(strings.TrimPrefix(remote.URL, "tcp://"), ":2376")
@@ -127,13 +127,20 @@ func TestSeveralDockerHosts(t *testing.T) {
 		}
 	}
 
-	t.Run("logs exec and port-forward reach the second host", func(t *testing.T) {
+	t.Run("logs exec attach and port-forward reach the second host", func(t *testing.T) {
 		if out := mustExec(t, ns, "probed", "web", "cat", "/tmp/poststart"); !strings.Contains(out, "poststart ran") {
 			t.Errorf("postStart hook left %q", out)
 		}
 		logs, err := env.Kubectl(ctx, "-n", ns, "logs", "talker")
 		if err != nil || !strings.Contains(logs, "hello from talker") {
 			t.Errorf("kubectl logs talker: %q, %v", logs, err)
+		}
+		// kubectl attach follows the main process's output until cut off.
+		actx, acancel := context.WithTimeout(ctx, 4*time.Second)
+		attached, _ := env.Kubectl(actx, "-n", ns, "attach", "talker", "-c", "talk")
+		acancel()
+		if !strings.Contains(attached, "tick") {
+			t.Errorf("kubectl attach talker printed %q; want its ticks", attached)
 		}
 		fctx, cancel := context.WithCancel(ctx)
 		defer cancel()
