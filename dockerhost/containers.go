@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 )
 
@@ -16,7 +17,37 @@ import (
 func (e *engine) ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, name string) (container.CreateResponse, error) {
 	ctx, cancel := short(ctx)
 	defer cancel()
+	if hostConfig != nil {
+		hc := *hostConfig
+		hc.Mounts = labelImplicitVolumes(hc.Mounts, config.Labels)
+		hostConfig = &hc
+	}
 	return e.c.ContainerCreate(ctx, config, hostConfig, networkingConfig, nil, name)
+}
+
+// labelImplicitVolumes gives each named-volume mount the pod's labels, which
+// the engine applies only if it has to create the volume itself: a volume
+// removed while one of the pod's containers was being created (a deletion
+// racing a start, a provider killed in between) comes back labelled, so the
+// reaper finds it, instead of as an anonymous leak no label leads to.
+func labelImplicitVolumes(mounts []mount.Mount, containerLabels map[string]string) []mount.Mount {
+	labels := map[string]string{}
+	for _, k := range []string{LabelNode, LabelPodUID, LabelPodName, LabelPodNamespace} {
+		if v, ok := containerLabels[k]; ok {
+			labels[k] = v
+		}
+	}
+	if len(labels) == 0 {
+		return mounts
+	}
+	out := make([]mount.Mount, len(mounts))
+	for i, m := range mounts {
+		if m.Type == mount.TypeVolume && m.Source != "" && m.VolumeOptions == nil {
+			m.VolumeOptions = &mount.VolumeOptions{Labels: labels}
+		}
+		out[i] = m
+	}
+	return out
 }
 
 func (e *engine) ContainerStart(ctx context.Context, id string) error {

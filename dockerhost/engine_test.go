@@ -359,6 +359,25 @@ func TestEngineVolumes(t *testing.T) {
 	}
 }
 
+// A volume the engine creates itself, because it was gone when one of the
+// pod's containers was created, carries the pod's labels: the reaper finds
+// it by them.
+func TestEngineLabelsAVolumeItCreatesForAContainer(t *testing.T) {
+	it := newITest(t)
+	name := VolumeName(it.uid, "gone")
+	t.Cleanup(func() { _ = it.c.VolumeRemove(context.Background(), name) })
+	it.create(it.name("app", 0).String(),
+		&container.Config{Image: itestPause, Labels: it.labels(LabelContainerName, "app")},
+		&container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: name, Target: "/data"}}})
+	vols, err := it.c.VolumeList(it.ctx, NodeSelector(it.node), PodSelector(it.uid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vols) != 1 || vols[0].Name != name || vols[0].Labels[LabelPodNamespace] != "default" {
+		t.Fatalf("volumes of the pod = %+v, want %s with the pod's labels", vols, name)
+	}
+}
+
 func TestEngineEventsCarryTheContainersLabels(t *testing.T) {
 	it := newITest(t)
 	ctx, cancel := context.WithCancel(it.ctx)
