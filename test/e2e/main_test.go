@@ -45,38 +45,11 @@ func run(m *testing.M) int {
 }
 
 // namespace creates a namespace for one test and removes it afterwards.
-func namespace(t *testing.T) string {
-	t.Helper()
-	ns, cleanup, err := framework.CreateNamespace(context.Background(), env, "e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cleanup(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return ns
-}
+func namespace(t *testing.T) string { return framework.ScopedNamespace(t, env, "e2e") }
 
-// startNode starts a node of the test's own, closed when the test ends (after
-// the cleanups registered later, such as a namespace's). A failed test
-// prints the end of the node's log.
+// startNode starts a node of the test's own, closed when the test ends.
 func startNode(t *testing.T, o framework.NodeOptions) *framework.Node {
-	t.Helper()
-	n, err := framework.StartNode(context.Background(), env, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("node log %s ends with:\n%s", n.LogPath, n.LogTail(80))
-		}
-		if err := n.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return n
+	return framework.StartScopedNode(t, env, o)
 }
 
 // examplePod loads a pod manifest from examples/ (the seed's pods, as the

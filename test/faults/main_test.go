@@ -102,36 +102,9 @@ func summary(t *testing.T, scenario string) *figures {
 }
 
 // namespace creates a namespace for one scenario and removes it afterwards.
-func namespace(t *testing.T, prefix string) string {
-	t.Helper()
-	ns, cleanup, err := framework.CreateNamespace(context.Background(), env, prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cleanup(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return ns
-}
+func namespace(t *testing.T, prefix string) string { return framework.ScopedNamespace(t, env, prefix) }
 
-// startNode starts a node of the scenario's own, closed when the test ends
-// (after the cleanups registered later, such as a namespace's); the close
-// fails the test when the node left containers or volumes behind.
+// startNode starts a node of the scenario's own, closed when the test ends.
 func startNode(t *testing.T, o framework.NodeOptions) *framework.Node {
-	t.Helper()
-	n, err := framework.StartNode(context.Background(), env, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("node log %s ends with:\n%s", n.LogPath, n.LogTail(60))
-		}
-		if err := n.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return n
+	return framework.StartScopedNode(t, env, o)
 }
