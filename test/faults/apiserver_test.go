@@ -117,15 +117,7 @@ func TestAPIServerRestart(t *testing.T) {
 			disrupted = append(disrupted, n+" not running")
 			continue
 		}
-		if r := restarts(p); r > 0 {
-			disrupted = append(disrupted, fmt.Sprintf("%s restartCount %d", n, r))
-		}
-		now := runningIDs(p)
-		for c, id := range before[n] {
-			if now[c] != id {
-				disrupted = append(disrupted, fmt.Sprintf("%s/%s was %s, now %q", n, c, id, now[c]))
-			}
-		}
+		disrupted = append(disrupted, containerChanges(n, p, before[n])...)
 	}
 	fig.set("disrupted", "%d", len(disrupted))
 	if len(disrupted) > 0 {

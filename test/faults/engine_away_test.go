@@ -126,15 +126,7 @@ func TestEngineUnreachable(t *testing.T) {
 		if p == nil {
 			continue
 		}
-		if r := restarts(p); r > 0 {
-			restarted = append(restarted, fmt.Sprintf("%s restartCount %d", n, r))
-		}
-		now := runningIDs(p)
-		for c, id := range before[n] {
-			if now[c] != id {
-				restarted = append(restarted, fmt.Sprintf("%s/%s was %s, now %q", n, c, id, now[c]))
-			}
-		}
+		restarted = append(restarted, containerChanges(n, p, before[n])...)
 	}
 	fig.set("restarts", "%d", len(restarted))
 	if len(restarted) > 0 {

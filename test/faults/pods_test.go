@@ -114,3 +114,19 @@ func jitter(lo, hi time.Duration) time.Duration {
 
 // seconds renders a duration as seconds with one decimal.
 func seconds(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }
+
+// containerChanges lists how pod p (named n) differs from when its running
+// containers had the IDs in before: restarts counted, containers replaced.
+func containerChanges(n string, p *v1.Pod, before map[string]string) []string {
+	var out []string
+	if r := restarts(p); r > 0 {
+		out = append(out, fmt.Sprintf("%s restartCount %d", n, r))
+	}
+	now := runningIDs(p)
+	for c, id := range before {
+		if now[c] != id {
+			out = append(out, fmt.Sprintf("%s/%s was %s, now %q", n, c, id, now[c]))
+		}
+	}
+	return out
+}
