@@ -91,6 +91,36 @@ func TestARebuiltPodIsAdoptedWithoutRestartingIt(t *testing.T) {
 	}
 }
 
+// The API's pod may arrive while a pass that knows only the labels is under
+// way: what that pass saw must not replace the API's status, or the pod's
+// startTime (and the conditions of others) would be lost.
+func TestTheAPIsPodArrivingDuringARebuiltPassKeepsItsStartTime(t *testing.T) {
+	h := newHarness(t)
+	pod := twoContainerPod()
+	h.running(pod)
+	apiPod := pod.DeepCopy()
+	apiPod.Status = h.status()
+	h.clock.Step(time.Hour)
+
+	w := NewWorker(h.rt, skeleton(pod, "app", "sidecar"), false)
+	arrived := false
+	h.docker.SetHook(func(op string, _ []string) error {
+		if op == "ContainerList" && !arrived {
+			arrived = true
+			w.Update(apiPod)
+		}
+		return nil
+	})
+	h.sync(w) // began without the spec; the API's pod came during it
+	h.docker.SetHook(nil)
+	h.sync(w)
+
+	s := h.status()
+	if s.StartTime == nil || !s.StartTime.Time.Equal(t0) {
+		t.Errorf("startTime = %v, want the pod's original start %v", s.StartTime, t0)
+	}
+}
+
 func TestARebuiltPodCreatesNothingUntilItsSpecArrives(t *testing.T) {
 	h := newHarness(t)
 	pod := twoContainerPod()

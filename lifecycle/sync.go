@@ -57,7 +57,7 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 	w.remember(obs)
 	deleting := w.mem.termination != nil && w.mem.termination.deleted
 	if !deleting && !specKnown {
-		w.report(ctx, w.input(pod, obs), false)
+		w.showRebuilt(w.input(pod, obs))
 		return 0
 	}
 
@@ -228,6 +228,20 @@ func (w *Worker) report(ctx context.Context, in syncInput, terminal bool) {
 	w.mu.Unlock()
 	log.G(ctx).WithField("phase", status.Phase).Debug("Pod status changed")
 	w.rt.Notify(out)
+}
+
+// showRebuilt keeps the status a pass without the pod's spec computed, for
+// Pod(), and reports nothing: a pod rebuilt from labels lacks what the
+// API's status holds (startTime, conditions of others). When the API's pod
+// arrived during the pass, its status stays: Update woke the worker for a
+// pass that knows the spec.
+func (w *Worker) showRebuilt(in syncInput) {
+	status := generatePodStatus(in, w.rt.statusNode(), &in.pod.Status, false)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.specKnown {
+		w.pod.Status = status
+	}
 }
 
 // statusNode is what of the node a pod's status shows.
