@@ -72,6 +72,7 @@ func TestADeletionMidStepStopsThePodWithinItsGrace(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.step, func(t *testing.T) {
 			h := newHarness(t)
+			h.rt.Starts = NewStartLimiter(4, nil)
 			h.docker.SetRemoteImage(appImage, "", "", 1<<20)
 			pod := c.pod()
 			w := NewWorker(h.rt, pod, true)
@@ -108,6 +109,9 @@ func TestADeletionMidStepStopsThePodWithinItsGrace(t *testing.T) {
 			}
 			if left := h.podContainers(testUID); len(left) > 0 {
 				t.Errorf("containers left: %v", slices.Collect(maps.Keys(left)))
+			}
+			if n := h.rt.Starts.InFlight(); n != 0 {
+				t.Errorf("%d start slots still held: the node's later pods would wait for them forever", n)
 			}
 		})
 	}

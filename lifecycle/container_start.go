@@ -85,11 +85,11 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 		return ReasonContainerCreating, "", nil
 	}
 	id, err := w.createContainer(ctx, name, cfg, host)
-	if err != nil && ctx.Err() != nil {
-		return "", "", err // interrupted: not the container's fault
-	}
 	if err != nil {
 		release()
+		if ctx.Err() != nil {
+			return "", "", err // interrupted: not the container's fault
+		}
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
 		return ReasonCreateContainerError, err.Error(), nil
 	}

@@ -81,6 +81,8 @@ func TestEngineUnreachable(t *testing.T) {
 
 	// A pod arriving while the engine is away.
 	late := churnPod(node.Name, "while-away")
+	// Bound by name: the scheduler keeps pods off a node that is not Ready.
+	late.Spec.NodeSelector, late.Spec.NodeName = nil, node.Name
 	if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, late, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
