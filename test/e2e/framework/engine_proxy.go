@@ -60,12 +60,42 @@ func (p *EngineProxy) Listen() error {
 			p.mu.Lock()
 			p.conns[c], p.conns[up] = true, true
 			p.mu.Unlock()
-			p.wg.Add(2)
-			go func() { defer p.wg.Done(); _, _ = io.Copy(up, c); up.Close() }()
-			go func() { defer p.wg.Done(); _, _ = io.Copy(c, up); c.Close() }()
+			p.wg.Add(1)
+			go func() { defer p.wg.Done(); p.relay(c, up) }()
 		}
 	}()
 	return nil
+}
+
+// relay copies both ways between a client's connection and the engine's
+// until both ends are done, then closes both. An end that stops sending
+// has its half-close passed on: a hijacked exec's client closes its
+// writing side once stdin is sent and still reads the output; closing the
+// engine's connection altogether there would end the exec before it ran
+// (exit 126).
+func (p *EngineProxy) relay(c, up net.Conn) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); halfCopy(up, c) }()
+	go func() { defer wg.Done(); halfCopy(c, up) }()
+	wg.Wait()
+	c.Close()
+	up.Close()
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, up)
+	p.mu.Unlock()
+}
+
+// halfCopy copies src to dst and then closes dst's writing side; on an
+// error it closes both, which ends the other direction too.
+func halfCopy(dst, src net.Conn) {
+	_, err := io.Copy(dst, src)
+	if cw, ok := dst.(interface{ CloseWrite() error }); ok && err == nil && cw.CloseWrite() == nil {
+		return
+	}
+	dst.Close()
+	src.Close()
 }
 
 // Cut closes the listener and every relayed connection, and waits for the
