@@ -306,8 +306,11 @@ func badPods() []badPod {
 		pod: func(c *corpus) *v1.Pod {
 			return c.never(with(sleeper("app"), func(ct *v1.Container) { ct.WorkingDir = "/etc/passwd" }))
 		},
-		want:   "Failed, app terminated ContainerCannotRun",
-		until:  terminated(v1.PodFailed, "app", "ContainerCannotRun", -1, mustRe(`not a directory`)),
+		// Docker 20.10 refuses the create itself ("Cannot mkdir: /etc/passwd
+		// is not a directory"), so a kubelet on it (cri-dockerd) keeps the
+		// pod Pending, CreateContainerError, retried with back-off.
+		want:   "Pending, app waiting CreateContainerError",
+		until:  both(phase(v1.PodPending), waiting("app", "CreateContainerError", mustRe(`not a directory`))),
 		events: []wantEvent{{v1.EventTypeWarning, "Failed", "Error: .*not a directory.*"}},
 	}, {
 		name: "liveness-fails",
@@ -447,11 +450,12 @@ func badPods() []badPod {
 				ct.Env = []v1.EnvVar{{Name: "BIG", Value: strings.Repeat("x", 512<<10)}}
 			}))
 		},
-		// Linux refuses an execve with a string over 128 KiB (E2BIG): the
-		// engine cannot start the container.
-		want:   "Failed, app terminated ContainerCannotRun (argument list too long)",
-		until:  terminated(v1.PodFailed, "app", "ContainerCannotRun", -1, mustRe(`argument list too long`)),
-		events: []wantEvent{{v1.EventTypeWarning, "Failed", "Error: .*argument list too long.*"}},
+		// Linux refuses an execve with a string over 128 KiB (E2BIG). The
+		// engine starts the container; its init fails the exec of the
+		// command, logs "exec /bin/sleep: argument list too long" and exits
+		// 1: terminated Error, as under a kubelet on the same engine.
+		want:  "Failed, app terminated Error exit 1",
+		until: terminated(v1.PodFailed, "app", "Error", 1, nil),
 	}, {
 		name: "thirty-containers",
 		pod: func(c *corpus) *v1.Pod {
