@@ -56,6 +56,9 @@ type options struct {
 	window time.Duration
 	// exits is how many containers each exit phase kills, one at a time.
 	exits int
+	// profile, when set, is where a CPU profile of the node taken during
+	// the pod phase (create -> Running) is written.
+	profile string
 }
 
 func main() {
@@ -68,6 +71,7 @@ func main() {
 	flag.IntVar(&o.maxParallelStarts, "max-parallel-starts", -1, "the node's --max-parallel-starts (default: the node's own default)")
 	flag.IntVar(&o.exits, "exits", 10, "pods mode: containers killed, one at a time, to time exit -> status (alone and with every pod running)")
 	flag.DurationVar(&o.window, "window", 30*time.Second, "probes mode: the steady-state window")
+	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the node during the pod phase to this file (go tool pprof)")
 	flag.Parse()
 	if o.concurrency <= 0 {
 		o.concurrency = o.pods
@@ -168,7 +172,18 @@ func run(ctx context.Context, o options) (res *results, err error) {
 	if err != nil {
 		return nil, err
 	}
+	profiled := make(chan error, 1)
+	if o.profile != "" {
+		go func() { profiled <- profileNode(ctx, env, nodeName, o.timeout/4, o.profile) }()
+	}
 	pods, err := runPods(ctx, env, ns, nodeName, o)
+	if o.profile != "" {
+		if perr := <-profiled; perr != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", perr)
+		} else {
+			fmt.Printf("  CPU profile of the node over the pod phase's first %v: go tool pprof -top %s\n", o.timeout/4, o.profile)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pod phase: %w (node log: %s)", err, node.LogPath)
 	}
