@@ -72,14 +72,20 @@ func (p *Provider) dockerOf(uid types.UID) dockerhost.Client {
 	return h.Docker
 }
 
-// place chooses the host of a new pod.
-func (p *Provider) place(pod *v1.Pod) (*hostpool.Host, error) {
+// place chooses the host of a new pod: the healthy host with the most room
+// for it. When no host answers, the pod is not refused, as a kubelet whose
+// runtime is down does not refuse it: it waits on the first host
+// (ContainerCreating, FailedCreatePodSandBox warnings) and starts when that
+// host answers, or fails with it after --host-lost-timeout.
+func (p *Provider) place(pod *v1.Pod) *hostpool.Host {
 	req := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
 	h, err := p.cfg.Pool.Place(string(pod.UID), req)
 	if err != nil {
-		return nil, err
+		h = p.cfg.Pool.Hosts()[0]
+		p.cfg.Pool.Assign(string(pod.UID), h, req)
+		log.L.WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).WithFields(p.hostFields(h)).WithError(err).Warn("No Docker host answers; the pod waits on the first")
 	}
-	return h, nil
+	return h
 }
 
 // podRequests reads a sandbox's LabelPodRequests ("cpu=250m,memory=64Mi");

@@ -179,11 +179,7 @@ func podKey(namespace, name string) string { return namespace + "/" + name }
 // not.
 func (p *Provider) startWorker(pod *v1.Pod, specKnown, admit bool) *lifecycle.Worker {
 	if p.cfg.Pool.HostOf(string(pod.UID)) == nil {
-		// A static pod: placed here, and on the first host when none answers
-		// (its worker retries there).
-		if _, err := p.place(pod); err != nil {
-			log.L.WithError(err).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).Warn("No Docker host answers; the pod waits on the first")
-		}
+		p.place(pod) // a static pod: placed here
 	}
 	_, rt := p.hostOf(pod.UID)
 	w := lifecycle.NewWorker(rt, pod, specKnown)
@@ -228,10 +224,7 @@ func (p *Provider) CreatePod(ctx context.Context, pod *v1.Pod) error {
 			}
 		}
 	}
-	h, err := p.place(pod)
-	if err != nil {
-		return fmt.Errorf("place pod %s/%s: %w", pod.Namespace, pod.Name, err)
-	}
+	h := p.place(pod)
 	log.G(ctx).WithFields(log.Fields{"namespace": pod.Namespace, "pod": pod.Name}).WithFields(p.hostFields(h)).Info("Creating pod")
 	p.lat.podCreated(pod.UID, time.Now())
 	p.startWorker(pod, true, true)

@@ -395,7 +395,8 @@ func TestFailedStepsAreRetriedWithTheKubeletsBackOff(t *testing.T) {
 // shows (issue #13, item 5): its container waiting ContainerCreating and a
 // FailedCreatePodSandBox warning naming the engine's error, retried with
 // back-off; when the engine answers again, the pod starts. Before, it
-// showed nothing for as long as the engine was away.
+// showed nothing for as long as the engine was away, and once the node knew
+// the engine was away the pod was refused ("no healthy Docker host").
 func TestAPodCreatedWhileTheEngineIsAway(t *testing.T) {
 	t.Parallel()
 	proxy := framework.NewEngineProxy(filepath.Join(t.TempDir(), "docker.sock"))
@@ -405,10 +406,14 @@ func TestAPodCreatedWhileTheEngineIsAway(t *testing.T) {
 	t.Cleanup(proxy.Cut)
 	name := "e2e-away-" + framework.RandomSuffix()
 	startNode(t, framework.NodeOptions{Name: name, Args: []string{
-		"--docker-host", "unix://" + proxy.Path, "--termination-message-dir", t.TempDir(),
+		"--docker-host", proxy.DockerHost(), "--termination-message-dir", t.TempDir(), "--node-status-interval", "1s",
 	}})
 	ns := namespace(t)
 	proxy.Cut()
+	// Once the node knows: then no host answers to place the pod on.
+	if _, err := framework.WaitNodeReady(context.Background(), env, name, v1.ConditionFalse, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
 
 	p := framework.OnNode(&v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "while-away"},
