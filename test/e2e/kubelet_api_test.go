@@ -200,26 +200,13 @@ func TestNodeNotReadyWhileEngineUnreachable(t *testing.T) {
 	t.Cleanup(proxy.Cut)
 	name := "e2e-kc-engine-" + framework.RandomSuffix()
 	startNode(t, framework.NodeOptions{Name: name, Args: []string{
-		"--docker-host", "unix://" + proxy.Path, "--node-status-interval", "1s",
+		"--docker-host", proxy.DockerHost(), "--node-status-interval", "1s",
 		// The node's own directory for termination messages, not one per engine address.
 		"--termination-message-dir", t.TempDir(),
 	}})
 
 	ready := func(want v1.ConditionStatus) (v1.NodeCondition, error) {
-		var got v1.NodeCondition
-		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-			nd, err := env.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return false, nil
-			}
-			for _, c := range nd.Status.Conditions {
-				if c.Type == v1.NodeReady {
-					got = c
-				}
-			}
-			return got.Status == want, nil
-		})
-		return got, err
+		return framework.WaitNodeReady(ctx, env, name, want, 30*time.Second)
 	}
 	proxy.Cut()
 	c, err := ready(v1.ConditionFalse)

@@ -5,7 +5,6 @@ package faults
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
-// The engine goes away: the node reaches it through a proxy the suite cuts
+// The engine goes away: the node reaches it through a TCP proxy the suite cuts
 // (listener and every open connection) for a while, then restores. The node
 // turns NotReady with the kubelet's reason within 10 s and Ready again after;
 // the pods' containers, which ran on, are not restarted; a pod created while
@@ -27,14 +26,14 @@ func TestEngineUnreachable(t *testing.T) {
 	const away = 20 * time.Second
 	fig := summary(t, "engine-away")
 	ctx := context.Background()
-	proxy := framework.NewEngineProxy(filepath.Join(t.TempDir(), "docker.sock"))
+	proxy := framework.NewTCPEngineProxy()
 	if err := proxy.Listen(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(proxy.Cut)
 	messages := t.TempDir()
 	node := startNode(t, framework.NodeOptions{Name: "faults-engine-" + framework.RandomSuffix(), Args: []string{
-		"--docker-host", "unix://" + proxy.Path,
+		"--docker-host", proxy.DockerHost(),
 		// The node's directory for termination messages, not one per engine address.
 		"--termination-message-dir", messages,
 	}})
@@ -140,20 +139,8 @@ func TestEngineUnreachable(t *testing.T) {
 // waitNodeReady waits for the node's Ready condition to have status want
 // and returns it with how long after since it was seen.
 func waitNodeReady(ctx context.Context, name string, want v1.ConditionStatus, since time.Time, timeout time.Duration) (v1.NodeCondition, time.Duration, error) {
-	var got v1.NodeCondition
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		nd, err := env.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		for _, c := range nd.Status.Conditions {
-			if c.Type == v1.NodeReady {
-				got = c
-			}
-		}
-		return got.Status == want, nil
-	})
-	return got, time.Since(since), err
+	c, err := framework.WaitNodeReady(ctx, env, name, want, timeout)
+	return c, time.Since(since), err
 }
 
 // containerCreating reports whether kubectl would show the pod as

@@ -8,13 +8,15 @@ import (
 	"sync"
 )
 
-// EngineProxy relays a unix socket to the Docker engine's socket, so that a
-// node given `--docker-host unix://<Path>` can be cut off from its engine
-// (every relayed connection closed, new ones refused) and given it back,
-// while the engine and the pods' containers run on.
+// EngineProxy relays a unix socket or a TCP port on 127.0.0.1 to the Docker
+// engine's socket, so that a node given `--docker-host <DockerHost()>` can
+// be cut off from its engine (every relayed connection closed, new ones
+// refused) and given it back, while the engine and the pods' containers run
+// on.
 type EngineProxy struct {
-	// Path is the proxy's socket.
-	Path string
+	// Network is "unix" or "tcp"; Path is the proxy's socket or, for TCP,
+	// its address (the port chosen by the first Listen, kept after).
+	Network, Path string
 	// Target is the engine's socket.
 	Target string
 
@@ -24,25 +26,44 @@ type EngineProxy struct {
 	wg    sync.WaitGroup
 }
 
-// NewEngineProxy makes a proxy at path to the engine's local socket
-// (DOCKER_HOST when it is a unix socket, else /var/run/docker.sock); Listen
-// starts it.
+// NewEngineProxy makes a proxy at the unix socket path to the engine's
+// local socket (DOCKER_HOST when it is a unix socket, else
+// /var/run/docker.sock); Listen starts it.
 func NewEngineProxy(path string) *EngineProxy {
 	target := "/var/run/docker.sock"
 	if h := os.Getenv("DOCKER_HOST"); strings.HasPrefix(h, "unix://") {
 		target = strings.TrimPrefix(h, "unix://")
 	}
-	return &EngineProxy{Path: path, Target: target, conns: map[net.Conn]bool{}}
+	return &EngineProxy{Network: "unix", Path: path, Target: target, conns: map[net.Conn]bool{}}
+}
+
+// NewTCPEngineProxy makes a proxy on a free TCP port of 127.0.0.1 to the
+// engine's local socket, as a remote engine is reached; Listen starts it.
+func NewTCPEngineProxy() *EngineProxy {
+	p := NewEngineProxy("127.0.0.1:0")
+	p.Network = "tcp"
+	return p
+}
+
+// DockerHost is the proxy's address as --docker-host takes it.
+func (p *EngineProxy) DockerHost() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.Network + "://" + p.Path
 }
 
 // Listen opens the proxy's socket and relays each connection to the engine.
 func (p *EngineProxy) Listen() error {
-	l, err := net.Listen("unix", p.Path)
+	p.mu.Lock()
+	addr := p.Path
+	p.mu.Unlock()
+	l, err := net.Listen(p.Network, addr)
 	if err != nil {
 		return err
 	}
 	p.mu.Lock()
 	p.l = l
+	p.Path = l.Addr().String()
 	p.mu.Unlock()
 	p.wg.Add(1)
 	go func() {
@@ -112,5 +133,7 @@ func (p *EngineProxy) Cut() {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
-	_ = os.Remove(p.Path)
+	if p.Network == "unix" {
+		_ = os.Remove(p.Path)
+	}
 }

@@ -291,3 +291,25 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// WaitNodeReady waits up to timeout for the node's Ready condition to have
+// status want and returns the condition as last seen.
+func WaitNodeReady(ctx context.Context, env *Env, name string, want v1.ConditionStatus, timeout time.Duration) (v1.NodeCondition, error) {
+	var got v1.NodeCondition
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		nd, err := env.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, c := range nd.Status.Conditions {
+			if c.Type == v1.NodeReady {
+				got = c
+			}
+		}
+		return got.Status == want, nil
+	})
+	if err != nil {
+		return got, fmt.Errorf("node %s Ready=%s %s %q, want %s: %w", name, got.Status, got.Reason, got.Message, want, err)
+	}
+	return got, nil
+}
