@@ -58,16 +58,22 @@ func TestADeletionMidStepStopsThePodWithinItsGrace(t *testing.T) {
 		op    string // the engine call in flight when the deletion comes
 		match string // an argument of that call ("" for the first such call)
 		pod   func() *v1.Pod
+		// completes: the engine carries the call out although the request
+		// was cut short, as it does a create.
+		completes bool
 	}{
 		{"image pull", "ImagePull", "", func() *v1.Pod {
 			app := appContainer()
 			app.ImagePullPolicy = v1.PullAlways
 			return newPod(app)
-		}},
-		{"volume set-up", "VolumeCreate", "", twoContainerPod},
-		{"sandbox start", "ContainerStart", "", func() *v1.Pod { return newPod(appContainer()) }},
-		{"emptyDir set-up in the sandbox", "ExecCreate", "setup-emptydirs", twoContainerPod},
-		{"container create", "ContainerCreate", "k8s_app_", func() *v1.Pod { return newPod(appContainer()) }},
+		}, false},
+		{"volume set-up", "VolumeCreate", "", twoContainerPod, false},
+		{"volume set-up the engine completes", "VolumeCreate", "", twoContainerPod, true},
+		{"sandbox start", "ContainerStart", "", func() *v1.Pod { return newPod(appContainer()) }, false},
+		{"emptyDir set-up in the sandbox", "ExecCreate", "setup-emptydirs", twoContainerPod, false},
+		{"container create", "ContainerCreate", "k8s_app_", func() *v1.Pod { return newPod(appContainer()) }, false},
+		{"container create the engine completes", "ContainerCreate", "k8s_app_", func() *v1.Pod { return newPod(appContainer()) }, true},
+		{"sandbox create the engine completes", "ContainerCreate", "k8s_POD_", twoContainerPod, true},
 	}
 	for _, c := range cases {
 		t.Run(c.step, func(t *testing.T) {
@@ -84,6 +90,9 @@ func TestADeletionMidStepStopsThePodWithinItsGrace(t *testing.T) {
 				}
 				deletedAt = len(h.docker.Calls())
 				w.Delete(deleted(pod, h.clock.Now(), grace))
+				if c.completes {
+					return nil
+				}
 				return context.Canceled // the call, cut short
 			})
 			h.sync(w)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -20,6 +21,8 @@ import (
 // lost) that container is used; anything else holding the name is removed and
 // the create retried once.
 func (w *Worker) createContainer(ctx context.Context, name dockerhost.ContainerName, cfg *container.Config, host *container.HostConfig) (string, error) {
+	ctx, cancel := toCompletion(ctx)
+	defer cancel()
 	resp, err := w.rt.Docker.ContainerCreate(ctx, cfg, host, nil, name.String())
 	if err == nil {
 		return resp.ID, nil
@@ -42,6 +45,19 @@ func (w *Worker) createContainer(ctx context.Context, name dockerhost.ContainerN
 		return "", err
 	}
 	return resp.ID, nil
+}
+
+// createTimeout bounds an engine create that runs to completion.
+const createTimeout = time.Minute
+
+// toCompletion is the context of an engine call that creates something.
+// The engine finishes a create whatever becomes of the request: one cut
+// short by a deletion would make a container (and the volumes it mounts)
+// after the pod's removal had looked for them, and nothing would remove
+// them. So the create runs to its end, bounded by createTimeout, and the
+// pass sees the interruption after it, with the container's ID known.
+func toCompletion(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
 }
 
 // startContainer pulls, creates and starts one attempt of a container (app
@@ -92,6 +108,10 @@ func (w *Worker) startContainer(ctx context.Context, pod *v1.Pod, s slot, sandbo
 		}
 		w.rt.Recorder.Eventf(ref, v1.EventTypeWarning, EventFailed, "Error: %v", err)
 		return ReasonCreateContainerError, err.Error(), nil
+	}
+	if err := ctx.Err(); err != nil {
+		release()
+		return "", "", err // interrupted after the create: the next pass decides
 	}
 	w.rt.Recorder.Event(ref, v1.EventTypeNormal, EventCreated, "Container created")
 	// A start the engine refuses leaves the container created and carrying

@@ -40,6 +40,9 @@ func (w *Worker) runSandbox(ctx context.Context, pod *v1.Pod, step sandboxStep) 
 	if err != nil {
 		return nil, fmt.Errorf("create sandbox %s: %w", name, err)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // interrupted after the create: the next pass removes it
+	}
 	return w.startSandbox(ctx, pod, id, name)
 }
 

@@ -21,6 +21,8 @@ func (w *Worker) ensureVolumes(ctx context.Context, pod *v1.Pod, plan translate.
 	if w.mem.volumesCreated {
 		return nil
 	}
+	ctx, cancel := toCompletion(ctx)
+	defer cancel()
 	for _, dv := range plan.Docker {
 		labels := map[string]string{
 			dockerhost.LabelNode:         w.rt.NodeName,
