@@ -22,6 +22,10 @@ var dockerSteps = []string{"sandbox create", "sandbox start", "sandbox inspect",
 // dockerResults are the baseline's samples.
 type dockerResults struct {
 	concurrency int
+	// unfinished: the engine did not do the burst at this concurrency
+	// within the phase's timeout (this is the error); the sweep's other
+	// points give the baseline.
+	unfinished error
 	started     []time.Duration // first call -> app container started
 	// fromBurst is each pod's time from the burst's start (every pod asked
 	// for at once) to its app container started: create -> Running's

@@ -240,14 +240,28 @@ func run(ctx context.Context, o options) (res *results, err error) {
 		oc := o
 		oc.concurrency = c
 		base, err := runDocker(ctx, env, dockerNode, oc)
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			// Too much at once for the engine: a point of the sweep, not a
+			// failure of the run. What it made goes before the next point.
+			res.sweep = append(res.sweep, &dockerResults{concurrency: c, unfinished: err})
+			cctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+			_, err = removeAll(cctx, env.Docker, dockerNode)
+			cancel()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("docker baseline at concurrency %d: %w", c, err)
+		}
+		if base == nil {
+			continue
 		}
 		base.concurrency = c
 		res.sweep = append(res.sweep, base)
 		if res.docker == nil || base.wall < res.docker.wall {
 			res.docker = base
 		}
+	}
+	if res.docker == nil {
+		return nil, fmt.Errorf("the docker baseline finished at none of the concurrencies %v within %v", o.dockerConcurrency, o.timeout)
 	}
 	res.deleted = deleted
 	res.loadAfter = loadAverage()

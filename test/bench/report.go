@@ -93,6 +93,10 @@ func (r *results) print(w io.Writer) {
 	row("docker force-remove app+sandbox", r.docker.removed)
 	tw.Flush()
 	for _, d := range r.sweep {
+		if d.unfinished != nil {
+			fmt.Fprintf(w, "docker baseline concurrency %d: not done within %v (%v)\n", d.concurrency, r.opts.timeout, d.unfinished)
+			continue
+		}
 		fmt.Fprintf(w, "docker baseline concurrency %d: wall %.0f ms, burst->started p50 %.0f p99 %.0f ms\n",
 			d.concurrency, ms(d.wall), ms(percentile(d.fromBurst, 50)), ms(percentile(d.fromBurst, 99)))
 	}
