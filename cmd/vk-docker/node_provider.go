@@ -14,12 +14,14 @@ import (
 	"github.com/vk-docker/vk-docker/hostpool"
 	"github.com/vk-docker/vk-docker/podrefs"
 	"github.com/vk-docker/vk-docker/provider"
+	"golang.org/x/time/rate"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
 )
 
 // nodeDeps is what the node and its provider are built from.
@@ -97,6 +99,9 @@ func newNode(o *options, flags nodeFlags, d nodeDeps) (*nodeutil.Node, *nodePart
 			// The provider resolves environments itself when each container
 			// starts, once the pod IP is known (lifecycle/env.go).
 			c.SkipDownwardAPIResolution = true
+			c.SyncPodsFromKubernetesRateLimiter = podQueueRateLimiter()
+			c.DeletePodsFromKubernetesRateLimiter = podQueueRateLimiter()
+			c.SyncPodStatusFromProviderRateLimiter = podQueueRateLimiter()
 			c.SecretInformer = podControllerSecrets{c.SecretInformer, parts.objects.Secrets()}
 			c.ConfigMapInformer = podControllerConfigMaps{c.ConfigMapInformer, parts.objects.ConfigMaps()}
 			parts.podsSynced = c.PodInformer.Informer().HasSynced
@@ -199,4 +204,17 @@ func describeNode(n *v1.Node, o *options, taints []v1.Taint, info system.Info, c
 		{Type: v1.NodeDiskPressure, Status: v1.ConditionFalse, Reason: "KubeletHasNoDiskPressure", Message: "kubelet has no disk pressure", LastHeartbeatTime: now, LastTransitionTime: now},
 		{Type: v1.NodePIDPressure, Status: v1.ConditionFalse, Reason: "KubeletHasSufficientPID", Message: "kubelet has sufficient PID available", LastHeartbeatTime: now, LastTransitionTime: now},
 	}
+}
+
+// podQueueRateLimiter is the pod controller queues' rate limiter: client-go's
+// default per-item back-off for retries, but a much larger overall bucket
+// than its 10 per second. With that one, a restarted node with 200 pods
+// handed the last 100 of them to the provider over 10 s, and their
+// statuses came that late; a kubelet does not hold its pod syncs back. The
+// API client's own QPS still bounds the calls made to the API server.
+func podQueueRateLimiter() workqueue.TypedRateLimiter[any] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[any](5*time.Millisecond, 1000*time.Second),
+		&workqueue.TypedBucketRateLimiter[any]{Limiter: rate.NewLimiter(rate.Limit(500), 1000)},
+	)
 }
