@@ -16,6 +16,9 @@ type podMemory struct {
 	// podIP is the sandbox's last address: a stopped sandbox keeps its pod's
 	// IP in the status, as on a kubelet. sandboxID is the newest sandbox's.
 	podIP, sandboxID string
+	// adoptedSandbox is the sandbox a pod rebuilt from labels ran in when
+	// this worker first saw it: a previous run of the provider set it up.
+	adoptedSandbox string
 	// waiting says why a container has no running instance (image pulls,
 	// config errors, back-off), by container name.
 	waiting map[string]waiting

@@ -57,6 +57,9 @@ func (w *Worker) sync(ctx context.Context) time.Duration {
 	w.remember(obs)
 	deleting := w.mem.termination != nil && w.mem.termination.deleted
 	if !deleting && !specKnown {
+		if obs.sandbox != nil && w.mem.adoptedSandbox == "" {
+			w.mem.adoptedSandbox = obs.sandbox.id()
+		}
 		w.showRebuilt(w.input(pod, obs))
 		return 0
 	}

@@ -80,6 +80,18 @@ func (w *Worker) syncVolumeContent(ctx context.Context, pod *v1.Pod, sb *instanc
 		st.sandboxID, st.written = sb.id(), map[string][32]byte{}
 	}
 	now := w.rt.Clock.Now()
+	if w.mem.adoptedSandbox != "" && st.sandboxID == w.mem.adoptedSandbox && len(st.written) == 0 && st.next.IsZero() {
+		// Adopted after a provider restart: the previous run wrote these
+		// volumes. Writing them all again at once (an exec each) held every
+		// adopted pod's status back for as long as the engine took (20 s
+		// for 200 pods); they are rendered again at the next resync, as a
+		// kubelet refreshes them periodically.
+		for _, name := range names {
+			st.written[name] = [32]byte{}
+		}
+		st.next = now.Add(volumeResync)
+		st.labels, st.annotations = maps.Clone(pod.Labels), maps.Clone(pod.Annotations)
+	}
 	metaSame := maps.Equal(st.labels, pod.Labels) && maps.Equal(st.annotations, pod.Annotations)
 	st.labels, st.annotations = maps.Clone(pod.Labels), maps.Clone(pod.Annotations)
 	if len(st.written) == len(names) && now.Before(st.next) && metaSame {

@@ -242,3 +242,37 @@ func TestDownwardAPIVolumeFollowsLabelsAtOnce(t *testing.T) {
 		t.Errorf("%d writes right after the label change, want 2", writes())
 	}
 }
+
+// After a provider restart, an adopted pod's volumes are not all written
+// again before its status is reported: the previous run wrote them, and
+// with many pods those execs held every status back. They are rendered
+// again at the next resync.
+func TestAnAdoptedPodsVolumesAreRefreshedAtTheNextResync(t *testing.T) {
+	h := newHarness(t)
+	cm := &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: "default"}, Data: map[string]string{"k": "v1"}}
+	h.withConfigMaps(cm)
+	pod := configMapPod()
+	h.running(pod)
+	apiPod := pod.DeepCopy()
+	apiPod.Status = h.status()
+	h.docker.ResetCalls()
+
+	w := NewWorker(h.rt, skeleton(pod, "app"), false)
+	h.sync(w)
+	w.Update(apiPod)
+	next := h.sync(w)
+	if n := h.volumeWrites(); n != 0 {
+		t.Errorf("%d volume writes on adoption, want none before the resync", n)
+	}
+	if s := h.status(); s.Phase != v1.PodRunning {
+		t.Errorf("adopted pod's phase %s, want Running", s.Phase)
+	}
+	if next <= 0 || next > volumeResync {
+		t.Fatalf("next sync in %v, want within the %v resync", next, volumeResync)
+	}
+	h.clock.Step(volumeResync)
+	h.sync(w)
+	if n := h.volumeWrites(); n != 1 {
+		t.Errorf("%d volume writes at the resync after adoption, want 1", n)
+	}
+}
