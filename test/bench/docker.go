@@ -26,7 +26,7 @@ type dockerResults struct {
 	// within the phase's timeout (this is the error); the sweep's other
 	// points give the baseline.
 	unfinished error
-	started     []time.Duration // first call -> app container started
+	started    []time.Duration // first call -> app container started
 	// fromBurst is each pod's time from the burst's start (every pod asked
 	// for at once) to its app container started: create -> Running's
 	// counterpart.
