@@ -147,6 +147,12 @@ func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *inst
 	c, id := sl.c, cur.id()
 	ref := containerRef(pod, c.Name, sl.kind())
 	logger := log.G(ctx).WithFields(log.Fields{"container": c.Name, "containerID": id, "probe": string(kind)})
+	var execer probes.Execer = probes.ContainerExec{Docker: w.rt.Docker, ID: id}
+	var session *probes.ExecSession
+	if spec.Exec != nil && !w.rt.ExecProbesPlain {
+		session = probes.NewExecSession(w.rt.Docker, id)
+		execer = session
+	}
 	pw := probes.NewWorker(probes.WorkerConfig{
 		Kind:      kind,
 		Probe:     spec,
@@ -156,7 +162,7 @@ func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *inst
 			if w.rt.hostSilent() {
 				return probes.Unknown, "", errHostSilent
 			}
-			res, out, err := probes.Run(w.netContext(ctx, sandboxID), w.rt.Docker, p.ProbeHandler, podIP, c, id, timeout)
+			res, out, err := probes.Run(w.netContext(ctx, sandboxID), execer, p.ProbeHandler, podIP, c, timeout)
 			if res != probes.Success && w.rt.engineSilent(ctx) {
 				// The engine stopped answering before its health check
 				// noticed: the probe could not reach the pod.
@@ -204,6 +210,9 @@ func (w *Worker) startProbe(ctx context.Context, pod *v1.Pod, sl slot, cur *inst
 	go func() {
 		defer w.probes.wg.Done()
 		pw.Run(ctx)
+		if session != nil {
+			session.Close()
+		}
 	}()
 }
 

@@ -42,6 +42,10 @@ type Runtime struct {
 	// needed when the engine is on another host and pod IPs are not routable
 	// from here.
 	ProbeViaSandbox bool
+	// ExecProbesPlain runs every exec probe with its own docker exec, as the
+	// kubelet does, instead of through one long-lived shell per container
+	// and probe (probes.ExecSession), which costs the engine far less.
+	ExecProbesPlain bool
 	// HostAnswering, when set, says whether the Docker host answers its
 	// health checks; while it does not, probes are not run (a silent engine
 	// cannot reach the pod, which says nothing about the container) and

@@ -41,6 +41,12 @@ func ProbeExec(ctx context.Context, d dockerhost.Client, containerID string, cmd
 	ectx, cancel := withTimeout(ctx, timeout)
 	defer cancel()
 	output, exitCode, err := runExec(ectx, d, containerID, cmd)
+	return judgeExec(ctx, ectx, cmd, timeout, output, exitCode, err)
+}
+
+// judgeExec turns the outcome of running cmd under ectx, ctx with the
+// probe's timeout, into ProbeExec's results.
+func judgeExec(ctx, ectx context.Context, cmd []string, timeout time.Duration, output string, exitCode int, err error) (Result, string, error) {
 	if err != nil {
 		if ctx.Err() != nil {
 			return Unknown, "", ctx.Err()

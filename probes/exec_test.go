@@ -169,7 +169,7 @@ func TestRunExecExpandsCommand(t *testing.T) {
 		{Name: "FROM", ValueFrom: &v1.EnvVarSource{FieldRef: &v1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 	}}
 	h := v1.ProbeHandler{Exec: &v1.ExecAction{Command: []string{"cat", "$(FILE)", "$(FROM)", "$(MISSING)", "$$(FILE)"}}}
-	got, out, err := Run(context.Background(), f, h, "10.0.0.1", c, id, time.Second)
+	got, out, err := Run(context.Background(), ContainerExec{f, id}, h, "10.0.0.1", c, time.Second)
 	if got != Success || out != "" || err != nil {
 		t.Fatalf("Run: %v %q %v", got, out, err)
 	}

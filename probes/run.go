@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/vk-docker/vk-docker/dockerhost"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -16,12 +15,13 @@ import (
 // kubelet's maxProbeRetries (pkg/kubelet/prober/prober.go).
 const maxRetries = 3
 
-// Run runs the probe handler h once for container c (whose instance is the
-// Docker container containerID) of a pod with IP podIP, dispatching as the
-// kubelet's prober does (pkg/kubelet/prober/prober.go, runProbe):
+// Run runs the probe handler h once for container c of a pod with IP podIP,
+// dispatching as the kubelet's prober does (pkg/kubelet/prober/prober.go,
+// runProbe):
 //
-//   - exec: ProbeExec of h.Exec.Command, after substituting $(NAME) with the
-//     literal values of c.Env;
+//   - exec: h.Exec.Command run by exec in the container's instance (see
+//     ProbeExec), after substituting $(NAME) with the literal values of
+//     c.Env;
 //   - httpGet: ProbeHTTP of NewHTTPRequest(h.HTTPGet, podIP, c);
 //   - tcpSocket: ProbeTCP of TCPTarget(h.TCPSocket, podIP, c);
 //   - grpc: ProbeGRPC of GRPCTarget(h.GRPC, podIP).
@@ -39,14 +39,14 @@ const maxRetries = 3
 // <output>". The kubelet counts an error as a failure and records it as an
 // Unhealthy event "<Kind> probe errored and resulted in <result> state:
 // <error>".
-func Run(ctx context.Context, d dockerhost.Client, h v1.ProbeHandler, podIP string, c *v1.Container, containerID string, timeout time.Duration) (Result, string, error) {
+func Run(ctx context.Context, exec Execer, h v1.ProbeHandler, podIP string, c *v1.Container, timeout time.Duration) (Result, string, error) {
 	var (
 		result Result
 		output string
 		err    error
 	)
 	for range maxRetries {
-		result, output, err = runOnce(ctx, d, h, podIP, c, containerID, timeout)
+		result, output, err = runOnce(ctx, exec, h, podIP, c, timeout)
 		if err == nil || ctx.Err() != nil {
 			break
 		}
@@ -54,7 +54,7 @@ func Run(ctx context.Context, d dockerhost.Client, h v1.ProbeHandler, podIP stri
 	return result, output, err
 }
 
-func runOnce(ctx context.Context, d dockerhost.Client, h v1.ProbeHandler, podIP string, c *v1.Container, containerID string, timeout time.Duration) (Result, string, error) {
+func runOnce(ctx context.Context, exec Execer, h v1.ProbeHandler, podIP string, c *v1.Container, timeout time.Duration) (Result, string, error) {
 	if err := ctx.Err(); err != nil {
 		return Unknown, "", err
 	}
@@ -64,7 +64,7 @@ func runOnce(ctx context.Context, d dockerhost.Client, h v1.ProbeHandler, podIP 
 		if c != nil {
 			env = c.Env
 		}
-		return ProbeExec(ctx, d, containerID, expandCommand(h.Exec.Command, env), timeout)
+		return exec.Exec(ctx, expandCommand(h.Exec.Command, env), timeout)
 	case h.HTTPGet != nil:
 		req, err := NewHTTPRequest(h.HTTPGet, podIP, c)
 		if err != nil {

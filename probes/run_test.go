@@ -129,7 +129,7 @@ func TestRun(t *testing.T) {
 			case "-":
 				podIP = ""
 			}
-			got, out, err := Run(context.Background(), f, tc.h, podIP, c, id, 5*time.Second)
+			got, out, err := Run(context.Background(), ContainerExec{f, id}, tc.h, podIP, c, 5*time.Second)
 			if got != tc.want {
 				t.Errorf("result %v, want %v (output %q, err %v)", got, tc.want, out, err)
 			}
@@ -155,7 +155,7 @@ func TestRunRetries(t *testing.T) {
 		return n
 	}
 	f.InjectError("ExecCreate", errors.New("engine trouble"))
-	got, _, err := Run(context.Background(), f, h, "127.0.0.1", &v1.Container{}, id, time.Second)
+	got, _, err := Run(context.Background(), ContainerExec{f, id}, h, "127.0.0.1", &v1.Container{}, time.Second)
 	if got != Unknown || err == nil || !strings.Contains(err.Error(), "engine trouble") || count() != 3 {
 		t.Fatalf("Run: %v %v after %d attempts; want Unknown, the error, 3 attempts", got, err, count())
 	}
@@ -168,7 +168,7 @@ func TestRunRetries(t *testing.T) {
 		}
 		return nil
 	})
-	got, _, err = Run(ctx, f, h, "127.0.0.1", &v1.Container{}, id, time.Second)
+	got, _, err = Run(ctx, ContainerExec{f, id}, h, "127.0.0.1", &v1.Container{}, time.Second)
 	if got != Unknown || !errors.Is(err, context.Canceled) || count() != 1 {
 		t.Fatalf("Run with ctx ending: %v %v after %d attempts; want Unknown, context.Canceled, 1 attempt", got, err, count())
 	}
@@ -178,7 +178,7 @@ func TestRunRetries(t *testing.T) {
 	f.InjectError("ExecCreate", nil)
 	f.ResetCalls()
 	s := &scriptedExec{Client: f, exitCode: 1, streamClosed: make(chan struct{})}
-	if got, _, err := Run(context.Background(), s, h, "127.0.0.1", &v1.Container{}, id, time.Second); got != Failure || err != nil || count() != 1 {
+	if got, _, err := Run(context.Background(), ContainerExec{s, id}, h, "127.0.0.1", &v1.Container{}, time.Second); got != Failure || err != nil || count() != 1 {
 		t.Fatalf("Run of a failing command: %v %v after %d attempts", got, err, count())
 	}
 }

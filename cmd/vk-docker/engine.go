@@ -30,6 +30,9 @@ func parseEngineFlags(o *options) (engineFlags, error) {
 	if err = o.checkProbeNetwork(); err != nil {
 		return f, err
 	}
+	if err = o.checkExecProbes(); err != nil {
+		return f, err
+	}
 	if f.hosts, err = o.hostSpecs(); err != nil {
 		return f, err
 	}
@@ -77,6 +80,7 @@ func engineProviderConfig(o *options, f engineFlags, pool *hostpool.Pool) provid
 			MessageDir:       o.hostMessageDir(hosts[0].Spec),
 			ImagePullRecords: o.imagePullRecords(),
 			ProbeViaSandbox:  o.probeViaSandbox(hosts[0].Spec),
+			ExecProbesPlain:  o.execProbes == "exec",
 		},
 		Pool:            pool,
 		HostLostTimeout: o.hostLostTimeout,

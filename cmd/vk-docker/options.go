@@ -47,6 +47,7 @@ type options struct {
 	messageDir          string
 	pullRecords         string
 	probeNetwork        string
+	execProbes          string
 	clusterDNS          []string
 	clusterDomain       string
 	resolvConf          string
@@ -80,6 +81,7 @@ func defaultOptions() *options {
 		maxParallelStarts: defaultMaxParallelStarts,
 		logLevel:          "info",
 		probeNetwork:      "auto",
+		execProbes:        "shell",
 
 		nodeStatusInterval: 10 * time.Second,
 		reapInterval:       time.Minute,
@@ -112,6 +114,7 @@ func (o *options) addFlags(cmd *cobra.Command) {
 	f.IntVar(&o.maxParallelStarts, "max-parallel-starts", o.maxParallelStarts, "how many sandbox and container starts run on the engine at once; more wait in vk-docker, pods in the order they arrived (0: no limit)")
 	f.StringVar(&o.logLevel, "log-level", o.logLevel, "log level (debug, info, warn, error)")
 	f.StringVar(&o.probeNetwork, "probe-network", o.probeNetwork, "where tcpSocket/httpGet/grpc probes and httpGet hooks connect from: direct (the provider's network), sandbox (inside the pod, through its pause container), auto (direct with a local engine, sandbox with a remote one)")
+	f.StringVar(&o.execProbes, "exec-probes", o.execProbes, "how exec probes run: shell (through one long-lived shell per container and probe, started with docker exec: the engine's cost of a probe falls from a runc exec to a fork; containers without sh fall back to exec) or exec (one docker exec per probe, as the kubelet)")
 	f.StringSliceVar(&o.clusterDNS, "cluster-dns", nil, "IPs of the cluster DNS servers for ClusterFirst pods (comma-separated); without it they fall back to Default, as on a kubelet")
 	f.StringVar(&o.clusterDomain, "cluster-domain", "", "cluster DNS domain (e.g. cluster.local): pods' search paths and subdomain FQDNs")
 	f.StringVar(&o.resolvConf, "resolv-conf", "", "resolver configuration Default-policy pods inherit, read on this machine (e.g. /etc/resolv.conf); empty: none, names resolve only through the pod's loopback")
@@ -260,6 +263,15 @@ func (o *options) checkProbeNetwork() error {
 		return nil
 	}
 	return fmt.Errorf("--probe-network %q: want direct, sandbox or auto", o.probeNetwork)
+}
+
+// checkExecProbes validates --exec-probes.
+func (o *options) checkExecProbes() error {
+	switch o.execProbes {
+	case "shell", "exec":
+		return nil
+	}
+	return fmt.Errorf("--exec-probes %q: want shell or exec", o.execProbes)
 }
 
 // probeViaSandbox reads --probe-network for one host: auto connects from

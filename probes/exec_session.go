@@ -1,0 +1,283 @@
+package probes
+
+// Exec probes through one long-lived shell per container: a docker exec
+// costs the engine a runc exec and three API calls (tens of milliseconds of
+// CPU), and 1 s exec probes on a few hundred pods saturate a small engine
+// host. A session starts one shell in the container with docker exec and
+// sends it each probe's command on its stdin; the shell runs the command as
+// a child (exec'd from a subshell, so that no shell builtin stands in for
+// it) and reports its exit code on the same stream. The command runs as a
+// docker exec would run it: in the container's namespaces and cgroup, as
+// its user, with its environment and working directory, no stdin.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/virtual-kubelet/virtual-kubelet/log"
+	"github.com/vk-docker/vk-docker/dockerhost"
+)
+
+// Execer runs the command of an exec probe in one container and judges it
+// as ProbeExec does.
+type Execer interface {
+	Exec(ctx context.Context, cmd []string, timeout time.Duration) (Result, string, error)
+}
+
+// ContainerExec runs each command with its own docker exec (ProbeExec).
+type ContainerExec struct {
+	Docker dockerhost.Client
+	ID     string
+}
+
+func (c ContainerExec) Exec(ctx context.Context, cmd []string, timeout time.Duration) (Result, string, error) {
+	return ProbeExec(ctx, c.Docker, c.ID, cmd, timeout)
+}
+
+// sessionScript is the session's shell program. Each request is a line
+// "<marker> <n>" followed by n lines holding the command's arguments, each
+// single-quoted. It answers "\n<marker> <exit code>\n" on stdout and
+// "\n<marker>\n" on stderr once the command has ended, "-" for the exit code
+// when no executable file of that name is on the PATH, as the engine looks
+// it up (the caller then lets the engine try, for the engine's own error; a
+// shell builtin of that name does not count). The first word names it in
+// `ps`.
+const sessionScript = `: vk-docker exec probes
+while read -r m n; do
+	c=
+	while [ "$n" -gt 0 ] && IFS= read -r l; do c="$c$l
+"; n=$((n-1)); done
+	eval "set -- $c"
+	f=
+	case $1 in
+	*/*) [ -f "$1" ] && [ -x "$1" ] && f=1 ;;
+	*) o=$IFS; IFS=:; for p in $PATH; do [ -f "${p:-.}/$1" ] && [ -x "${p:-.}/$1" ] && { f=1; break; }; done; IFS=$o ;;
+	esac
+	if [ "$f" ]; then (exec "$@") </dev/null; r=$?; else r=-; fi
+	printf '\n%s %s\n' "$m" "$r"
+	printf '\n%s\n' "$m" >&2
+done`
+
+// ExecSession runs the exec probes of one container instance through one
+// long-lived shell in it (see sessionScript); a container without a shell
+// gets one docker exec per probe instead. It is used by one goroutine at a
+// time (a probe worker), which calls Close when done.
+type ExecSession struct {
+	docker      dockerhost.Client
+	containerID string
+	shell       *sessionShell // nil before the first probe and after one broke it
+	// plain is set when the container cannot run the shell.
+	plain bool
+}
+
+// NewExecSession returns a session for the container containerID; its shell
+// starts with the first probe.
+func NewExecSession(d dockerhost.Client, containerID string) *ExecSession {
+	return &ExecSession{docker: d, containerID: containerID}
+}
+
+// Exec runs cmd in the container and returns what ProbeExec would: the same
+// results, output (stdout then stderr, cut at 10 KiB) and timeout message.
+// A command the shell cannot find is run with a docker exec, whose error
+// output is the engine's. A shell that breaks (timeout, context ended, its
+// stream lost) is discarded, and the next probe starts another.
+func (s *ExecSession) Exec(ctx context.Context, cmd []string, timeout time.Duration) (Result, string, error) {
+	if s.plain || len(cmd) == 0 {
+		return ProbeExec(ctx, s.docker, s.containerID, cmd, timeout)
+	}
+	ectx, cancel := withTimeout(ctx, timeout)
+	defer cancel()
+	var err error
+	if s.shell == nil {
+		if s.shell, err = startShell(ectx, s.docker, s.containerID); err != nil {
+			return judgeExec(ctx, ectx, cmd, timeout, "", 0, err)
+		}
+	}
+	output, exitCode, found, err := s.shell.run(ectx, cmd)
+	switch {
+	case err != nil && !s.shell.answered && ectx.Err() == nil:
+		// The shell ended before its first answer: the container has none
+		// (or is going away, and a docker exec will say so).
+		log.G(ctx).WithField("containerID", s.containerID).WithError(err).
+			Debug("The container cannot run the exec probe shell: one docker exec per probe")
+		s.Close()
+		s.plain = true
+		return ProbeExec(ctx, s.docker, s.containerID, cmd, timeout)
+	case err != nil:
+		s.Close()
+		return judgeExec(ctx, ectx, cmd, timeout, "", 0, err)
+	case !found:
+		output, exitCode, err = runExec(ectx, s.docker, s.containerID, cmd)
+	}
+	return judgeExec(ctx, ectx, cmd, timeout, output, exitCode, err)
+}
+
+// Close ends the session's shell, if any: its stdin closes and it exits. A
+// command it is still running (one that timed out) runs on, as with a
+// docker exec.
+func (s *ExecSession) Close() {
+	if s.shell != nil {
+		s.shell.hj.Close()
+		s.shell = nil
+	}
+}
+
+// sessionShell is a running sessionScript and its attached stream.
+type sessionShell struct {
+	hj       types.HijackedResponse
+	answered bool
+	frame    []byte
+}
+
+func startShell(ctx context.Context, d dockerhost.Client, containerID string) (*sessionShell, error) {
+	id, err := d.ExecCreate(ctx, containerID, container.ExecOptions{
+		Cmd:         []string{"sh", "-c", sessionScript},
+		AttachStdin: true, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("exec in container %s: %w", containerID, err)
+	}
+	hj, err := d.ExecAttach(ctx, id, false)
+	if err != nil {
+		return nil, fmt.Errorf("start exec in container %s: %w", containerID, err)
+	}
+	return &sessionShell{hj: hj}, nil
+}
+
+// errShellEnded is the session shell's stream ending before its answer.
+var errShellEnded = errors.New("the exec probe shell ended")
+
+// run sends cmd to the shell and reads its answer: the command's output
+// (stdout then stderr, at most maxExecOutput bytes), its exit code, and
+// whether the shell found it. ctx ending closes the stream.
+func (sh *sessionShell) run(ctx context.Context, cmd []string) (string, int, bool, error) {
+	stop := context.AfterFunc(ctx, func() { sh.hj.Close() })
+	defer stop()
+	marker := newMarker()
+	quoted := shellQuote(cmd)
+	req := fmt.Sprintf("%s %d\n%s\n", marker, strings.Count(quoted, "\n")+1, quoted)
+	if _, err := io.WriteString(sh.hj.Conn, req); err != nil {
+		return "", 0, false, fmt.Errorf("%w: %w", errShellEnded, err)
+	}
+	stdout, stderr := &streamTail{}, &streamTail{}
+	endOut, endErr := "\n"+marker+" ", "\n"+marker+"\n"
+	var status string
+	for status == "" || !stderr.endsWith(endErr) {
+		kind, payload, err := sh.readFrame()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				err = errShellEnded
+			}
+			return "", 0, false, err
+		}
+		switch kind {
+		case 1:
+			stdout.write(payload)
+			if status == "" {
+				status = stdout.status(endOut)
+			}
+		case 2:
+			stderr.write(payload)
+		default:
+			return "", 0, false, fmt.Errorf("%w: %s", errShellEnded, bytes.TrimSpace(payload))
+		}
+	}
+	sh.answered = true
+	out := append(stdout.output(len(endOut)+len(status)+1), stderr.output(len(endErr))...)
+	out = out[:min(len(out), maxExecOutput)]
+	if status == "-" {
+		return "", 0, false, nil
+	}
+	code, err := strconv.Atoi(status)
+	if err != nil {
+		return "", 0, false, fmt.Errorf("exec probe shell: exit code %q", status)
+	}
+	return string(out), code, true, nil
+}
+
+// readFrame reads one frame of the engine's multiplexed stream (stdcopy's
+// format: stream kind, 3 zero bytes, big-endian length, payload).
+func (sh *sessionShell) readFrame() (byte, []byte, error) {
+	var header [8]byte
+	if _, err := io.ReadFull(sh.hj.Reader, header[:]); err != nil {
+		return 0, nil, err
+	}
+	n := binary.BigEndian.Uint32(header[4:])
+	if cap(sh.frame) < int(n) {
+		sh.frame = make([]byte, n)
+	}
+	payload := sh.frame[:n]
+	if _, err := io.ReadFull(sh.hj.Reader, payload); err != nil {
+		return 0, nil, err
+	}
+	return header[0], payload, nil
+}
+
+// streamTail keeps the first maxExecOutput bytes of a stream, its length,
+// and its last bytes, where the shell's answer is.
+type streamTail struct {
+	head  []byte
+	tail  []byte
+	total int
+}
+
+const tailSize = 64
+
+func (t *streamTail) write(p []byte) {
+	t.total += len(p)
+	if room := maxExecOutput - len(t.head); room > 0 {
+		t.head = append(t.head, p[:min(room, len(p))]...)
+	}
+	t.tail = append(t.tail, p...)
+	if len(t.tail) > tailSize {
+		t.tail = append(t.tail[:0], t.tail[len(t.tail)-tailSize:]...)
+	}
+}
+
+func (t *streamTail) endsWith(s string) bool { return bytes.HasSuffix(t.tail, []byte(s)) }
+
+// status is the exit code that follows prefix on the stream's last line,
+// "" while that line has not come.
+func (t *streamTail) status(prefix string) string {
+	if !bytes.HasSuffix(t.tail, []byte("\n")) {
+		return ""
+	}
+	i := bytes.LastIndex(t.tail, []byte(prefix))
+	if i < 0 {
+		return ""
+	}
+	return string(t.tail[i+len(prefix) : len(t.tail)-1])
+}
+
+// output is what the command wrote, the answer of suffixLen bytes removed.
+func (t *streamTail) output(suffixLen int) []byte {
+	return t.head[:min(len(t.head), max(t.total-suffixLen, 0))]
+}
+
+// newMarker is a fresh marker for one request, which no command can know.
+func newMarker() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "vk" + hex.EncodeToString(b)
+}
+
+// shellQuote quotes each argument in single quotes for sessionScript's
+// eval, which gives them back exactly, newlines included.
+func shellQuote(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
