@@ -70,8 +70,8 @@ func TestProbeExecEngine(t *testing.T) {
 		{name: "no stdin", cmd: []string{"sh", "-c", "cat; exit 1"}, want: Failure, output: ""},
 		{name: "output cut at 10 KiB", cmd: []string{"sh", "-c", "head -c 20000 /dev/zero | tr '\\0' x; exit 1"}, want: Failure, output: strings.Repeat("x", 10<<10)},
 		{name: "no such command", cmd: []string{"no-such-command"}, want: Failure, output: "executable file not found", substr: true},
-		{name: "hangs", cmd: []string{"sleep", "10"}, timeout: time.Second, want: Failure,
-			output: `command timed out: "sleep 10" timed out after 1s`, maxTime: 1500 * time.Millisecond},
+		{name: "hangs", cmd: []string{"sleep", "3"}, timeout: time.Second, want: Failure,
+			output: `command timed out: "sleep 3" timed out after 1s`, maxTime: 1500 * time.Millisecond},
 		{name: "works after a timeout", cmd: []string{"true"}, want: Success},
 	}
 	execers := []struct {
@@ -126,6 +126,36 @@ func TestProbeExecEngine(t *testing.T) {
 		for deadline := time.Now().Add(5 * time.Second); shellsRunning(t, ctx, d, id) != 0; time.Sleep(50 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatal("the session's shell still runs 5 s after Close")
+			}
+		}
+	})
+
+	// A session keeps its shell through a timeout, and the next attempt
+	// waits for the late answer; a command still running then costs the
+	// shell, and the attempt after that gets a new one.
+	t.Run("session after timeouts", func(t *testing.T) {
+		id := runContainer(t, ctx, d, node, node+"-late", engineTestImage, []string{"sleep", "3600"})
+		s := NewExecSession(d, id)
+		defer s.Close()
+		steps := []struct {
+			cmd     []string
+			timeout time.Duration
+			want    Result
+			shells  int
+		}{
+			{[]string{"sh", "-c", "sleep 1.5"}, time.Second, Failure, 1}, // late
+			{[]string{"true"}, 2 * time.Second, Success, 1},              // waits for it, then runs
+			{[]string{"sleep", "30"}, time.Second, Failure, 1},           // hung
+			{[]string{"true"}, time.Second, Failure, 0},                  // still hung: shell dropped
+			{[]string{"true"}, time.Second, Success, 1},                  // a new shell
+		}
+		for i, st := range steps {
+			got, out, err := s.Exec(ctx, st.cmd, st.timeout)
+			if got != st.want || err != nil {
+				t.Fatalf("step %d (%v): %v %q %v, want %v", i+1, st.cmd, got, out, err, st.want)
+			}
+			if n := sessionShells(s); n != st.shells {
+				t.Errorf("step %d: the session holds %d shells, want %d", i+1, n, st.shells)
 			}
 		}
 	})
@@ -193,4 +223,11 @@ func runContainer(t *testing.T, ctx context.Context, d dockerhost.Client, node, 
 		t.Fatalf("start: %v", err)
 	}
 	return c.ID
+}
+
+func sessionShells(s *ExecSession) int {
+	if s.shell == nil {
+		return 0
+	}
+	return 1
 }

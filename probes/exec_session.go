@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -89,24 +90,71 @@ func NewExecSession(d dockerhost.Client, containerID string) *ExecSession {
 
 // Exec runs cmd in the container and returns what ProbeExec would: the same
 // results, output (stdout then stderr, cut at 10 KiB) and timeout message.
-// A command the shell cannot find is run with a docker exec, whose error
-// output is the engine's. A shell that breaks (timeout, context ended, its
-// stream lost) is discarded, and the next probe starts another.
+// The timeout counts from when the shell has the command, not from the
+// shell's start. A command the shell cannot find is run with a docker exec,
+// whose error output is the engine's.
+//
+// A command that outlives its timeout keeps the shell: the next attempt
+// first waits, within its own timeout, for that answer, and only a command
+// still running then costs the session its shell (it runs on, as after a
+// docker exec, and the next attempt starts another shell). On a loaded
+// engine a late answer is the common case, and a new shell is a docker exec.
 func (s *ExecSession) Exec(ctx context.Context, cmd []string, timeout time.Duration) (Result, string, error) {
 	if s.plain || len(cmd) == 0 {
 		return ProbeExec(ctx, s.docker, s.containerID, cmd, timeout)
 	}
+	if s.shell == nil {
+		// The shell's start is the session's cost, not the command's: it
+		// does not count against the probe's timeout.
+		sctx, cancel := context.WithTimeout(ctx, shellStartTimeout)
+		shell, err := startShell(sctx, s.docker, s.containerID)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return Unknown, "", ctx.Err()
+			}
+			return Unknown, "", err
+		}
+		s.shell = shell
+	}
+	sh := s.shell
 	ectx, cancel := withTimeout(ctx, timeout)
 	defer cancel()
-	var err error
-	if s.shell == nil {
-		if s.shell, err = startShell(ectx, s.docker, s.containerID); err != nil {
-			return judgeExec(ctx, ectx, cmd, timeout, "", 0, err)
+	deadline, _ := ectx.Deadline()
+	// The worker stopping ends the stream; a timeout only stops the read.
+	stop := context.AfterFunc(ctx, func() { sh.hj.Close() })
+	defer stop()
+
+	timedOut := func() (Result, string, error) {
+		return Failure, fmt.Sprintf("command timed out: %q timed out after %v", strings.Join(cmd, " "), timeout), nil
+	}
+	if sh.pending() {
+		err := sh.readAnswer(deadline)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			s.Close()
+			return Unknown, "", ctx.Err()
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			s.Close() // the earlier command still runs
+			return timedOut()
+		default:
+			s.Close()
+			return Unknown, "", err
 		}
 	}
-	output, exitCode, found, err := s.shell.run(ectx, cmd)
+	err := sh.send(cmd)
+	if err == nil {
+		err = sh.readAnswer(deadline)
+	}
 	switch {
-	case err != nil && !s.shell.answered && ectx.Err() == nil:
+	case err == nil:
+	case ctx.Err() != nil:
+		s.Close()
+		return Unknown, "", ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return timedOut()
+	case !sh.answered:
 		// The shell ended before its first answer: the container has none
 		// (or is going away, and a docker exec will say so).
 		log.G(ctx).WithField("containerID", s.containerID).WithError(err).
@@ -114,10 +162,12 @@ func (s *ExecSession) Exec(ctx context.Context, cmd []string, timeout time.Durat
 		s.Close()
 		s.plain = true
 		return ProbeExec(ctx, s.docker, s.containerID, cmd, timeout)
-	case err != nil:
+	default:
 		s.Close()
-		return judgeExec(ctx, ectx, cmd, timeout, "", 0, err)
-	case !found:
+		return Unknown, "", err
+	}
+	output, exitCode, found, err := sh.result()
+	if err == nil && !found {
 		output, exitCode, err = runExec(ectx, s.docker, s.containerID, cmd)
 	}
 	return judgeExec(ctx, ectx, cmd, timeout, output, exitCode, err)
@@ -133,11 +183,25 @@ func (s *ExecSession) Close() {
 	}
 }
 
-// sessionShell is a running sessionScript and its attached stream.
+// shellStartTimeout bounds the start of a session's shell.
+const shellStartTimeout = 30 * time.Second
+
+// sessionShell is a running sessionScript, its attached stream, and the
+// answer being read: reads stop at a deadline and resume where they were,
+// frame by frame.
 type sessionShell struct {
 	hj       types.HijackedResponse
-	answered bool
-	frame    []byte
+	answered bool // it answered once
+
+	marker         string // of the request in flight; "" when none
+	stdout, stderr streamTail
+	status         string
+	errDone        bool
+
+	header    [8]byte // of the frame being read
+	headerLen int
+	left      int // payload bytes of that frame still to read
+	buf       []byte
 }
 
 func startShell(ctx context.Context, d dockerhost.Client, containerID string) (*sessionShell, error) {
@@ -152,76 +216,91 @@ func startShell(ctx context.Context, d dockerhost.Client, containerID string) (*
 	if err != nil {
 		return nil, fmt.Errorf("start exec in container %s: %w", containerID, err)
 	}
-	return &sessionShell{hj: hj}, nil
+	return &sessionShell{hj: hj, buf: make([]byte, 4<<10)}, nil
 }
 
 // errShellEnded is the session shell's stream ending before its answer.
 var errShellEnded = errors.New("the exec probe shell ended")
 
-// run sends cmd to the shell and reads its answer: the command's output
-// (stdout then stderr, at most maxExecOutput bytes), its exit code, and
-// whether the shell found it. ctx ending closes the stream.
-func (sh *sessionShell) run(ctx context.Context, cmd []string) (string, int, bool, error) {
-	stop := context.AfterFunc(ctx, func() { sh.hj.Close() })
-	defer stop()
-	marker := newMarker()
+// pending reports whether a request's answer has not been read in full.
+func (sh *sessionShell) pending() bool { return sh.marker != "" }
+
+// send writes cmd to the shell as a new request.
+func (sh *sessionShell) send(cmd []string) error {
+	sh.marker = newMarker()
+	sh.stdout, sh.stderr, sh.status, sh.errDone = streamTail{}, streamTail{}, "", false
 	quoted := shellQuote(cmd)
-	req := fmt.Sprintf("%s %d\n%s\n", marker, strings.Count(quoted, "\n")+1, quoted)
+	req := fmt.Sprintf("%s %d\n%s\n", sh.marker, strings.Count(quoted, "\n")+1, quoted)
 	if _, err := io.WriteString(sh.hj.Conn, req); err != nil {
-		return "", 0, false, fmt.Errorf("%w: %w", errShellEnded, err)
+		return fmt.Errorf("%w: %w", errShellEnded, err)
 	}
-	stdout, stderr := &streamTail{}, &streamTail{}
-	endOut, endErr := "\n"+marker+" ", "\n"+marker+"\n"
-	var status string
-	for status == "" || !stderr.endsWith(endErr) {
-		kind, payload, err := sh.readFrame()
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				err = errShellEnded
-			}
-			return "", 0, false, err
-		}
-		switch kind {
-		case 1:
-			stdout.write(payload)
-			if status == "" {
-				status = stdout.status(endOut)
-			}
-		case 2:
-			stderr.write(payload)
-		default:
-			return "", 0, false, fmt.Errorf("%w: %s", errShellEnded, bytes.TrimSpace(payload))
-		}
-	}
-	sh.answered = true
-	out := append(stdout.output(len(endOut)+len(status)+1), stderr.output(len(endErr))...)
-	out = out[:min(len(out), maxExecOutput)]
-	if status == "-" {
-		return "", 0, false, nil
-	}
-	code, err := strconv.Atoi(status)
-	if err != nil {
-		return "", 0, false, fmt.Errorf("exec probe shell: exit code %q", status)
-	}
-	return string(out), code, true, nil
+	return nil
 }
 
-// readFrame reads one frame of the engine's multiplexed stream (stdcopy's
-// format: stream kind, 3 zero bytes, big-endian length, payload).
-func (sh *sessionShell) readFrame() (byte, []byte, error) {
-	var header [8]byte
-	if _, err := io.ReadFull(sh.hj.Reader, header[:]); err != nil {
-		return 0, nil, err
+// readAnswer reads the stream until the request in flight is answered on
+// both stdout and stderr, or until deadline (zero: none), when it returns
+// an error wrapping os.ErrDeadlineExceeded and may be called again.
+func (sh *sessionShell) readAnswer(deadline time.Time) error {
+	if err := sh.hj.Conn.SetReadDeadline(deadline); err != nil {
+		return fmt.Errorf("%w: %w", errShellEnded, err)
 	}
-	n := binary.BigEndian.Uint32(header[4:])
-	if cap(sh.frame) < int(n) {
-		sh.frame = make([]byte, n)
+	endOut, endErr := "\n"+sh.marker+" ", "\n"+sh.marker+"\n"
+	for sh.status == "" || !sh.errDone {
+		if sh.left == 0 {
+			n, err := sh.hj.Reader.Read(sh.header[sh.headerLen:])
+			sh.headerLen += n
+			if sh.headerLen == len(sh.header) {
+				sh.headerLen, sh.left = 0, int(binary.BigEndian.Uint32(sh.header[4:]))
+			}
+			if err != nil {
+				return sh.readErr(err)
+			}
+			continue
+		}
+		n, err := sh.hj.Reader.Read(sh.buf[:min(len(sh.buf), sh.left)])
+		sh.left -= n
+		switch p := sh.buf[:n]; sh.header[0] {
+		case 1:
+			sh.stdout.write(p)
+			if sh.status == "" {
+				sh.status = sh.stdout.status(endOut)
+			}
+		case 2:
+			sh.stderr.write(p)
+			sh.errDone = sh.stderr.endsWith(endErr)
+		default:
+			return fmt.Errorf("%w: %s", errShellEnded, bytes.TrimSpace(p))
+		}
+		if err != nil {
+			return sh.readErr(err)
+		}
 	}
-	payload := sh.frame[:n]
-	if _, err := io.ReadFull(sh.hj.Reader, payload); err != nil {
-		return 0, nil, err
+	sh.marker = ""
+	sh.answered = true
+	return nil
+}
+
+func (sh *sessionShell) readErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errShellEnded
 	}
-	return header[0], payload, nil
+	return err
+}
+
+// result is the answer readAnswer read: the command's output (stdout then
+// stderr, at most maxExecOutput bytes), its exit code, and whether the
+// shell found the command.
+func (sh *sessionShell) result() (string, int, bool, error) {
+	if sh.status == "-" {
+		return "", 0, false, nil
+	}
+	code, err := strconv.Atoi(sh.status)
+	if err != nil {
+		return "", 0, false, fmt.Errorf("exec probe shell: exit code %q", sh.status)
+	}
+	// The answers: "\n<marker> <status>\n" and "\n<marker>\n".
+	out := append(sh.stdout.output(markerSize+len(sh.status)+3), sh.stderr.output(markerSize+2)...)
+	return string(out[:min(len(out), maxExecOutput)]), code, true, nil
 }
 
 // streamTail keeps the first maxExecOutput bytes of a stream, its length,
@@ -264,6 +343,9 @@ func (t *streamTail) status(prefix string) string {
 func (t *streamTail) output(suffixLen int) []byte {
 	return t.head[:min(len(t.head), max(t.total-suffixLen, 0))]
 }
+
+// markerSize is the length of newMarker's markers.
+const markerSize = len("vk") + 16
 
 // newMarker is a fresh marker for one request, which no command can know.
 func newMarker() string {

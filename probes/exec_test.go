@@ -187,3 +187,30 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// A session whose shell ends before it answers (a container without sh;
+// here the fake engine, whose execs end at once) probes with one docker
+// exec per attempt from then on, without losing the attempt.
+func TestExecSessionFallsBackWithoutAShell(t *testing.T) {
+	f, id := fakeContainer(t)
+	s := NewExecSession(f, id)
+	defer s.Close()
+	execs := func() int {
+		n := 0
+		for _, c := range f.Calls() {
+			if strings.HasPrefix(c, "ExecCreate ") {
+				n++
+			}
+		}
+		return n
+	}
+	for i, want := range []int{2, 3, 4} { // the shell, then a docker exec each time
+		got, out, err := s.Exec(context.Background(), []string{"true"}, time.Second)
+		if got != Success || out != "" || err != nil {
+			t.Fatalf("attempt %d: %v %q %v, want Success", i+1, got, out, err)
+		}
+		if n := execs(); n != want {
+			t.Errorf("after attempt %d: %d execs created, want %d (%v)", i+1, n, want, f.Calls())
+		}
+	}
+}
