@@ -15,8 +15,12 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// checkTimeout bounds one health check of one host.
-const checkTimeout = 5 * time.Second
+// checkTimeout bounds the ping of one health check of one host; infoTimeout
+// the engine's info that follows it.
+const (
+	checkTimeout = 5 * time.Second
+	infoTimeout  = 30 * time.Second
+)
 
 // Host is one Docker engine of the node.
 type Host struct {
@@ -203,25 +207,39 @@ func (p *Pool) Check(ctx context.Context) {
 }
 
 func (p *Pool) check(ctx context.Context, h *Host) *Change {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	pctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	err := h.Docker.Ping(ctx)
+	err := h.Docker.Ping(pctx)
 	var info system.Info
+	infoErr := err
 	if err == nil {
-		info, err = h.Docker.Info(ctx)
+		// The engine answers: it is healthy. Its info (a walk over every
+		// container) can take longer than a ping on a busy engine with
+		// hundreds of containers; a slow or failed answer keeps the last
+		// one, as the kubelet's runtime status call has minutes, not
+		// seconds.
+		ictx, cancel := context.WithTimeout(ctx, infoTimeout)
+		defer cancel()
+		info, infoErr = h.Docker.Info(ictx)
 	}
-	if err != nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
+	if ctx.Err() != nil {
 		return nil // the node is stopping: no news about the host
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if err == nil && infoErr != nil && !h.checked {
+		err = infoErr // no info yet: the node cannot describe the host
+	}
 	was := h.healthy
-	if err != nil {
+	switch {
+	case err != nil:
 		h.healthy, h.err = false, err
 		if was || h.downSince.IsZero() {
 			h.downSince = p.clock.Now()
 		}
-	} else {
+	case infoErr != nil:
+		h.healthy, h.err, h.downSince = true, nil, time.Time{}
+	default:
 		h.healthy, h.err, h.downSince, h.info, h.checked = true, nil, time.Time{}, info, true
 	}
 	if was == h.healthy {

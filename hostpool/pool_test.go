@@ -82,6 +82,27 @@ func TestCheckTellsTransitions(t *testing.T) {
 	}
 }
 
+// A host is healthy while it answers pings: an engine too busy to answer
+// its info in time (a walk over hundreds of containers) keeps its last
+// info and its pods, but a host never described yet is not healthy.
+func TestABusyEngineStaysHealthy(t *testing.T) {
+	p, a, _ := twoHosts(t)
+	h := p.Hosts()[0]
+	a.InjectError("Info", context.DeadlineExceeded)
+	p.Check(context.Background())
+	if st := h.Health(); !st.Healthy || !st.Known || st.Info.NCPU != 2 {
+		t.Errorf("a host answering pings but not its info: %+v; want healthy with its last info", st)
+	}
+
+	fresh := dockerfake.New()
+	fresh.InjectError("Info", context.DeadlineExceeded)
+	q := New(nil, &Host{Spec: Spec{URL: "unix:///c.sock"}, Docker: fresh})
+	q.Check(context.Background())
+	if st := q.Hosts()[0].Health(); st.Healthy || !errors.Is(st.Err, context.DeadlineExceeded) {
+		t.Errorf("a host never described: %+v; want unhealthy with the info's error", st)
+	}
+}
+
 func TestParseSpecs(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"ca.pem", "cert.pem", "key.pem"} {
