@@ -225,11 +225,15 @@ func EngineObjects(ctx context.Context, env *Env, node string) ([]string, error)
 // an error, after being removed.
 func (n *Node) Close(ctx context.Context) error {
 	var left []string
+	var listErr error
 	_ = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		var err error
-		left, err = n.Leftovers(ctx)
-		return err == nil && len(left) == 0, nil
+		left, listErr = n.Leftovers(ctx)
+		return listErr == nil && len(left) == 0, nil
 	})
+	if listErr != nil {
+		// What the engine could not list is no proof that nothing is left.
+		left = append(left, fmt.Sprintf("(the engine's list failed: %v)", listErr))
+	}
 	n.Stop()
 	// The node's own directory (image pull records, termination messages).
 	if err := os.RemoveAll(filepath.Join("/var/lib/vk-docker", n.Name)); err != nil {
