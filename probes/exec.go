@@ -52,7 +52,7 @@ func judgeExec(ctx, ectx context.Context, cmd []string, timeout time.Duration, o
 			return Unknown, "", ctx.Err()
 		}
 		if ectx.Err() != nil {
-			return Failure, fmt.Sprintf("command timed out: %q timed out after %v", strings.Join(cmd, " "), timeout), nil
+			return Failure, timedOut(cmd, timeout), nil
 		}
 		return Unknown, "", err
 	}
@@ -60,6 +60,12 @@ func judgeExec(ctx, ectx context.Context, cmd []string, timeout time.Duration, o
 		return Failure, output, nil
 	}
 	return Success, "", nil
+}
+
+// timedOut is the kubelet's message for an exec probe's command that
+// outlived its timeout.
+func timedOut(cmd []string, timeout time.Duration) string {
+	return fmt.Sprintf("command timed out: %q timed out after %v", strings.Join(cmd, " "), timeout)
 }
 
 // runExec runs cmd in containerID until it exits or ctx ends, and returns

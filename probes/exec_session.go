@@ -125,27 +125,18 @@ func (s *ExecSession) Exec(ctx context.Context, cmd []string, timeout time.Durat
 	stop := context.AfterFunc(ctx, func() { sh.hj.Close() })
 	defer stop()
 
-	timedOut := func() (Result, string, error) {
-		return Failure, fmt.Sprintf("command timed out: %q timed out after %v", strings.Join(cmd, " "), timeout), nil
-	}
+	var err error
 	if sh.pending() {
-		err := sh.readAnswer(deadline)
-		switch {
-		case err == nil:
-		case ctx.Err() != nil:
+		// The command of an earlier attempt outlived its timeout: its
+		// answer comes first. Still running now, it costs the shell.
+		if err = sh.readAnswer(deadline); errors.Is(err, os.ErrDeadlineExceeded) {
 			s.Close()
-			return Unknown, "", ctx.Err()
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			s.Close() // the earlier command still runs
-			return timedOut()
-		default:
-			s.Close()
-			return Unknown, "", err
 		}
 	}
-	err := sh.send(cmd)
 	if err == nil {
-		err = sh.readAnswer(deadline)
+		if err = sh.send(cmd); err == nil {
+			err = sh.readAnswer(deadline)
+		}
 	}
 	switch {
 	case err == nil:
@@ -153,7 +144,7 @@ func (s *ExecSession) Exec(ctx context.Context, cmd []string, timeout time.Durat
 		s.Close()
 		return Unknown, "", ctx.Err()
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return timedOut()
+		return Failure, timedOut(cmd, timeout), nil
 	case !sh.answered:
 		// The shell ended before its first answer: the container has none
 		// (or is going away, and a docker exec will say so).
