@@ -54,6 +54,10 @@ type options struct {
 	maxParallelStarts int
 	// window is how long the probes mode measures the steady state.
 	window time.Duration
+	// probeKinds are the probes mode's handlers, one per pod in turn;
+	// execProbes is the node's --exec-probes.
+	probeKinds []string
+	execProbes string
 	// exits is how many containers each exit phase kills, one at a time.
 	exits int
 	// profile, when set, is where a CPU profile of the node taken during
@@ -71,8 +75,11 @@ func main() {
 	flag.IntVar(&o.maxParallelStarts, "max-parallel-starts", -1, "the node's --max-parallel-starts (default: the node's own default)")
 	flag.IntVar(&o.exits, "exits", 10, "pods mode: containers killed, one at a time, to time exit -> status (alone and with every pod running)")
 	flag.DurationVar(&o.window, "window", 30*time.Second, "probes mode: the steady-state window")
+	kinds := flag.String("probe-kinds", "tcp,http,exec", "probes mode: the readiness probes' handlers, one per pod in turn")
+	flag.StringVar(&o.execProbes, "exec-probes", "shell", "the node's --exec-probes: shell or exec")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the node during the pod phase to this file (go tool pprof)")
 	flag.Parse()
+	o.probeKinds = strings.Split(*kinds, ",")
 	if o.concurrency <= 0 {
 		o.concurrency = o.pods
 	}
@@ -81,8 +88,8 @@ func main() {
 	}
 	var err error
 	if o.dockerConcurrency, err = parseConcurrencies(*dockerConc, o.pods); err != nil || o.pods <= 0 || flag.NArg() > 0 ||
-		(o.mode != "pods" && o.mode != "probes" && o.mode != "restart") {
-		fmt.Fprintln(os.Stderr, "usage: bench [-pods N] [-mode pods|probes|restart] [-concurrency C] [-docker-concurrency 2,4,all] [-max-parallel-starts N] [-timeout D]", err)
+		(o.mode != "pods" && o.mode != "probes" && o.mode != "restart") || !validProbeKinds(o.probeKinds) {
+		fmt.Fprintln(os.Stderr, "usage: bench [-pods N] [-mode pods|probes|restart] [-concurrency C] [-docker-concurrency 2,4,all] [-max-parallel-starts N] [-timeout D] [-probe-kinds tcp,http,exec] [-exec-probes shell|exec]", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -98,6 +105,16 @@ func main() {
 	// Printed only once everything is cleaned up, so that the summary line
 	// is the last one of a run that fully succeeded.
 	res.print(os.Stdout)
+}
+
+// validProbeKinds reports whether every kind is tcp, http or exec.
+func validProbeKinds(kinds []string) bool {
+	for _, k := range kinds {
+		if k != "tcp" && k != "http" && k != "exec" {
+			return false
+		}
+	}
+	return len(kinds) > 0
 }
 
 // cleanupTimeout bounds every cleanup step; cleanups run on a fresh context
@@ -124,7 +141,7 @@ func run(ctx context.Context, o options) (res *results, err error) {
 	nodeStart := time.Now()
 	// Room for every pod: the node's default capacity is the kubelet's 110.
 	// Info logs: the node's debug logging would be part of what is measured.
-	args := append(proxied, "--max-pods", strconv.Itoa(max(110, o.pods)), "--log-level", "info")
+	args := append(proxied, "--max-pods", strconv.Itoa(max(110, o.pods)), "--log-level", "info", "--exec-probes", o.execProbes)
 	if o.maxParallelStarts >= 0 {
 		args = append(args, "--max-parallel-starts", strconv.Itoa(o.maxParallelStarts))
 	}

@@ -148,7 +148,7 @@ func runPods(ctx context.Context, env *framework.Env, ns, node string, o options
 	createErrs := forEach(ctx, pods, o.concurrency, func(ctx context.Context, bp *benchPod) error {
 		spec := benchPodSpec(env, ns, bp.name, node)
 		if o.mode == "probes" {
-			spec = probePodSpec(env, ns, bp.name, node, bp.index)
+			spec = probePodSpec(env, ns, bp.name, node, bp.index, o.probeKinds)
 		}
 		t := time.Now()
 		mu.Lock()

@@ -15,20 +15,17 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// probeHandlers are the probes mode's readiness probes, one per pod in turn.
-var probeHandlers = []string{"tcp", "http", "exec"}
-
-// probePodSpec is a pod with a 1 s readiness probe, tcp, http or exec by
-// index. The tcp and http probes hit a Go HTTP server (the grpc-health test
+// probePodSpec is a pod with a 1 s readiness probe, of the handler
+// kinds[index % len(kinds)]. The tcp and http probes hit a Go HTTP server (the grpc-health test
 // image, :8080), whose cost per connection is a goroutine: busybox httpd
 // forks one process per connection, and 333 of those a second were most of
 // this 2-core machine's CPU, the pods' workload and not the node's. The exec
 // probes run `true` in a busybox container.
-func probePodSpec(env *framework.Env, ns, name, node string, index int) *v1.Pod {
+func probePodSpec(env *framework.Env, ns, name, node string, index int, kinds []string) *v1.Pod {
 	pod := benchPodSpec(env, ns, name, node)
 	c := &pod.Spec.Containers[0]
 	var h v1.ProbeHandler
-	switch probeHandlers[index%len(probeHandlers)] {
+	switch kinds[index%len(kinds)] {
 	case "tcp":
 		h.TCPSocket = &v1.TCPSocketAction{Port: intstr.FromInt32(8080)}
 	case "http":
@@ -118,7 +115,7 @@ func measureProbes(ctx context.Context, env *framework.Env, node *framework.Node
 	want := map[string]string{"probe_type": "Readiness"}
 	h := after.hist(ratio, want).minus(before.hist(ratio, want))
 	res.stretchP50, res.stretchP99 = h.quantile(.5), h.quantile(.99)
-	for _, kind := range probeHandlers {
+	for _, kind := range o.probeKinds {
 		want := map[string]string{"probe_type": "Readiness", "handler": kind}
 		const dur = "vk_docker_probe_duration_seconds"
 		h := after.hist(dur, want).minus(before.hist(dur, want))

@@ -134,7 +134,7 @@ func (r *results) print(w io.Writer) {
 		measure("probes: node CPU, % of a core", p.cpu*100, 0, "%", "<= 15 %")
 		measure("probes: node RSS", p.rssMB, 0, "MB", "<= 150 MB")
 		measure("probes: interval/period p99 (%)", (p.stretchP99-1)*100, 0, "%", "<= 10 % stretch")
-		for _, k := range probeHandlers {
+		for _, k := range r.opts.probeKinds {
 			measure("probes: "+k+" attempt mean", p.meanMS[k], 0, "ms", fmt.Sprintf("(%d attempts, p99 <= %.0f ms)", p.attempts[k], p.p99MS[k]))
 		}
 		measure("probes: dockerd CPU (shared), %", p.dockerdCPU*100, 0, "%", "(exec probes' engine cost, upper bound)")
