@@ -15,12 +15,8 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// checkTimeout bounds the ping of one health check of one host; infoTimeout
-// the engine's info that follows it.
-const (
-	checkTimeout = 5 * time.Second
-	infoTimeout  = 30 * time.Second
-)
+// checkTimeout bounds each call of one health check of one host.
+const checkTimeout = 5 * time.Second
 
 // Host is one Docker engine of the node.
 type Host struct {
@@ -215,12 +211,17 @@ func (p *Pool) check(ctx context.Context, h *Host) *Change {
 	if err == nil {
 		// The engine answers: it is healthy. Its info (a walk over every
 		// container) can take longer than a ping on a busy engine with
-		// hundreds of containers; a slow or failed answer keeps the last
+		// hundreds of containers: a slow or failed answer keeps the last
 		// one, as the kubelet's runtime status call has minutes, not
-		// seconds.
-		ictx, cancel := context.WithTimeout(ctx, infoTimeout)
+		// seconds, so long as a second ping says the engine is still
+		// there (it may have gone silent since the first).
+		ictx, cancel := context.WithTimeout(ctx, checkTimeout)
 		defer cancel()
-		info, infoErr = h.Docker.Info(ictx)
+		if info, infoErr = h.Docker.Info(ictx); infoErr != nil {
+			pctx, cancel := context.WithTimeout(ctx, checkTimeout)
+			defer cancel()
+			err = h.Docker.Ping(pctx)
+		}
 	}
 	if ctx.Err() != nil {
 		return nil // the node is stopping: no news about the host

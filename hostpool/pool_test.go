@@ -94,6 +94,22 @@ func TestABusyEngineStaysHealthy(t *testing.T) {
 		t.Errorf("a host answering pings but not its info: %+v; want healthy with its last info", st)
 	}
 
+	// Silent since the first ping: the second one, after the failed info,
+	// says so.
+	pings := 0
+	a.SetHook(func(op string, _ []string) error {
+		if op == "Ping" {
+			if pings++; pings > 1 {
+				return context.DeadlineExceeded
+			}
+		}
+		return nil
+	})
+	p.Check(context.Background())
+	if st := h.Health(); st.Healthy || pings != 2 {
+		t.Errorf("a host that stopped answering during its info: %+v after %d pings; want unhealthy after 2", st, pings)
+	}
+
 	fresh := dockerfake.New()
 	fresh.InjectError("Info", context.DeadlineExceeded)
 	q := New(nil, &Host{Spec: Spec{URL: "unix:///c.sock"}, Docker: fresh})
