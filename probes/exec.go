@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/vk-docker/vk-docker/dockerhost"
@@ -72,13 +73,9 @@ func timedOut(cmd []string, timeout time.Duration) string {
 // its output (stdout then stderr, at most maxExecOutput bytes) and exit
 // code. The exec's stream is closed, and its reader gone, when it returns.
 func runExec(ctx context.Context, d dockerhost.Client, containerID string, cmd []string) (string, int, error) {
-	id, err := d.ExecCreate(ctx, containerID, container.ExecOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
+	id, hj, err := startExec(ctx, d, containerID, container.ExecOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
 	if err != nil {
-		return "", 0, fmt.Errorf("exec in container %s: %w", containerID, err)
-	}
-	hj, err := d.ExecAttach(ctx, id, false)
-	if err != nil {
-		return "", 0, fmt.Errorf("start exec in container %s: %w", containerID, err)
+		return "", 0, err
 	}
 	stdout := &cappedBuffer{max: maxExecOutput}
 	stderr := &cappedBuffer{max: maxExecOutput}
@@ -119,6 +116,20 @@ func runExec(ctx context.Context, d dockerhost.Client, containerID string, cmd [
 		}
 		delay = min(2*delay, 100*time.Millisecond)
 	}
+}
+
+// startExec creates and starts an exec in containerID, attached to its
+// stream; it returns the exec's ID.
+func startExec(ctx context.Context, d dockerhost.Client, containerID string, opts container.ExecOptions) (string, types.HijackedResponse, error) {
+	id, err := d.ExecCreate(ctx, containerID, opts)
+	if err != nil {
+		return "", types.HijackedResponse{}, fmt.Errorf("exec in container %s: %w", containerID, err)
+	}
+	hj, err := d.ExecAttach(ctx, id, false)
+	if err != nil {
+		return "", types.HijackedResponse{}, fmt.Errorf("start exec in container %s: %w", containerID, err)
+	}
+	return id, hj, nil
 }
 
 // cappedBuffer keeps the first max bytes written to it and discards the

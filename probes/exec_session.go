@@ -196,16 +196,12 @@ type sessionShell struct {
 }
 
 func startShell(ctx context.Context, d dockerhost.Client, containerID string) (*sessionShell, error) {
-	id, err := d.ExecCreate(ctx, containerID, container.ExecOptions{
+	_, hj, err := startExec(ctx, d, containerID, container.ExecOptions{
 		Cmd:         []string{"sh", "-c", sessionScript},
 		AttachStdin: true, AttachStdout: true, AttachStderr: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("exec in container %s: %w", containerID, err)
-	}
-	hj, err := d.ExecAttach(ctx, id, false)
-	if err != nil {
-		return nil, fmt.Errorf("start exec in container %s: %w", containerID, err)
+		return nil, err
 	}
 	return &sessionShell{hj: hj, buf: make([]byte, 4<<10)}, nil
 }
