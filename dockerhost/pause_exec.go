@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -36,19 +37,7 @@ func WriteVolumeFiles(ctx context.Context, c Client, sandboxID, dir string, payl
 	return out == "changed", nil
 }
 
-// SetUpEmptyDirs gives the roots of emptyDir volumes mounted in the running
-// sandbox sandboxID the kubelet's mode and, when fsGroup is set, the
-// ownership of that group.
-func SetUpEmptyDirs(ctx context.Context, c Client, sandboxID string, dirs []string, fsGroup *int64) error {
-	args := []string{"setup-emptydirs"}
-	if fsGroup != nil {
-		args = append(args, "--fs-group", strconv.FormatInt(*fsGroup, 10))
-	}
-	_, err := execPause(ctx, c, sandboxID, nil, append(args, dirs...)...)
-	return err
-}
-
-// HostsFile is the content the pause program's write-hosts command gives
+// HostsFile is the content the pause program's setup command gives
 // the sandbox's /etc/hosts, which every container joining the sandbox's
 // network shares (the engine points their /etc/hosts at the sandbox's file).
 // It is sent as JSON on the command's stdin.
@@ -64,17 +53,76 @@ type HostsFile struct {
 	Tail string `json:"tail,omitempty"`
 }
 
-// WriteHosts writes the /etc/hosts of the running sandbox sandboxID from
-// inside it, where the file is the engine's per-sandbox copy: the engine API
-// cannot replace a bind-mounted file, and the write works with an engine on
-// another machine too.
-func WriteHosts(ctx context.Context, c Client, sandboxID string, f HostsFile) error {
-	in, err := json.Marshal(f)
-	if err != nil {
-		return fmt.Errorf("encode hosts file: %w", err)
+// SandboxSetup is what the pause program's setup command does, in one
+// exec, in a sandbox that just started: everything the pod's containers need
+// from inside it before they start.
+type SandboxSetup struct {
+	// Hosts, when set, becomes the sandbox's /etc/hosts, written from
+	// inside it, where the file is the engine's per-sandbox copy: the engine
+	// API cannot replace a bind-mounted file, and the write works with an
+	// engine on another machine too.
+	Hosts *HostsFile
+	// EmptyDirs are the roots of emptyDir volumes mounted in the sandbox:
+	// they get the kubelet's mode and, with FSGroup, that group.
+	EmptyDirs []string
+	FSGroup   *int64
+	// Volumes are API-data volumes mounted in the sandbox, by directory,
+	// and the files each is to hold (see WriteVolumeFiles).
+	Volumes []VolumeFiles
+}
+
+// VolumeFiles are the files of the API-data volume mounted at Dir.
+type VolumeFiles struct {
+	Dir     string
+	Payload atomicdir.Payload
+}
+
+// SetUpSandbox carries out s in the running sandbox sandboxID with one exec
+// (each costs the engine about as much as a small container start). The
+// hosts file and the emptyDirs must succeed; a volume that cannot be written
+// fails alone, as a failed mount does on a kubelet: the returned map holds
+// the error of each volume directory that was not written.
+func SetUpSandbox(ctx context.Context, c Client, sandboxID string, s SandboxSetup) (map[string]error, error) {
+	var args []string
+	var in bytes.Buffer
+	enc := json.NewEncoder(&in)
+	if s.Hosts != nil {
+		args = append(args, "--hosts")
+		if err := enc.Encode(s.Hosts); err != nil {
+			return nil, fmt.Errorf("encode hosts file: %w", err)
+		}
 	}
-	_, err = execPause(ctx, c, sandboxID, in, "write-hosts")
-	return err
+	if s.FSGroup != nil && len(s.EmptyDirs) > 0 {
+		args = append(args, "--fs-group", strconv.FormatInt(*s.FSGroup, 10))
+	}
+	for _, dir := range s.EmptyDirs {
+		args = append(args, "--emptydir", dir)
+	}
+	for _, v := range s.Volumes {
+		args = append(args, "--volume", v.Dir)
+		if err := enc.Encode(v.Payload); err != nil {
+			return nil, fmt.Errorf("encode the payload of %s: %w", v.Dir, err)
+		}
+	}
+	if len(args) == 0 {
+		return nil, nil
+	}
+	out, err := execPause(ctx, c, sandboxID, in.Bytes(), append([]string{"setup"}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	// It prints only the volumes it could not write.
+	var msgs map[string]string
+	if out != "" {
+		if err := json.Unmarshal([]byte(out), &msgs); err != nil {
+			return nil, fmt.Errorf("setup in sandbox %.12s: read its output %q: %w", sandboxID, out, err)
+		}
+	}
+	failed := map[string]error{}
+	for dir, msg := range msgs {
+		failed[dir] = errors.New(msg)
+	}
+	return failed, nil
 }
 
 // ResolveSubPath resolves a volumeMount's subPath inside root, a volume

@@ -19,7 +19,7 @@ import (
 // volume and never out of it.
 func TestWriteVolumeFilesThroughTheSandbox(t *testing.T) {
 	it := newITest(t)
-	ref := it.pauseImageRef("itest-vol") // with write-volume
+	ref := it.pauseImageRef("itest-vol") // with setup and write-volume
 	if err := EnsurePauseImage(it.ctx, it.c, ref); err != nil {
 		t.Fatal(err)
 	}
@@ -38,11 +38,17 @@ func TestWriteVolumeFilesThroughTheSandbox(t *testing.T) {
 	it.start(sb)
 
 	payload := atomicdir.Payload{Files: map[string]atomicdir.File{"password": {Data: []byte("hunter2"), Mode: 0o400}, "conf/a": {Data: []byte("A"), Mode: 0o644}}}
-	if changed, err := WriteVolumeFiles(it.ctx, it.c, sb, "/vk-docker/volumes/creds", payload); err != nil || !changed {
-		t.Fatalf("first write: changed=%v err=%v", changed, err)
+	// The first content comes with the sandbox's set-up; a volume that
+	// cannot be written fails alone.
+	failed, err := SetUpSandbox(it.ctx, it.c, sb, SandboxSetup{Volumes: []VolumeFiles{
+		{Dir: "/vk-docker/volumes/creds", Payload: payload},
+		{Dir: "/vk-docker/volumes/absent", Payload: payload},
+	}})
+	if err != nil || len(failed) != 1 || failed["/vk-docker/volumes/absent"] == nil {
+		t.Fatalf("set-up: failed=%v err=%v, want only the absent volume failed", failed, err)
 	}
 	if changed, err := WriteVolumeFiles(it.ctx, it.c, sb, "/vk-docker/volumes/creds", payload); err != nil || changed {
-		t.Fatalf("same payload: changed=%v err=%v, want unchanged", changed, err)
+		t.Fatalf("same payload as the set-up's: changed=%v err=%v, want unchanged", changed, err)
 	}
 	if rel, err := ResolveSubPath(it.ctx, it.c, sb, "/vk-docker/volumes/creds", "password"); err != nil || !strings.HasPrefix(rel, "..") || !strings.HasSuffix(rel, "/password") {
 		t.Errorf("subPath password resolves to %q, %v; want the file in the timestamped directory", rel, err)
@@ -79,7 +85,7 @@ func TestWriteVolumeFilesThroughTheSandbox(t *testing.T) {
 // group with the setgid bit, so that what a container writes joins it.
 func TestSetUpEmptyDirsThroughTheSandbox(t *testing.T) {
 	it := newITest(t)
-	ref := it.pauseImageRef("itest-dirs") // with setup-emptydirs
+	ref := it.pauseImageRef("itest-dirs") // with setup
 	if err := EnsurePauseImage(it.ctx, it.c, ref); err != nil {
 		t.Fatal(err)
 	}
@@ -102,10 +108,10 @@ func TestSetUpEmptyDirsThroughTheSandbox(t *testing.T) {
 		&container.HostConfig{NetworkMode: "none", Mounts: mounts})
 	it.start(sb)
 	gid := int64(2345)
-	if err := SetUpEmptyDirs(it.ctx, it.c, sb, []string{"/vk-docker/volumes/disk", "/vk-docker/volumes/mem"}, &gid); err != nil {
+	if _, err := SetUpSandbox(it.ctx, it.c, sb, SandboxSetup{EmptyDirs: []string{"/vk-docker/volumes/disk", "/vk-docker/volumes/mem"}, FSGroup: &gid}); err != nil {
 		t.Fatal(err)
 	}
-	if err := SetUpEmptyDirs(it.ctx, it.c, sb, []string{"/vk-docker/volumes/absent"}, nil); err == nil || !strings.Contains(err.Error(), "absent") {
+	if _, err := SetUpSandbox(it.ctx, it.c, sb, SandboxSetup{EmptyDirs: []string{"/vk-docker/volumes/absent"}}); err == nil || !strings.Contains(err.Error(), "absent") {
 		t.Errorf("a missing volume root: %v, want an error naming it", err)
 	}
 
@@ -127,7 +133,7 @@ func TestWriteHostsThroughTheSandbox(t *testing.T) {
 	for _, hostNetwork := range []bool{false, true} {
 		t.Run(fmt.Sprintf("hostNetwork=%v", hostNetwork), func(t *testing.T) {
 			it := newITest(t)
-			ref := it.pauseImageRef("itest-hosts") // with write-hosts
+			ref := it.pauseImageRef("itest-hosts") // with setup
 			if err := EnsurePauseImage(it.ctx, it.c, ref); err != nil {
 				t.Fatal(err)
 			}
@@ -147,7 +153,7 @@ func TestWriteHostsThroughTheSandbox(t *testing.T) {
 				&container.Config{Image: ref, Labels: it.labels(LabelContainerName, SandboxContainerName, LabelDockerType, DockerTypeSandbox)},
 				&container.HostConfig{NetworkMode: network})
 			it.start(sb)
-			if err := WriteHosts(it.ctx, it.c, sb, f); err != nil {
+			if _, err := SetUpSandbox(it.ctx, it.c, sb, SandboxSetup{Hosts: &f}); err != nil {
 				t.Fatal(err)
 			}
 			reader := it.create(it.name("reader", 0).String(),

@@ -70,7 +70,7 @@ func TestADeletionMidStepStopsThePodWithinItsGrace(t *testing.T) {
 		{"volume set-up", "VolumeCreate", "", twoContainerPod, false},
 		{"volume set-up the engine completes", "VolumeCreate", "", twoContainerPod, true},
 		{"sandbox start", "ContainerStart", "", func() *v1.Pod { return newPod(appContainer()) }, false},
-		{"emptyDir set-up in the sandbox", "ExecCreate", "setup-emptydirs", twoContainerPod, false},
+		{"set-up in the sandbox", "ExecCreate", "setup", twoContainerPod, false},
 		{"container create", "ContainerCreate", "k8s_app_", func() *v1.Pod { return newPod(appContainer()) }, false},
 		{"container create the engine completes", "ContainerCreate", "k8s_app_", func() *v1.Pod { return newPod(appContainer()) }, true},
 		{"sandbox create the engine completes", "ContainerCreate", "k8s_POD_", twoContainerPod, true},

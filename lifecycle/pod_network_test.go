@@ -73,7 +73,7 @@ func TestTheHostsFileIsWrittenBeforeAnyContainerStarts(t *testing.T) {
 			want := []string{
 				"ContainerCreate " + dockerName(pod, "POD", 0),
 				"ContainerStart " + sandbox,
-				"ExecCreate " + sandbox + " /pause write-hosts",
+				"ExecCreate " + sandbox + " /pause setup --hosts",
 				"ContainerCreate " + dockerName(pod, "app", 0),
 				"ContainerStart " + h.inspect(dockerName(pod, "app", 0)).ID,
 			}

@@ -67,30 +67,43 @@ func (w *Worker) startSandbox(ctx context.Context, pod *v1.Pod, id string, name 
 	return nil, err
 }
 
-// setUpSandbox writes the pod's /etc/hosts and sets up its emptyDirs in the
-// running sandbox sb.
+// setUpSandbox sets up, with one exec in the running sandbox sb, the pod's
+// /etc/hosts, the roots of its emptyDirs and the first content of its
+// API-data volumes. A volume that cannot be rendered or written here is left
+// to syncVolumeContent, which reports it as a failed mount.
 func (w *Worker) setUpSandbox(ctx context.Context, pod *v1.Pod, sb *instance) error {
 	var ips []string
 	if ip := w.rt.sandboxIP(sb); ip != "" {
 		ips = []string{ip}
 	}
+	var s dockerhost.SandboxSetup
 	if hosts, ok := w.rt.HostsFile(pod, ips); ok {
-		if err := dockerhost.WriteHosts(ctx, w.rt.Docker, sb.id(), hosts); err != nil {
-			return fmt.Errorf("write /etc/hosts in sandbox %s: %w", sb.name, err)
-		}
+		s.Hosts = &hosts
 	}
-	var dirs []string
+	var apiData []string
 	for _, dv := range w.rt.PlanVolumes(pod).Docker {
-		if !dv.APIData {
-			dirs = append(dirs, translate.SandboxVolumeDir+dv.Name)
+		if dv.APIData {
+			apiData = append(apiData, dv.Name)
+		} else {
+			s.EmptyDirs = append(s.EmptyDirs, translate.SandboxVolumeDir+dv.Name)
 		}
 	}
-	if len(dirs) == 0 {
-		return nil
+	s.FSGroup = podFSGroup(pod)
+	rendered := map[string][32]byte{}
+	mounted := sandboxMounts(sb)
+	for _, name := range apiData {
+		payload, digest, err := w.renderVolume(ctx, pod, name)
+		if err != nil || !mounted.Has(dockerhost.VolumeName(string(pod.UID), name)) {
+			continue
+		}
+		s.Volumes = append(s.Volumes, dockerhost.VolumeFiles{Dir: translate.SandboxVolumeDir + name, Payload: payload})
+		rendered[translate.SandboxVolumeDir+name] = digest
 	}
-	if err := dockerhost.SetUpEmptyDirs(ctx, w.rt.Docker, sb.id(), dirs, podFSGroup(pod)); err != nil {
-		return fmt.Errorf("set up the emptyDir volumes in sandbox %s: %w", sb.name, err)
+	failed, err := dockerhost.SetUpSandbox(ctx, w.rt.Docker, sb.id(), s)
+	if err != nil {
+		return fmt.Errorf("set up sandbox %s: %w", sb.name, err)
 	}
+	w.vol.sandboxWritten(w.rt.Clock.Now(), pod, sb.id(), apiData, rendered, failed)
 	return nil
 }
 

@@ -97,10 +97,7 @@ func (w *Worker) syncVolumeContent(ctx context.Context, pod *v1.Pod, sb *instanc
 	if len(st.written) == len(names) && now.Before(st.next) && metaSame {
 		return true, st.next.Sub(now)
 	}
-	mounted := sets.New[string]()
-	for _, m := range sb.inspect.Mounts {
-		mounted.Insert(m.Name)
-	}
+	mounted := sandboxMounts(sb)
 	ready := true
 	for _, name := range names {
 		err := w.writeVolume(ctx, pod, sb, name, mounted)
@@ -120,19 +117,54 @@ func (w *Worker) syncVolumeContent(ctx context.Context, pod *v1.Pod, sb *instanc
 	return true, volumeResync
 }
 
-// writeVolume renders one volume and writes it when its files changed.
-func (w *Worker) writeVolume(ctx context.Context, pod *v1.Pod, sb *instance, name string, mounted sets.Set[string]) error {
+// sandboxWritten records what a sandbox's set-up wrote: the volumes in
+// written (by directory, with their digests) have their content unless
+// failed says otherwise. When all of the pod's API-data volumes (names)
+// were written, the next render is a resync away.
+func (s *volumeState) sandboxWritten(now time.Time, pod *v1.Pod, sandboxID string, names []string, written map[string][32]byte, failed map[string]error) {
+	s.sandboxID, s.written = sandboxID, map[string][32]byte{}
+	for _, name := range names {
+		dir := translate.SandboxVolumeDir + name
+		if digest, ok := written[dir]; ok && failed[dir] == nil {
+			s.written[name] = digest
+		}
+	}
+	if len(s.written) == len(names) {
+		s.next = now.Add(volumeResync)
+		s.labels, s.annotations = maps.Clone(pod.Labels), maps.Clone(pod.Annotations)
+	}
+}
+
+// sandboxMounts are the names of the Docker volumes mounted in sb.
+func sandboxMounts(sb *instance) sets.Set[string] {
+	mounted := sets.New[string]()
+	for _, m := range sb.inspect.Mounts {
+		mounted.Insert(m.Name)
+	}
+	return mounted
+}
+
+// renderVolume renders the files of one API-data volume and their digest.
+func (w *Worker) renderVolume(ctx context.Context, pod *v1.Pod, name string) (atomicdir.Payload, [32]byte, error) {
 	v := translate.PodVolume(pod, name)
 	payload, err := w.volumeSources().Render(ctx, pod, v)
 	if err != nil {
-		return err
+		return atomicdir.Payload{}, [32]byte{}, err
 	}
 	payload.FSGroup = podFSGroup(pod)
 	b, err := json.Marshal(payload)
 	if err != nil {
+		return atomicdir.Payload{}, [32]byte{}, err
+	}
+	return payload, sha256.Sum256(b), nil
+}
+
+// writeVolume renders one volume and writes it when its files changed.
+func (w *Worker) writeVolume(ctx context.Context, pod *v1.Pod, sb *instance, name string, mounted sets.Set[string]) error {
+	payload, digest, err := w.renderVolume(ctx, pod, name)
+	if err != nil {
 		return err
 	}
-	digest := sha256.Sum256(b)
 	if old, ok := w.vol.written[name]; ok && old == digest {
 		return nil
 	}

@@ -41,16 +41,16 @@ func (h *harness) withConfigMaps(cms ...*v1.ConfigMap) cache.Indexer {
 	return idx
 }
 
-const writeConfig = "ExecCreate %s /pause write-volume /vk-docker/volumes/config"
+// writeConfig is the first content of the "config" volume, written with the
+// sandbox's set-up.
+const writeConfig = "ExecCreate %s /pause setup --hosts --volume /vk-docker/volumes/config"
 
-// volumeWrites counts the pause program's volume writes (the sandbox's
-// other execs, such as its /etc/hosts, are not).
+// volumeWrites counts the pause program's volume writes: those of the
+// sandbox's set-up and those of write-volume later.
 func (h *harness) volumeWrites() int {
 	n := 0
 	for _, c := range h.calls("ExecCreate") {
-		if strings.Contains(c, " write-volume ") {
-			n++
-		}
+		n += strings.Count(c, " write-volume ") + strings.Count(c, " --volume ")
 	}
 	return n
 }

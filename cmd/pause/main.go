@@ -26,14 +26,11 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "write-volume" {
 		os.Exit(writeVolume(os.Args[2:]))
 	}
-	if len(os.Args) > 1 && os.Args[1] == "setup-emptydirs" {
-		os.Exit(setUpEmptyDirs(os.Args[2:]))
+	if len(os.Args) > 1 && os.Args[1] == "setup" {
+		os.Exit(runSetup(os.Args[2:]))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "subpath" {
 		os.Exit(subPath(os.Args[2:]))
-	}
-	if len(os.Args) > 1 && os.Args[1] == "write-hosts" {
-		os.Exit(writeHosts(os.Args[2:]))
 	}
 	if len(os.Args) > 1 {
 		// A command this version lacks must fail, not hold the exec open

@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/vk-docker/vk-docker/volumes/atomicdir"
-	"github.com/vk-docker/vk-docker/volumes/ownership"
 )
 
 // writeVolume is `pause write-volume <dir>`: run by the provider with
@@ -37,32 +35,6 @@ func writeVolume(args []string) int {
 		fmt.Println("changed")
 	} else {
 		fmt.Println("unchanged")
-	}
-	return 0
-}
-
-// setUpEmptyDirs is `pause setup-emptydirs [--fs-group GID] <dir>...`: it
-// gives the roots of a pod's emptyDir volumes, mounted in the sandbox, the
-// kubelet's mode (0777) and, with the pod's fsGroup, that group's ownership.
-func setUpEmptyDirs(args []string) int {
-	var fsGroup *int64
-	if len(args) >= 2 && args[0] == "--fs-group" {
-		gid, err := strconv.ParseInt(args[1], 10, 64)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "pause setup-emptydirs: --fs-group:", err)
-			return 2
-		}
-		fsGroup, args = &gid, args[2:]
-	}
-	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: pause setup-emptydirs [--fs-group GID] <dir>...")
-		return 2
-	}
-	for _, dir := range args {
-		if err := ownership.EmptyDir(dir, fsGroup); err != nil {
-			fmt.Fprintln(os.Stderr, "pause setup-emptydirs:", err)
-			return 1
-		}
 	}
 	return 0
 }

@@ -185,8 +185,8 @@ func enginePod(t *testing.T, uid types.UID) podOnEngine {
 // A deletion cancels whatever step of a pod's start is in flight, as the
 // kubelet's pod workers do (issue #13, item 1): a postStart hook that would
 // run for an hour, a pull from a registry that never answers, the
-// API-data volumes' set-up and the sandbox's emptyDir set-up on an engine
-// that hangs. Whatever the step, the pod's containers are stopped within
+// sandbox's set-up (its /etc/hosts, emptyDirs and the API-data volumes'
+// first content, one exec) on an engine that hangs. Whatever the step, the pod's containers are stopped within
 // its grace period, and none outlives the pod's API object by more than
 // grace + 5 s. Before the pass was cancellable, the hook's pod kept running
 // until the provider restarted.
@@ -198,10 +198,8 @@ func TestADeletionCancelsTheStepInFlight(t *testing.T) {
 		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/exec") {
 			return ""
 		}
-		for _, step := range []string{"setup-emptydirs", "write-volume"} {
-			if bytes.Contains(body, []byte(`"`+step+`"`)) {
-				return step
-			}
+		if bytes.Contains(body, []byte(`"setup"`)) {
+			return "setup"
 		}
 		return ""
 	})
@@ -235,22 +233,14 @@ func TestADeletionCancelsTheStepInFlight(t *testing.T) {
 			inFlight: func(t *testing.T, uid types.UID) bool { open, _ := registry.pulls(); return open > 0 },
 		},
 		{
-			step: "volume set-up", node: hanging.Name,
-			pod: func() *v1.Pod { return pod("volumes", sleeper("app")) }, // its kube-api-access volume
-			inFlight: func(t *testing.T, uid types.UID) bool {
-				now, _ := engine.held("write-volume")
-				return now > 0
-			},
-		},
-		{
-			step: "sandbox start", node: hanging.Name,
+			step: "sandbox set-up", node: hanging.Name,
 			pod: func() *v1.Pod {
-				p := pod("sandbox", sleeper("app"))
+				p := pod("setup", sleeper("app")) // an emptyDir and its kube-api-access volume
 				framework.WithSharedDir(p)
 				return p
 			},
 			inFlight: func(t *testing.T, uid types.UID) bool {
-				now, _ := engine.held("setup-emptydirs")
+				now, _ := engine.held("setup")
 				return now > 0
 			},
 		},
@@ -271,10 +261,8 @@ func TestADeletionCancelsTheStepInFlight(t *testing.T) {
 	} else if open != 0 {
 		t.Logf("registry: the engine still holds %d of its %d manifest requests after the node gave the pull up", open, seen)
 	}
-	for _, step := range []string{"write-volume", "setup-emptydirs"} {
-		if now, ever := engine.held(step); ever == 0 || now != 0 {
-			t.Errorf("engine: %d %s calls held, %d still held; want them given up", ever, step, now)
-		}
+	if now, ever := engine.held("setup"); ever == 0 || now != 0 {
+		t.Errorf("engine: %d setup calls held, %d still held; want them given up", ever, now)
 	}
 }
 
