@@ -151,3 +151,52 @@ func TestPodRefsNamesEverySource(t *testing.T) {
 		t.Errorf("configmaps %v, want %v", got, want)
 	}
 }
+
+// A watch stops once no pod needs it: when its pod ends, as when it goes.
+func TestAWatchStopsWhenItsPodEnds(t *testing.T) {
+	m, client := startManager(t, podWithSecretVolume("web", "creds"), secret("creds", "v1"))
+	if _, err := m.Secrets().Secrets("ns").Get("creds"); err != nil {
+		t.Fatal(err)
+	}
+	pod := podWithSecretVolume("web", "creds")
+	pod.Status.Phase = v1.PodSucceeded
+	if _, err := client.CoreV1().Pods("ns").UpdateStatus(context.Background(), pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the watch stops", func() bool { return len(m.secrets.watching()) == 0 })
+}
+
+// Only an update that can free a watch costs a sweep of every pod: a
+// status update of a running pod does not.
+func TestDropsRefs(t *testing.T) {
+	running := func(secret string) *v1.Pod {
+		p := podWithSecretVolume("web", secret)
+		p.Status.Phase = v1.PodRunning
+		return p
+	}
+	ended := func(phase v1.PodPhase) *v1.Pod {
+		p := running("creds")
+		p.Status.Phase = phase
+		return p
+	}
+	withEnvFrom := running("creds")
+	withEnvFrom.Spec.EphemeralContainers = []v1.EphemeralContainer{{EphemeralContainerCommon: v1.EphemeralContainerCommon{
+		Name: "debug", EnvFrom: []v1.EnvFromSource{{ConfigMapRef: &v1.ConfigMapEnvSource{LocalObjectReference: v1.LocalObjectReference{Name: "cfg"}}}}}}}
+	for _, c := range []struct {
+		name     string
+		old, new *v1.Pod
+		want     bool
+	}{
+		{"status update", running("creds"), running("creds"), false},
+		{"a reference added", running("creds"), withEnvFrom, false},
+		{"succeeded", running("creds"), ended(v1.PodSucceeded), true},
+		{"failed", running("creds"), ended(v1.PodFailed), true},
+		{"already ended", ended(v1.PodFailed), ended(v1.PodFailed), false},
+		{"a reference dropped", withEnvFrom, running("creds"), true},
+		{"another secret", running("creds"), running("other"), true},
+	} {
+		if got := dropsRefs(c.old, c.new); got != c.want {
+			t.Errorf("%s: dropsRefs = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
