@@ -30,7 +30,7 @@ RUN_NODE_ARGS ?= --node-labels type=normal --allow-host-network --allow-host-pid
 
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build pause image images registry helm metrics-server control-plane cluster-up cluster-down run test unit bench faults soak lint clean
+.PHONY: all build pause image images registry helm metrics-server control-plane cluster-up cluster-down run test unit bench kubelet-ref kubelet-ref-down faults soak lint clean
 
 all: build
 
@@ -124,6 +124,16 @@ bench: build images cluster-up
 	APISERVER_PORT=$(APISERVER_PORT) \
 		$(GO) run ./test/bench -pods $(BENCH_PODS) -mode $(BENCH_MODE) $(BENCH_ARGS)
 
+# A real kubelet as a second node of this cluster, on its own containerd
+# (hack/kubelet-ref), for `make bench BENCH_ARGS="-kubelet-node kubelet-ref"`.
+# Needs Debian's containernetworking-plugins; builds bin/kubelet when missing.
+# Not in CI.
+kubelet-ref: images cluster-up
+	bash hack/kubelet-ref/up.sh
+
+kubelet-ref-down:
+	bash hack/kubelet-ref/down.sh
+
 # The fault suite (test/faults, build tag faults): the provider SIGKILLed
 # during churn, the engine cut off and back, the API server restarted, a
 # corpus of bad pods. One summary line per scenario ("faults: ..."). It
@@ -147,4 +157,4 @@ lint: pause
 	cd hack/tools && $(GO) vet ./...
 
 clean:
-	rm -rf $(BIN)/vk-docker $(BIN)/registry $(BIN)/.registry.stamp $(BIN)/metrics-server $(BIN)/.metrics-server.stamp dockerhost/pausebin/pause .cache
+	rm -rf $(BIN)/vk-docker $(BIN)/kubelet $(BIN)/registry $(BIN)/.registry.stamp $(BIN)/metrics-server $(BIN)/.metrics-server.stamp dockerhost/pausebin/pause .cache

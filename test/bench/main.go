@@ -11,16 +11,18 @@
 //	go run ./test/bench -pods 20 [-mode pods|probes|restart] [-docker-concurrency 2,4,8,all]
 //
 // Modes: pods (create -> Running, exit -> status alone and with every pod
-// running, stats, delete), probes (every pod has a 1 s readiness probe, tcp,
+// running, stats, delete; with -kubelet-node, create -> Running on a real
+// kubelet's node too), probes (every pod has a 1 s readiness probe, tcp,
 // http and exec in turn: the node's CPU, RSS and probe periods in steady
 // state) and restart (the node SIGKILLed with every pod running and
 // started again: time until every status is correct, restarts). Numbers
 // come from API watches, the engine's events and the node's own /metrics.
 // Each measure gets a "measure:" line with its ratio to the baseline and
-// its goal (issue #18); the last line of a successful run is
-// machine-readable:
+// its goal (issue #18); a successful run ends with machine-readable lines,
+// the second only with -kubelet-node:
 //
 //	bench: mode=.. pods=N running_p50_ms=.. running_p99_ms=.. docker_p50_ms=.. ratio=.. wall_ratio=.. exit1_p99_ms=.. exitn_p99_ms=.. delete_p99_ms=..
+//	bench: kubelet pods=N running_p50_ms=.. running_p99_ms=.. wall_ms=..
 package main
 
 import (
@@ -63,6 +65,9 @@ type options struct {
 	// profile, when set, is where a CPU profile of the node taken during
 	// the pod phase (create -> Running) is written.
 	profile string
+	// kubeletNode, when set, names a node run by a real kubelet on this
+	// machine: the pod phase runs there too, for the comparison.
+	kubeletNode string
 }
 
 func main() {
@@ -78,6 +83,7 @@ func main() {
 	kinds := flag.String("probe-kinds", "tcp,http,exec", "probes mode: the readiness probes' handlers, one per pod in turn")
 	flag.StringVar(&o.execProbes, "exec-probes", "shell", "the node's --exec-probes: shell or exec")
 	flag.StringVar(&o.profile, "profile", "", "write a CPU profile of the node during the pod phase to this file (go tool pprof)")
+	flag.StringVar(&o.kubeletNode, "kubelet-node", "", "pods mode: a Ready node run by a real kubelet on this machine; the pod phase runs there too, after vk-docker's, and is compared")
 	flag.Parse()
 	o.probeKinds = strings.Split(*kinds, ",")
 	if o.concurrency <= 0 {
@@ -238,6 +244,13 @@ func run(ctx context.Context, o options) (res *results, err error) {
 	deleted, err := deletePods(ctx, env, ns, nodeName, pods, o)
 	if err != nil {
 		return nil, fmt.Errorf("delete phase: %w (node log: %s)", err, node.LogPath)
+	}
+
+	// The same pods on a real kubelet's node.
+	if o.kubeletNode != "" && o.mode == "pods" {
+		if res.kubelet, err = runOnKubelet(ctx, env, o); err != nil {
+			return nil, fmt.Errorf("kubelet pod phase on %s: %w", o.kubeletNode, err)
+		}
 	}
 
 	// 3. Baseline: the same container work straight against the engine.

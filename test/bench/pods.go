@@ -150,6 +150,10 @@ func runPods(ctx context.Context, env *framework.Env, ns, node string, o options
 		if o.mode == "probes" {
 			spec = probePodSpec(env, ns, bp.name, node, bp.index, o.probeKinds)
 		}
+		if node == o.kubeletNode {
+			// Whatever taint keeps other pods off the reference node.
+			spec.Spec.Tolerations = append(spec.Spec.Tolerations, v1.Toleration{Operator: v1.TolerationOpExists})
+		}
 		t := time.Now()
 		mu.Lock()
 		bp.created = t

@@ -21,6 +21,7 @@ type results struct {
 	exits1, exitsN []time.Duration // exit -> status (watch), alone and with every pod running
 	nodeMetrics    *nodeMetrics    // the node's /metrics over the pod phase
 	probes         *probeResults   // probes mode
+	kubelet        *podResults     // the pod phase on -kubelet-node
 	restart        *restartResults // restart mode
 
 	loadBefore, loadAfter string
@@ -84,6 +85,9 @@ func (r *results) print(w io.Writer) {
 		row("stats/summary full pass (API proxy)", r.stats.fetch)
 		row("  node CPU time per pass", r.stats.cpu)
 	}
+	if r.kubelet != nil {
+		row("kubelet: pod create -> Running+Ready", r.kubelet.running)
+	}
 	row("pod delete -> no container on engine", r.deleted.gone)
 	row(fmt.Sprintf("docker sandbox+app started (c=%d)", r.docker.concurrency), r.docker.started)
 	row("docker burst start -> app started", r.docker.fromBurst)
@@ -124,6 +128,17 @@ func (r *results) print(w io.Writer) {
 	measure(fmt.Sprintf("pods=%d create->Running p50", n), ms(percentile(r.pods.running, 50)), dockerP50, "ms", kubeletGoal(n, 50))
 	measure(fmt.Sprintf("pods=%d create->Running p99", n), ms(percentile(r.pods.running, 99)), dockerP99, "ms", kubeletGoal(n, 99)+"; <= 1.5x baseline")
 	measure(fmt.Sprintf("pods=%d all Running wall", n), ms(r.pods.wall), ms(r.docker.wall), "ms", "<= 1.2x baseline")
+	if k := r.kubelet; k != nil {
+		goal := "<= 0.8x kubelet"
+		if n == 1 {
+			goal = "<= 0.6x kubelet"
+		}
+		kp50, kp99 := ms(percentile(k.running, 50)), ms(percentile(k.running, 99))
+		fmt.Fprintf(w, "kubelet node %s: create->Running p50 %.0f p99 %.0f ms, wall %.0f ms (the baseline of the next three lines)\n", r.opts.kubeletNode, kp50, kp99, ms(k.wall))
+		measure(fmt.Sprintf("pods=%d vs kubelet p50", n), ms(percentile(r.pods.running, 50)), kp50, "ms", goal)
+		measure(fmt.Sprintf("pods=%d vs kubelet p99", n), ms(percentile(r.pods.running, 99)), kp99, "ms", goal)
+		measure(fmt.Sprintf("pods=%d vs kubelet wall", n), ms(r.pods.wall), ms(k.wall), "ms", "-")
+	}
 	if len(r.exits1) > 0 {
 		measure("exit->status p99, 1 pod", ms(percentile(r.exits1, 99)), 0, "ms", "<= 300 ms")
 	}
@@ -153,6 +168,10 @@ func (r *results) print(w io.Writer) {
 	fmt.Fprintf(w, "bench: mode=%s pods=%d running_p50_ms=%d running_p99_ms=%d docker_p50_ms=%.0f ratio=%.2f wall_ratio=%.2f exit1_p99_ms=%d exitn_p99_ms=%d delete_p99_ms=%d\n",
 		r.opts.mode, n, msInt(runP50), msInt(percentile(r.pods.running, 99)), dockerP50, ratio, ms(r.pods.wall)/ms(r.docker.wall),
 		msInt(percentile(r.exits1, 99)), msInt(percentile(r.exitsN, 99)), msInt(percentile(r.deleted.gone, 99)))
+	if k := r.kubelet; k != nil {
+		fmt.Fprintf(w, "bench: kubelet pods=%d running_p50_ms=%d running_p99_ms=%d wall_ms=%d\n", n,
+			msInt(percentile(k.running, 50)), msInt(percentile(k.running, 99)), msInt(k.wall))
+	}
 }
 
 // kubeletGoal is issue #18's goal for n pods against the kubelet v1.37.2 +
