@@ -99,8 +99,8 @@ func (s *watchSet) ensure(ns, name string) (*objectWatch, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if w := s.watches[key]; w != nil {
+		s.mu.Unlock()
 		return w, nil
 	}
 	if s.watches == nil {
@@ -108,6 +108,13 @@ func (s *watchSet) ensure(ns, name string) (*objectWatch, error) {
 	}
 	w = s.start(base, ns, name)
 	s.watches[key] = w
+	s.mu.Unlock()
+	// The pod that referred to it may have gone or ended since the check,
+	// its sweep before this watch existed: sweep again, or the watch would
+	// last until some other pod goes.
+	if ok, err := s.m.referenced(&s.kind, ns, name); err == nil && !ok {
+		s.m.sweep()
+	}
 	return w, nil
 }
 
