@@ -7,6 +7,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/vk-docker/vk-docker/dockerhost"
 	"github.com/vk-docker/vk-docker/translate"
 	v1 "k8s.io/api/core/v1"
@@ -15,13 +16,16 @@ import (
 // runSandbox carries out a sandbox step: it starts a sandbox created
 // earlier, or creates and starts a new one, and returns it running.
 func (w *Worker) runSandbox(ctx context.Context, pod *v1.Pod, step sandboxStep) (*instance, error) {
+	// Rendering may wait on the API (a token, a Secret the Node authorizer
+	// does not let the node read yet): not while holding a start slot.
+	vols := w.renderVolumes(ctx, pod)
 	release, err := w.startSlot(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	if sb := step.start; sb != nil {
-		return w.startSandbox(ctx, pod, sb.id(), sb.name)
+		return w.startSandbox(ctx, pod, sb.id(), sb.name, vols)
 	}
 	if step.replaces {
 		w.rt.Recorder.Event(pod, v1.EventTypeNormal, EventSandboxChanged, "Pod sandbox changed, it will be killed and re-created.")
@@ -43,21 +47,22 @@ func (w *Worker) runSandbox(ctx context.Context, pod *v1.Pod, step sandboxStep) 
 	if err := ctx.Err(); err != nil {
 		return nil, err // interrupted after the create: the next pass removes it
 	}
-	return w.startSandbox(ctx, pod, id, name)
+	return w.startSandbox(ctx, pod, id, name, vols)
 }
 
 // startSandbox starts the sandbox and sets up, from inside it, what the
 // pod's containers will share: the kubelet's /etc/hosts, which needs the
-// pod IP, and the roots of the pod's emptyDirs mounted there, with the
-// kubelet's mode and fsGroup ownership. A sandbox that could not be set up
-// is removed: the next sync makes another.
-func (w *Worker) startSandbox(ctx context.Context, pod *v1.Pod, id string, name dockerhost.ContainerName) (*instance, error) {
+// pod IP, the roots of the pod's emptyDirs mounted there, with the
+// kubelet's mode and fsGroup ownership, and the first files of its API-data
+// volumes (vols). A sandbox whose /etc/hosts or emptyDirs could not be set
+// up is removed: the next sync makes another.
+func (w *Worker) startSandbox(ctx context.Context, pod *v1.Pod, id string, name dockerhost.ContainerName, vols renderedVolumes) (*instance, error) {
 	if err := w.rt.Docker.ContainerStart(ctx, id); err != nil {
 		return nil, fmt.Errorf("start sandbox %s: %w", name, err)
 	}
 	sb, err := w.reinspect(ctx, &instance{name: name, inspect: container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{ID: id}}})
 	if err == nil {
-		if err = w.setUpSandbox(ctx, pod, sb); err == nil {
+		if err = w.setUpSandbox(ctx, pod, sb, vols); err == nil {
 			return sb, nil
 		}
 	}
@@ -69,9 +74,10 @@ func (w *Worker) startSandbox(ctx context.Context, pod *v1.Pod, id string, name 
 
 // setUpSandbox sets up, with one exec in the running sandbox sb, the pod's
 // /etc/hosts, the roots of its emptyDirs and the first content of its
-// API-data volumes. A volume that cannot be rendered or written here is left
-// to syncVolumeContent, which reports it as a failed mount.
-func (w *Worker) setUpSandbox(ctx context.Context, pod *v1.Pod, sb *instance) error {
+// API-data volumes. A volume that could not be rendered or written here is
+// left to syncVolumeContent, which tries again and reports it as a failed
+// mount.
+func (w *Worker) setUpSandbox(ctx context.Context, pod *v1.Pod, sb *instance, vols renderedVolumes) error {
 	var ips []string
 	if ip := w.rt.sandboxIP(sb); ip != "" {
 		ips = []string{ip}
@@ -80,30 +86,37 @@ func (w *Worker) setUpSandbox(ctx context.Context, pod *v1.Pod, sb *instance) er
 	if hosts, ok := w.rt.HostsFile(pod, ips); ok {
 		s.Hosts = &hosts
 	}
-	var apiData []string
 	for _, dv := range w.rt.PlanVolumes(pod).Docker {
-		if dv.APIData {
-			apiData = append(apiData, dv.Name)
-		} else {
+		if !dv.APIData {
 			s.EmptyDirs = append(s.EmptyDirs, translate.SandboxVolumeDir+dv.Name)
 		}
 	}
 	s.FSGroup = podFSGroup(pod)
-	rendered := map[string][32]byte{}
 	mounted := sandboxMounts(sb)
-	for _, name := range apiData {
-		payload, digest, err := w.renderVolume(ctx, pod, name)
-		if err != nil || !mounted.Has(dockerhost.VolumeName(string(pod.UID), name)) {
-			continue
+	for _, name := range vols.names {
+		if p, ok := vols.payloads[name]; ok && mounted.Has(dockerhost.VolumeName(string(pod.UID), name)) {
+			s.Volumes = append(s.Volumes, dockerhost.VolumeFiles{Dir: translate.SandboxVolumeDir + name, Payload: p})
 		}
-		s.Volumes = append(s.Volumes, dockerhost.VolumeFiles{Dir: translate.SandboxVolumeDir + name, Payload: payload})
-		rendered[translate.SandboxVolumeDir+name] = digest
 	}
 	failed, err := dockerhost.SetUpSandbox(ctx, w.rt.Docker, sb.id(), s)
 	if err != nil {
-		return fmt.Errorf("set up sandbox %s: %w", sb.name, err)
+		if s.Hosts != nil || len(s.EmptyDirs) > 0 || ctx.Err() != nil {
+			return fmt.Errorf("set up sandbox %s: %w", sb.name, err)
+		}
+		// Only volumes: their failure is theirs (FailedMount), not the
+		// sandbox's.
+		failed = map[string]error{}
+		for _, v := range s.Volumes {
+			failed[v.Dir] = err
+		}
 	}
-	w.vol.sandboxWritten(w.rt.Clock.Now(), pod, sb.id(), apiData, rendered, failed)
+	for dir, err := range failed {
+		log.G(ctx).WithField("volume", dir).WithError(err).Debug("Volume not written by the sandbox's set-up")
+	}
+	w.vol.sandboxWritten(w.rt.Clock.Now(), pod, sb.id(), vols, s.Volumes, failed)
+	// This worker set the sandbox up: what the previous run of the provider
+	// wrote into an adopted one no longer stands in for it.
+	w.mem.adoptedSandbox = ""
 	return nil
 }
 

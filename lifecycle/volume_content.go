@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/mount"
@@ -117,19 +118,43 @@ func (w *Worker) syncVolumeContent(ctx context.Context, pod *v1.Pod, sb *instanc
 	return true, volumeResync
 }
 
-// sandboxWritten records what a sandbox's set-up wrote: the volumes in
-// written (by directory, with their digests) have their content unless
-// failed says otherwise. When all of the pod's API-data volumes (names)
+// renderedVolumes are the pod's API-data volumes (names) and the files of
+// those that rendered, with their digests, by volume name.
+type renderedVolumes struct {
+	names    []string
+	payloads map[string]atomicdir.Payload
+	digests  map[string][32]byte
+}
+
+// renderVolumes renders the files of the pod's API-data volumes for a
+// sandbox's set-up. A volume that does not render is left out: the volume
+// sync reports it.
+func (w *Worker) renderVolumes(ctx context.Context, pod *v1.Pod) renderedVolumes {
+	r := renderedVolumes{payloads: map[string]atomicdir.Payload{}, digests: map[string][32]byte{}}
+	for _, dv := range w.rt.PlanVolumes(pod).Docker {
+		if !dv.APIData {
+			continue
+		}
+		r.names = append(r.names, dv.Name)
+		if p, digest, err := w.renderVolume(ctx, pod, dv.Name); err == nil {
+			r.payloads[dv.Name], r.digests[dv.Name] = p, digest
+		}
+	}
+	return r
+}
+
+// sandboxWritten records what a sandbox's set-up wrote: the volumes sent
+// (by directory) that did not fail. When all of the pod's API-data volumes
 // were written, the next render is a resync away.
-func (s *volumeState) sandboxWritten(now time.Time, pod *v1.Pod, sandboxID string, names []string, written map[string][32]byte, failed map[string]error) {
+func (s *volumeState) sandboxWritten(now time.Time, pod *v1.Pod, sandboxID string, vols renderedVolumes, sent []dockerhost.VolumeFiles, failed map[string]error) {
 	s.sandboxID, s.written = sandboxID, map[string][32]byte{}
-	for _, name := range names {
-		dir := translate.SandboxVolumeDir + name
-		if digest, ok := written[dir]; ok && failed[dir] == nil {
+	for _, v := range sent {
+		name := strings.TrimPrefix(v.Dir, translate.SandboxVolumeDir)
+		if digest, ok := vols.digests[name]; ok && failed[v.Dir] == nil {
 			s.written[name] = digest
 		}
 	}
-	if len(s.written) == len(names) {
+	if len(s.written) == len(vols.names) {
 		s.next = now.Add(volumeResync)
 		s.labels, s.annotations = maps.Clone(pod.Labels), maps.Clone(pod.Annotations)
 	}

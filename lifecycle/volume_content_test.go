@@ -276,3 +276,37 @@ func TestAnAdoptedPodsVolumesAreRefreshedAtTheNextResync(t *testing.T) {
 		t.Errorf("%d volume writes at the resync after adoption, want 1", n)
 	}
 }
+
+// What a sandbox's set-up wrote counts as written, volume by volume: one
+// that did not render, was not sent or failed in the sandbox is left to the
+// volume sync, which renders everything again before the resync.
+func TestSandboxSetUpRecordsWhatItWrote(t *testing.T) {
+	now := time.Unix(1000, 0)
+	vols := renderedVolumes{
+		names:   []string{"config", "token", "broken"},
+		digests: map[string][32]byte{"config": {1}, "token": {2}},
+	}
+	sent := []dockerhost.VolumeFiles{{Dir: "/vk-docker/volumes/config"}, {Dir: "/vk-docker/volumes/token"}}
+	for _, c := range []struct {
+		name    string
+		vols    renderedVolumes
+		failed  map[string]error
+		written []string
+		resync  bool
+	}{
+		{"one did not render", vols, nil, []string{"config", "token"}, false},
+		{"one failed in the sandbox", vols, map[string]error{"/vk-docker/volumes/token": fmt.Errorf("disk full")}, []string{"config"}, false},
+		{"all written", renderedVolumes{names: []string{"config", "token"}, digests: vols.digests}, nil, []string{"config", "token"}, true},
+	} {
+		var s volumeState
+		s.sandboxWritten(now, newPod(appContainer()), "sb1", c.vols, sent, c.failed)
+		var got []string
+		for name := range s.written {
+			got = append(got, name)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, c.written) || s.sandboxID != "sb1" || (s.next == now.Add(volumeResync)) != c.resync {
+			t.Errorf("%s: written %v, sandbox %q, next %v; want %v, sb1, resync %v", c.name, got, s.sandboxID, s.next, c.written, c.resync)
+		}
+	}
+}

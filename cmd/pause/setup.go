@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -94,11 +93,16 @@ func setup(args []string, stdin io.Reader, stdout io.Writer, hostsPath string) e
 			failed[dir] = err.Error()
 		}
 	}
+	// More input than the arguments ask for: the provider and this program
+	// disagree on what to do.
+	if err := in.Decode(new(json.RawMessage)); err != io.EOF {
+		return fmt.Errorf("more input than --hosts and %d --volume payloads", len(volumes))
+	}
 	if len(failed) == 0 {
 		return nil
 	}
 	if err := json.NewEncoder(stdout).Encode(failed); err != nil {
-		return errors.Join(errors.New("write the results"), err)
+		return fmt.Errorf("write the results: %w", err)
 	}
 	return nil
 }

@@ -63,6 +63,7 @@ func TestSetup(t *testing.T) {
 		{"emptyDir missing", []string{"--emptydir", filepath.Join(dir, "absent")}, ""},
 		{"unknown argument", []string{"--bogus"}, ""},
 		{"flag without a value", []string{"--volume"}, ""},
+		{"more input than asked for", []string{"--volume", config}, `{"files":{}}{"files":{}}`},
 	} {
 		if err := setup(c.args, strings.NewReader(c.input), &out, hosts); err == nil {
 			t.Errorf("%s: accepted", c.name)
