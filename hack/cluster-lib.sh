@@ -6,17 +6,21 @@ REPO=$(git -C "$HACK_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$HACK_DI
 BIN=$REPO/bin
 STATE=$REPO/.cluster
 
-# pid_of NAME: prints the recorded pid if that process is alive and is our
-# binary (guards against pid reuse).
-pid_of() {
-	local f=$STATE/$1.pid pid exe
-	[[ -f $f ]] || return 1
-	pid=$(<"$f")
+# pid_alive PIDFILE EXE: prints the pid recorded in PIDFILE if that process
+# is alive and runs EXE (guards against pid reuse).
+pid_alive() {
+	local pid exe
+	[[ -f $1 ]] || return 1
+	pid=$(<"$1")
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
 	exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
-	[[ ${exe% (deleted)} == "$BIN/$1" ]] || return 1
+	[[ ${exe% (deleted)} == "$2" ]] || return 1
 	echo "$pid"
 }
+
+# pid_of NAME: prints the recorded pid if that process is alive and is our
+# binary.
+pid_of() { pid_alive "$STATE/$1.pid" "$BIN/$1"; }
 
 # The Service CIDR of the local cluster. Nothing routes it (there is no
 # kube-proxy): cluster-up makes it unreachable on this machine so that a dial

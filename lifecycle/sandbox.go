@@ -93,9 +93,11 @@ func (w *Worker) setUpSandbox(ctx context.Context, pod *v1.Pod, sb *instance, vo
 	}
 	s.FSGroup = podFSGroup(pod)
 	mounted := sandboxMounts(sb)
+	var sent []string
 	for _, name := range vols.names {
 		if p, ok := vols.payloads[name]; ok && mounted.Has(dockerhost.VolumeName(string(pod.UID), name)) {
 			s.Volumes = append(s.Volumes, dockerhost.VolumeFiles{Dir: translate.SandboxVolumeDir + name, Payload: p})
+			sent = append(sent, name)
 		}
 	}
 	failed, err := dockerhost.SetUpSandbox(ctx, w.rt.Docker, sb.id(), s)
@@ -113,7 +115,7 @@ func (w *Worker) setUpSandbox(ctx context.Context, pod *v1.Pod, sb *instance, vo
 	for dir, err := range failed {
 		log.G(ctx).WithField("volume", dir).WithError(err).Debug("Volume not written by the sandbox's set-up")
 	}
-	w.vol.sandboxWritten(w.rt.Clock.Now(), pod, sb.id(), vols, s.Volumes, failed)
+	w.vol.sandboxWritten(w.rt.Clock.Now(), pod, sb.id(), vols, sent, failed)
 	// This worker set the sandbox up: what the previous run of the provider
 	// wrote into an adopted one no longer stands in for it.
 	w.mem.adoptedSandbox = ""

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"path"
-	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/mount"
@@ -66,12 +65,7 @@ func (w *Worker) volumeSources() *volumes.Sources {
 // look again. A volume whose source breaks later keeps its last content, as
 // on a kubelet; each new failure is a FailedMount event.
 func (w *Worker) syncVolumeContent(ctx context.Context, pod *v1.Pod, sb *instance) (bool, time.Duration) {
-	var names []string
-	for _, dv := range w.rt.PlanVolumes(pod).Docker {
-		if dv.APIData {
-			names = append(names, dv.Name)
-		}
-	}
+	names := w.apiDataVolumes(pod)
 	if len(names) == 0 {
 		return true, 0
 	}
@@ -130,27 +124,33 @@ type renderedVolumes struct {
 // sandbox's set-up. A volume that does not render is left out: the volume
 // sync reports it.
 func (w *Worker) renderVolumes(ctx context.Context, pod *v1.Pod) renderedVolumes {
-	r := renderedVolumes{payloads: map[string]atomicdir.Payload{}, digests: map[string][32]byte{}}
-	for _, dv := range w.rt.PlanVolumes(pod).Docker {
-		if !dv.APIData {
-			continue
-		}
-		r.names = append(r.names, dv.Name)
-		if p, digest, err := w.renderVolume(ctx, pod, dv.Name); err == nil {
-			r.payloads[dv.Name], r.digests[dv.Name] = p, digest
+	r := renderedVolumes{names: w.apiDataVolumes(pod), payloads: map[string]atomicdir.Payload{}, digests: map[string][32]byte{}}
+	for _, name := range r.names {
+		if p, digest, err := w.renderVolume(ctx, pod, name); err == nil {
+			r.payloads[name], r.digests[name] = p, digest
 		}
 	}
 	return r
 }
 
+// apiDataVolumes are the names of the pod's API-data volumes.
+func (w *Worker) apiDataVolumes(pod *v1.Pod) []string {
+	var names []string
+	for _, dv := range w.rt.PlanVolumes(pod).Docker {
+		if dv.APIData {
+			names = append(names, dv.Name)
+		}
+	}
+	return names
+}
+
 // sandboxWritten records what a sandbox's set-up wrote: the volumes sent
-// (by directory) that did not fail. When all of the pod's API-data volumes
-// were written, the next render is a resync away.
-func (s *volumeState) sandboxWritten(now time.Time, pod *v1.Pod, sandboxID string, vols renderedVolumes, sent []dockerhost.VolumeFiles, failed map[string]error) {
+// (by name) that did not fail. When all of the pod's API-data volumes were
+// written, the next render is a resync away.
+func (s *volumeState) sandboxWritten(now time.Time, pod *v1.Pod, sandboxID string, vols renderedVolumes, sent []string, failed map[string]error) {
 	s.sandboxID, s.written = sandboxID, map[string][32]byte{}
-	for _, v := range sent {
-		name := strings.TrimPrefix(v.Dir, translate.SandboxVolumeDir)
-		if digest, ok := vols.digests[name]; ok && failed[v.Dir] == nil {
+	for _, name := range sent {
+		if digest, ok := vols.digests[name]; ok && failed[translate.SandboxVolumeDir+name] == nil {
 			s.written[name] = digest
 		}
 	}

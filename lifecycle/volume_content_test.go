@@ -286,7 +286,7 @@ func TestSandboxSetUpRecordsWhatItWrote(t *testing.T) {
 		names:   []string{"config", "token", "broken"},
 		digests: map[string][32]byte{"config": {1}, "token": {2}},
 	}
-	sent := []dockerhost.VolumeFiles{{Dir: "/vk-docker/volumes/config"}, {Dir: "/vk-docker/volumes/token"}}
+	sent := []string{"config", "token"}
 	for _, c := range []struct {
 		name    string
 		vols    renderedVolumes

@@ -35,8 +35,8 @@ our_shims() {
 
 api_ok=false
 [[ -x $KUBECTL && $(k get --raw /readyz 2>/dev/null) == ok ]] && api_ok=true
-kubelet_pid=$(alive "$REF/kubelet.pid" "$KUBELET") || kubelet_pid=
-containerd_pid=$(alive "$RUN/containerd.pid" /usr/bin/containerd) || containerd_pid=
+kubelet_pid=$(pid_alive "$REF/kubelet.pid" "$KUBELET") || kubelet_pid=
+containerd_pid=$(pid_alive "$RUN/containerd.pid" /usr/bin/containerd) || containerd_pid=
 
 # 1. Pods on the node: grace 0 (kubectl asks for 1 s without --force, so the
 #    kubelet still stops the containers and tears down the sandbox network).

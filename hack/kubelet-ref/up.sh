@@ -35,20 +35,20 @@ command -v containerd >/dev/null || die "containerd missing (apt-get install con
 [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local ]] || die "CNI plugins missing (apt-get install containernetworking-plugins)"
 if [[ ! -x $KUBELET ]]; then
 	# The control plane's version flags, so that the node reports it.
-	version=$(cd "$HACK_DIR/../tools" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+	version=$(cd "$HACK_DIR/tools" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
 	minor=${version#v*.}
 	ldflags="-s -w"
 	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 		ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor%%.*} -X $pkg.gitTreeState=clean"
 	done
 	log "building $KUBELET ($version; several minutes cold)"
-	(cd "$HACK_DIR/../tools" && go build -ldflags "$ldflags" -o "$KUBELET" k8s.io/kubernetes/cmd/kubelet)
+	(cd "$HACK_DIR/tools" && go build -ldflags "$ldflags" -o "$KUBELET" k8s.io/kubernetes/cmd/kubelet)
 fi
 [[ -f $CA ]] || die "$CA missing"
 
 mkdir -p "$LOGS" "$RUN" "$REF/kubelet" "$REF/pod-logs" "$REF/volume-plugins" "$REF/cni/ipam" "$REF/cni/net.d"
 render() { sed -e "s#@STATE@#$REF#g" -e "s#@RUN@#$RUN#g" "$@"; }
-render "$HACK_DIR/cni.conflist.in" >"$REF/cni/net.d/10-kubelet-ref.conflist"
+render "$REF_HACK_DIR/cni.conflist.in" >"$REF/cni/net.d/10-kubelet-ref.conflist"
 
 # --- images ------------------------------------------------------------------
 if [[ -z ${PAUSE_IMAGE:-} ]]; then
@@ -68,8 +68,8 @@ SANDBOX_IMAGE=$(normalize "$PAUSE_IMAGE")
 log "sandbox image: $SANDBOX_IMAGE (from Docker $PAUSE_IMAGE)"
 
 # --- containerd (CRI) ---------------------------------------------------------
-render -e "s#@SANDBOX_IMAGE@#$SANDBOX_IMAGE#" "$HACK_DIR/containerd.toml.in" >"$REF/containerd.toml"
-if pid=$(alive "$RUN/containerd.pid" /usr/bin/containerd); then
+render -e "s#@SANDBOX_IMAGE@#$SANDBOX_IMAGE#" "$REF_HACK_DIR/containerd.toml.in" >"$REF/containerd.toml"
+if pid=$(pid_alive "$RUN/containerd.pid" /usr/bin/containerd); then
 	log "containerd already running (pid $pid)"
 else
 	log "starting containerd"
@@ -97,11 +97,11 @@ done
 log "images ready after $(elapsed "$T0") s"
 
 # --- kubelet -----------------------------------------------------------------
-NODE_IP=$(bash "$REPO/hack/gateway.sh")
+NODE_IP=$(bash "$HACK_DIR/gateway.sh")
 if [[ $CGROUPS_PER_QOS == true ]]; then ENFORCE='["pods"]'; else ENFORCE='[]'; fi
 render -e "s#@NODE_IP@#$NODE_IP#" -e "s#@CA@#$CA#" -e "s#@CGROUPS_PER_QOS@#$CGROUPS_PER_QOS#" \
-	-e "s#@ENFORCE@#$ENFORCE#" "$HACK_DIR/kubelet-config.yaml.in" >"$REF/kubelet-config.yaml"
-if pid=$(alive "$REF/kubelet.pid" "$KUBELET"); then
+	-e "s#@ENFORCE@#$ENFORCE#" "$REF_HACK_DIR/kubelet-config.yaml.in" >"$REF/kubelet-config.yaml"
+if pid=$(pid_alive "$REF/kubelet.pid" "$KUBELET"); then
 	log "kubelet already running (pid $pid)"
 else
 	log "starting kubelet (node $NODE, node IP $NODE_IP)"
@@ -119,7 +119,7 @@ deadline=$((SECONDS + READY_TIMEOUT))
 while ((SECONDS < deadline)); do
 	st=$(k get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
 	[[ $st == True ]] && break
-	alive "$REF/kubelet.pid" "$KUBELET" >/dev/null || die "kubelet exited (see $LOGS/kubelet.log): $(tail -3 "$LOGS/kubelet.log")"
+	pid_alive "$REF/kubelet.pid" "$KUBELET" >/dev/null || die "kubelet exited (see $LOGS/kubelet.log): $(tail -3 "$LOGS/kubelet.log")"
 	sleep 0.5
 done
 [[ $st == True ]] || die "node $NODE not Ready after ${READY_TIMEOUT}s: $(k get node "$NODE" -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.message}{"\n"}{end}' 2>&1)"
