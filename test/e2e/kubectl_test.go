@@ -267,7 +267,9 @@ func TestKubectlAttachIt(t *testing.T) {
 	waitRunning(t, ns, p.Name)
 	screen, err := runInPTY(t, ctx, []string{
 		"wait:If you don't see a command prompt", "\r",
-		"echo attached-$((40+2)) size-$(stty size | tr ' ' x)\r",
+		// kubectl sends the size plus one, then the size (to force a
+		// redraw); the second resize may land a moment after the prompt.
+		"sleep 0.5; echo attached-$((40+2)) size-$(stty size | tr ' ' x)\r",
 		"wait:attached-42 size-30x90", "sleep 0.5; echo size-$(stty size | tr ' ' x)\r",
 		"wait:size-50x132", "exit\r",
 	}, "attached-42 size-30x90", "-n", ns, "attach", "-it", p.Name)
